@@ -1,0 +1,13 @@
+/// @file export.hpp
+/// @brief Symbol visibility for the public API.
+///
+/// Everything not marked SPR_API is hidden in the shared library.
+#pragma once
+
+#if defined(SPR_STATIC_DEFINE)
+#define SPR_API
+#elif defined(SPR_BUILDING_LIBRARY)
+#define SPR_API __attribute__((visibility("default")))
+#else
+#define SPR_API __attribute__((visibility("default")))
+#endif

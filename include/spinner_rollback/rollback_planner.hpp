@@ -1,0 +1,79 @@
+/// @file rollback_planner.hpp
+/// @brief RollbackPlanner: read-only plans, then an explicit, checked commit.
+#pragma once
+
+#include <spinner_rollback/export.hpp>
+#include <spinner_rollback/version_store.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace spinner_rollback {
+
+/// What a rollback should restore and where each volume's data comes from. @since 0.1
+struct PlanRequest {
+    /// Volume name (of the target version) → snapshot id. A volume not named
+    /// here keeps the volume in use now ("current").
+    std::map<std::string, std::string> snapshots;
+    /// false: restore tracked fields only (default); true: scope "all",
+    /// restore untracked fields too (settings always stay current).
+    bool scope_all = false;
+    /// Parse `{"data": {"<volume>": "current" | {"snapshot": "<id>"}}, "scope": "tracked"|"all"}`.
+    /// Empty input = defaults. @throws Error invalid naming the field
+    static PlanRequest from_json(std::string_view json);
+    std::string to_json() const;
+};
+
+/// A rollback plan. Immutable; the JSON is authoritative. @since 0.1
+struct Plan {
+    std::string json;            ///< the whole plan, see product contract §5
+    std::string plan_id;
+    std::string spinner;
+    std::int64_t base_version = 0;
+    std::int64_t target_version = 0;
+    bool requires_confirmation = false;
+    std::vector<std::string> warnings;
+    /// Parse a plan produced by plan() (e.g. sent through a UI and back).
+    /// @throws Error invalid
+    static Plan from_json(std::string_view json);
+};
+
+/// Plans rollbacks over a VersionStore and commits them as new versions.
+///
+/// Stateless apart from the store reference: share freely across threads.
+/// The store must outlive the planner.
+/// @since 0.1
+class SPR_API RollbackPlanner {
+public:
+    /// Plan with the store's pricing.
+    explicit RollbackPlanner(VersionStore &store);
+    /// Plan with other pricing (commit must use the same pricing).
+    RollbackPlanner(VersionStore &store, Pricing pricing);
+
+    /// Plan a rollback of `spinner` to version `target`. Read-only.
+    /// @throws Error not_found (spinner, target, snapshot), pruned,
+    ///   rollback_disabled, current_version, identical, unknown_volume,
+    ///   snapshot_not_ready, snapshot_mismatch, invalid (request)
+    Plan plan(std::string_view spinner, std::int64_t target, const PlanRequest &request = {}) const;
+
+    /// Plan back to the newest version whose status is "active" (other than
+    /// the current one). @throws Error not_found when there is none, and as plan()
+    Plan plan_auto(std::string_view spinner) const;
+
+    /// Append the plan as a new version (reason "rollback", rollbackOf =
+    /// target, status "pending"). The host then applies the new version's
+    /// state (get(..., reveal_secrets=true)) and reports its status.
+    /// @throws Error conflict (current version moved since planning),
+    ///   invalid (plan altered or malformed), needs_confirmation, and the
+    ///   refusals of plan() if the world changed (e.g. snapshot deleted)
+    Version commit(const Plan &plan, const ChangeMeta &meta = {});
+
+private:
+    VersionStore *store_;
+    Pricing pricing_;
+};
+
+} // namespace spinner_rollback

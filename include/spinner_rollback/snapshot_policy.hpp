@@ -1,0 +1,89 @@
+/// @file snapshot_policy.hpp
+/// @brief SnapshotPolicy: the pure rule that decides when a change becomes a version.
+#pragma once
+
+#include <spinner_rollback/export.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace spinner_rollback {
+
+/// Why a change creates a version: the category of a changed field and the
+/// path of the field (diff path syntax, see diff.hpp). @since 0.1
+struct Reason {
+    std::string category; ///< e.g. "image", "env", "first", "reenabled"
+    std::string path;     ///< e.g. "containers[web].env[DEBUG]"; "$" for the whole state
+    friend bool operator==(const Reason &, const Reason &) = default;
+};
+
+/// What SnapshotPolicy::evaluate decided. @since 0.1
+struct Decision {
+    /// "created" (a version is due), "unchanged" (no tracked field changed) or
+    /// "disabled" (the next state has settings.rollback.enabled == false).
+    std::string outcome;
+    /// True exactly when outcome == "created".
+    bool snapshot = false;
+    /// One entry per changed tracked field; {"first","$"} for a first state.
+    std::vector<Reason> reasons;
+    /// `{"snapshot": bool, "outcome": "...", "reasons": [{"category","path"}]}`
+    std::string to_json() const;
+};
+
+/// Decides, as a pure function of two state documents, whether the second one
+/// deserves a new version.
+///
+/// Field categories (docs/policy.md lists the paths of each): image,
+/// codeVersion, env, ports, securityContext, cpu, memory, command, args,
+/// instances, mounts, configValues, secretValues (the default triggers) and
+/// workingDir, probes, labels, extensions (untracked by default). `settings`
+/// are never versioned content.
+///
+/// Thread safety: immutable after construction; share freely across threads.
+/// @since 0.1
+class SPR_API SnapshotPolicy {
+public:
+    /// The default policy: the default trigger categories.
+    SnapshotPolicy();
+
+    /// Build a policy from `{"triggers": ["image", "env", "extensions.team.tier", ...]}`.
+    /// Entries are category names, or JSON paths under `extensions` written
+    /// `extensions.a.b` (a change at or below that path triggers). A missing
+    /// `triggers` means the defaults; `"triggers": []` tracks nothing.
+    /// @throws Error invalid (unknown category, bad path, bad JSON; path names the entry)
+    static SnapshotPolicy from_json(std::string_view policy_json);
+
+    /// All category names, in documentation order.
+    static const std::vector<std::string> &all_categories();
+    /// The default trigger categories.
+    static const std::vector<std::string> &default_triggers();
+
+    /// True if changes of `category` create a version under this policy.
+    bool tracks(std::string_view category) const;
+    /// True if a change at diff path `path` of category `category` is tracked
+    /// (this is how `extensions` paths are matched).
+    bool tracks_change(std::string_view category, std::string_view path) const;
+    /// The tracked categories.
+    const std::vector<std::string> &triggers() const noexcept { return categories_; }
+    /// The tracked `extensions.` paths.
+    const std::vector<std::string> &extension_paths() const noexcept { return extension_paths_; }
+    /// `{"triggers": [...]}`, accepted back by from_json.
+    std::string to_json() const;
+
+    /// Decide whether `next_state_json` becomes a version after `previous_state_json`.
+    ///
+    /// @param previous_state_json the state of the current version, or empty
+    ///        when the spinner has no version yet (then the outcome is
+    ///        "created" with reason {"first","$"}, unless disabled).
+    /// @param next_state_json the state the host is about to deploy.
+    /// Both are validated (see state.hpp). Reasons never contain values.
+    /// @throws Error invalid naming the document ("previous" or "next") and JSON path.
+    Decision evaluate(std::string_view previous_state_json, std::string_view next_state_json) const;
+
+private:
+    std::vector<std::string> categories_;
+    std::vector<std::string> extension_paths_;
+};
+
+} // namespace spinner_rollback

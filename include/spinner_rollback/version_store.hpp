@@ -1,0 +1,225 @@
+/// @file version_store.hpp
+/// @brief VersionStore: immutable, deduplicated, crash-safe version history.
+#pragma once
+
+#include <spinner_rollback/export.hpp>
+#include <spinner_rollback/snapshot_policy.hpp>
+#include <spinner_rollback/state.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace spinner_rollback {
+
+/// Why a version exists. @since 0.1
+enum class VersionReason { deploy, rollback, reenabled };
+/// Rollout status the host reports for a version. @since 0.1
+enum class RolloutStatus { pending, active, failed, superseded };
+
+SPR_API const char *to_string(VersionReason) noexcept;
+SPR_API const char *to_string(RolloutStatus) noexcept;
+/// Parse "pending" | "active" | "failed" | "superseded".
+/// @throws Error invalid (path "status")
+SPR_API RolloutStatus parse_status(std::string_view);
+
+/// One entry of a spinner's history. Never holds secret values. @since 0.1
+struct Version {
+    std::string spinner;
+    std::int64_t number = 0;        ///< 1, 2, 3 … per spinner, gap-free, never reused
+    bool current = false;           ///< true for the newest version only
+    std::string created_at;         ///< RFC 3339 UTC with milliseconds
+    std::string author;
+    std::string message;
+    VersionReason reason = VersionReason::deploy;
+    std::vector<Reason> reasons;    ///< the policy's reasons
+    std::string summary;            ///< one line, see summarize()
+    std::string digest;             ///< "sha256:<hex>" of the canonical (sealed) state
+    std::optional<std::int64_t> rollback_of;
+    RolloutStatus status = RolloutStatus::pending;
+    /// `{"number","current","createdAt","author","message","reason","reasons",
+    ///   "summary","digest","rollbackOf","status"}`
+    std::string to_json() const;
+};
+
+/// A version with its full state document. @since 0.1
+struct VersionDetail {
+    Version version;
+    /// The canonical state; secret values are "<redacted>" unless revealed.
+    std::string state_json;
+    /// The listing fields plus "state".
+    std::string to_json() const;
+};
+
+/// What record() did. @since 0.1
+struct RecordResult {
+    std::string outcome;               ///< "created", "unchanged" or "disabled"
+    std::optional<Version> version;    ///< the new version when created
+    std::vector<Reason> reasons;
+    /// `{"outcome", "version": {...} | null, "reasons": [...]}`
+    std::string to_json() const;
+};
+
+/// Who and why, for record() and commit(). @since 0.1
+struct ChangeMeta {
+    std::string author;
+    std::string message;
+    /// Idempotency key: a write retried with the same requestId for the same
+    /// spinner returns the first result instead of writing again.
+    std::string request_id;
+    /// commit() only: the user confirmed the plan's extra cost.
+    bool confirmed = false;
+    /// Parse `{"author","message","requestId","confirmed"}` (all optional;
+    /// empty input = defaults). @throws Error invalid
+    static ChangeMeta from_json(std::string_view json);
+};
+
+/// A volume snapshot made by the host. @since 0.1
+struct Snapshot {
+    std::string id;
+    std::string volume;          ///< the volumeId it was taken of
+    std::int64_t size_bytes = 0;
+    std::string created_at;      ///< RFC 3339
+    bool ready = false;
+    std::string storage_class;
+    std::string metadata_json = "{}"; ///< free JSON object
+    /// Parse `{"id","volume","sizeBytes","createdAt","ready","storageClass","metadata"}`.
+    /// @throws Error invalid naming the field
+    static Snapshot from_json(std::string_view json);
+    std::string to_json() const;
+};
+
+/// Storage prices for new volumes. @since 0.1
+struct Pricing {
+    std::string currency = "USD";
+    /// Price per GiB-month by storage class; "*" is the fallback.
+    std::map<std::string, double> per_gib_month{{"*", 0.10}};
+    /// Price for a class (falls back to "*", then 0).
+    double price_for(std::string_view storage_class) const;
+};
+
+/// A host-supplied cipher (for a KMS). The library generates one random
+/// 32-byte data key per store and asks the cipher to wrap it once; every
+/// secret value is then sealed locally with XChaCha20-Poly1305 under keys
+/// derived from the data key. Implementations must be thread-safe.
+/// Failures are reported by throwing (any exception becomes SPR_E_NO_KEY).
+/// @since 0.1
+class SPR_API Cipher {
+public:
+    virtual ~Cipher();
+    virtual std::string encrypt(std::string_view plaintext) = 0;
+    virtual std::string decrypt(std::string_view ciphertext) = 0;
+};
+
+/// How hard a commit waits for the disk. @since 0.1
+enum class Durability {
+    full,   ///< fsync per commit: a recorded version survives power loss (default)
+    normal  ///< survives a process crash; the last commits may be lost on power loss
+};
+
+/// Options for VersionStore::open. @since 0.1
+struct StoreOptions {
+    /// 32-byte key as 64 hex digits or base64; encrypts secret values.
+    std::string key;
+    /// Path of a file holding the key (same encodings; whitespace trimmed).
+    std::string key_file;
+    /// Host cipher (KMS); used instead of key/key_file when set.
+    std::shared_ptr<Cipher> cipher;
+    Pricing pricing;
+    SnapshotPolicy policy;
+    int busy_timeout_ms = 5000;
+    Durability durability = Durability::full;
+    /// Parse `{"key"|"keyFile", "pricing": {"currency", "perGiBMonth": {...}},
+    /// "policy": {"triggers": [...]}, "busyTimeoutMs", "durability": "full"|"normal"}`.
+    /// Unknown fields are refused. @throws Error invalid naming the field
+    static StoreOptions from_json(std::string_view json);
+};
+
+/// Per-spinner facts the store keeps even when no version is created. @since 0.1
+struct SpinnerInfo {
+    std::string spinner;
+    bool rollback_enabled = true;
+    std::int64_t history_limit = 20;
+    std::int64_t current_version = 0; ///< 0 when no version exists
+    std::int64_t versions_created = 0; ///< highest number ever assigned
+    std::string last_recorded_at;
+    /// `{"spinner","rollbackEnabled","historyLimit","currentVersion","versionsCreated","lastRecordedAt"}`
+    std::string to_json() const;
+};
+
+/// The version history of many spinners, in one SQLite file.
+///
+/// Thread safety: one VersionStore may be used from many threads at once;
+/// several processes may open the same file at once. Every write is one
+/// transaction; numbering stays gap-free under contention.
+///
+/// Errors: every method throws Error; the codes each can throw are listed.
+/// Besides them, any method may throw busy, io, corrupt or internal.
+/// @since 0.1
+class SPR_API VersionStore {
+public:
+    class Impl;
+
+    /// Open (creating if needed) the store at `path` and apply pending schema
+    /// migrations. @throws Error invalid (options), no_key (key file
+    /// unreadable, or key does not match the store), io, corrupt
+    static std::unique_ptr<VersionStore> open(const std::string &path,
+                                              const StoreOptions &options = {});
+    ~VersionStore();
+    VersionStore(const VersionStore &) = delete;
+    VersionStore &operator=(const VersionStore &) = delete;
+
+    /// Validate `state_json`, store it as the spinner's latest state, and
+    /// create a new version when the policy says so.
+    /// @param spinner DNS-1123 label (1–63 chars)
+    /// @throws Error invalid (spinner name, state; path names the JSON path),
+    ///         no_key (secret values but no key configured)
+    RecordResult record(std::string_view spinner, std::string_view state_json,
+                        const ChangeMeta &meta = {});
+
+    /// Retained versions, newest (current) first. @throws Error not_found
+    std::vector<Version> versions(std::string_view spinner) const;
+
+    /// One version with its state. With reveal_secrets the secret values are
+    /// decrypted (needs the key). @throws Error not_found, pruned, no_key, corrupt
+    VersionDetail get(std::string_view spinner, std::int64_t number,
+                      bool reveal_secrets = false) const;
+
+    /// Field-level diff from version `from` to version `to` (secrets masked).
+    /// @throws Error not_found, pruned
+    Diff diff(std::string_view spinner, std::int64_t from, std::int64_t to) const;
+
+    /// Record the rollout status the host observed for a version. Setting
+    /// "active" marks older active versions "superseded".
+    /// @throws Error not_found, pruned, invalid
+    void set_status(std::string_view spinner, std::int64_t number, RolloutStatus status);
+
+    /// Facts about a spinner. @throws Error not_found
+    SpinnerInfo spinner_info(std::string_view spinner) const;
+    /// Names of all spinners the store knows, sorted.
+    std::vector<std::string> spinners() const;
+
+    /// Register (or replace, same id) a volume snapshot made by the host.
+    /// @throws Error invalid
+    void register_snapshot(const Snapshot &snapshot);
+    /// Snapshots of one volumeId (all when empty), newest first.
+    std::vector<Snapshot> snapshots(std::string_view volume = {}) const;
+    /// Delete a snapshot record. @throws Error not_found
+    void delete_snapshot(std::string_view id);
+
+    const SnapshotPolicy &policy() const noexcept;
+    const Pricing &pricing() const noexcept;
+
+    /// Internal: used by RollbackPlanner.
+    Impl &impl() const noexcept { return *impl_; }
+
+private:
+    explicit VersionStore(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace spinner_rollback
