@@ -18,6 +18,7 @@
 #ifndef SPINNER_ROLLBACK_H
 #define SPINNER_ROLLBACK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #if defined(SPR_STATIC_DEFINE)
