@@ -1,0 +1,332 @@
+#include "json.hpp"
+
+#include <boost/json/basic_parser_impl.hpp>
+#include <sodium.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <vector>
+
+namespace spinner_rollback::detail {
+
+namespace {
+
+// A Boost.JSON basic_parser handler that builds a json::value itself so it can
+// refuse duplicate keys and oversized strings while parsing.
+struct Builder {
+    constexpr static std::size_t max_object_size = std::size_t(-1);
+    constexpr static std::size_t max_array_size = std::size_t(-1);
+    constexpr static std::size_t max_key_size = std::size_t(-1);
+    constexpr static std::size_t max_string_size = std::size_t(-1);
+
+    struct Frame {
+        json::value container;
+        std::string key; // pending key when container is an object
+    };
+    std::vector<Frame> stack;
+    json::value root;
+    std::string buf;      // string or key being assembled
+    std::size_t max_string = 0;
+    std::string problem;  // set when we abort on purpose
+
+    bool add(json::value v) {
+        if (stack.empty()) {
+            root = std::move(v);
+            return true;
+        }
+        Frame &f = stack.back();
+        if (f.container.is_object()) {
+            json::object &o = f.container.get_object();
+            if (o.contains(f.key)) {
+                problem = "duplicate object key \"" + f.key.substr(0, 64) + "\"";
+                return false;
+            }
+            o.emplace(f.key, std::move(v));
+        } else {
+            f.container.get_array().emplace_back(std::move(v));
+        }
+        return true;
+    }
+    bool grow(std::size_t n) {
+        if (buf.size() + n > max_string) {
+            problem = "string longer than " + std::to_string(max_string) + " bytes";
+            return false;
+        }
+        return true;
+    }
+
+    bool on_document_begin(boost::system::error_code &) { return true; }
+    bool on_document_end(boost::system::error_code &) { return true; }
+    bool on_object_begin(boost::system::error_code &) {
+        stack.push_back({json::object(), {}});
+        return true;
+    }
+    bool on_object_end(std::size_t, boost::system::error_code &) {
+        json::value v = std::move(stack.back().container);
+        stack.pop_back();
+        return add(std::move(v));
+    }
+    bool on_array_begin(boost::system::error_code &) {
+        stack.push_back({json::array(), {}});
+        return true;
+    }
+    bool on_array_end(std::size_t, boost::system::error_code &) {
+        json::value v = std::move(stack.back().container);
+        stack.pop_back();
+        return add(std::move(v));
+    }
+    bool on_key_part(std::string_view s, std::size_t, boost::system::error_code &) {
+        if (!grow(s.size())) return false;
+        buf.append(s);
+        return true;
+    }
+    bool on_key(std::string_view s, std::size_t, boost::system::error_code &) {
+        if (!grow(s.size())) return false;
+        buf.append(s);
+        stack.back().key = std::move(buf);
+        buf.clear();
+        return true;
+    }
+    bool on_string_part(std::string_view s, std::size_t, boost::system::error_code &) {
+        if (!grow(s.size())) return false;
+        buf.append(s);
+        return true;
+    }
+    bool on_string(std::string_view s, std::size_t, boost::system::error_code &) {
+        if (!grow(s.size())) return false;
+        buf.append(s);
+        json::value v = json::string(buf);
+        buf.clear();
+        return add(std::move(v));
+    }
+    bool on_number_part(std::string_view, boost::system::error_code &) { return true; }
+    bool on_int64(std::int64_t i, std::string_view, boost::system::error_code &) { return add(i); }
+    bool on_uint64(std::uint64_t u, std::string_view, boost::system::error_code &) { return add(u); }
+    bool on_double(double d, std::string_view, boost::system::error_code &) {
+        if (!std::isfinite(d)) {
+            problem = "number out of range";
+            return false;
+        }
+        return add(d);
+    }
+    bool on_bool(bool b, boost::system::error_code &) { return add(b); }
+    bool on_null(boost::system::error_code &) { return add(nullptr); }
+    bool on_comment_part(std::string_view, boost::system::error_code &) { return false; }
+    bool on_comment(std::string_view, boost::system::error_code &) { return false; }
+};
+
+void canonical_into(const json::value &v, std::string &out) {
+    switch (v.kind()) {
+    case json::kind::object: {
+        const auto &o = v.get_object();
+        std::vector<const json::key_value_pair *> items;
+        items.reserve(o.size());
+        for (const auto &kv : o) items.push_back(&kv);
+        std::sort(items.begin(), items.end(),
+                  [](auto *a, auto *b) { return a->key() < b->key(); });
+        out.push_back('{');
+        bool first = true;
+        for (auto *kv : items) {
+            if (!first) out.push_back(',');
+            first = false;
+            out += json::serialize(json::string_view(kv->key()));
+            out.push_back(':');
+            canonical_into(kv->value(), out);
+        }
+        out.push_back('}');
+        break;
+    }
+    case json::kind::array: {
+        out.push_back('[');
+        bool first = true;
+        for (const auto &e : v.get_array()) {
+            if (!first) out.push_back(',');
+            first = false;
+            canonical_into(e, out);
+        }
+        out.push_back(']');
+        break;
+    }
+    case json::kind::double_: {
+        double d = v.get_double();
+        double ip;
+        if (std::modf(d, &ip) == 0.0 && std::fabs(d) < 9.0e15) {
+            out += std::to_string(static_cast<std::int64_t>(d));
+        } else {
+            char b[64];
+            auto r = std::to_chars(b, b + sizeof b, d);
+            out.append(b, r.ptr);
+        }
+        break;
+    }
+    case json::kind::uint64:
+        if (v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+            out += std::to_string(v.get_uint64());
+            break;
+        }
+        [[fallthrough]];
+    default:
+        out += json::serialize(v);
+    }
+}
+
+} // namespace
+
+json::value parse_strict(std::string_view text, std::string_view what, const JsonLimits &limits) {
+    std::string where(what);
+    if (text.size() > limits.max_bytes)
+        fail(where, "document is " + std::to_string(text.size()) + " bytes; the limit is " +
+                        std::to_string(limits.max_bytes));
+    json::parse_options opt;
+    opt.max_depth = limits.max_depth;
+    opt.allow_comments = false;
+    opt.allow_trailing_commas = false;
+    opt.allow_invalid_utf8 = false;
+    json::basic_parser<Builder> p(opt);
+    p.handler().max_string = limits.max_string;
+    boost::system::error_code ec;
+    std::size_t n = p.write_some(false, text.data(), text.size(), ec);
+    if (!ec && n < text.size()) ec = json::error::extra_data;
+    if (ec || !p.done()) {
+        std::string msg = p.handler().problem;
+        if (msg.empty()) {
+            if (ec == json::error::too_deep)
+                msg = "nesting deeper than " + std::to_string(limits.max_depth);
+            else if (ec == json::error::syntax && text.size() > 0)
+                msg = "invalid JSON (or invalid UTF-8)";
+            else
+                msg = "invalid JSON: " + ec.message();
+        }
+        fail(where, msg + " at byte " + std::to_string(n));
+    }
+    return std::move(p.handler().root);
+}
+
+std::string canonical(const json::value &v) {
+    std::string out;
+    canonical_into(v, out);
+    return out;
+}
+
+std::string dump(const json::value &v) { return json::serialize(v); }
+
+std::string sha256_raw(std::string_view bytes) {
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, reinterpret_cast<const unsigned char *>(bytes.data()), bytes.size());
+    return std::string(reinterpret_cast<const char *>(h), sizeof h);
+}
+
+std::string to_hex(std::string_view bytes) {
+    static const char *hex = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (unsigned char c : bytes) {
+        out.push_back(hex[c >> 4]);
+        out.push_back(hex[c & 15]);
+    }
+    return out;
+}
+
+std::string sha256_digest(std::string_view bytes) { return "sha256:" + to_hex(sha256_raw(bytes)); }
+
+std::string now_rfc3339() {
+    using namespace std::chrono;
+    auto now = system_clock::now();
+    auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+    std::time_t t = system_clock::to_time_t(now);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+    return buf;
+}
+
+bool is_rfc3339(std::string_view s) {
+    // YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)
+    auto digits = [&](std::size_t pos, std::size_t n) {
+        if (pos + n > s.size()) return false;
+        for (std::size_t i = 0; i < n; ++i)
+            if (s[pos + i] < '0' || s[pos + i] > '9') return false;
+        return true;
+    };
+    if (s.size() < 20 || !digits(0, 4) || s[4] != '-' || !digits(5, 2) || s[7] != '-' ||
+        !digits(8, 2) || (s[10] != 'T' && s[10] != 't') || !digits(11, 2) || s[13] != ':' ||
+        !digits(14, 2) || s[16] != ':' || !digits(17, 2))
+        return false;
+    std::size_t i = 19;
+    if (i < s.size() && s[i] == '.') {
+        ++i;
+        std::size_t start = i;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+        if (i == start) return false;
+    }
+    if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) return i + 1 == s.size();
+    if (i < s.size() && (s[i] == '+' || s[i] == '-'))
+        return i + 6 == s.size() && digits(i + 1, 2) && s[i + 3] == ':' && digits(i + 4, 2);
+    return false;
+}
+
+std::string path_key(const std::string &base, std::string_view key) {
+    bool simple = !key.empty();
+    for (char c : key)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) simple = false;
+    if (simple) return base + "." + std::string(key);
+    return base + "[" + json::serialize(json::string_view(key.data(), key.size())) + "]";
+}
+
+std::string path_index(const std::string &base, std::size_t i) {
+    return base + "[" + std::to_string(i) + "]";
+}
+
+void fail(const std::string &path, const std::string &message) {
+    throw Error(ErrorCode::invalid, message, path);
+}
+
+const json::object &as_object(const json::value &v, const std::string &path) {
+    if (!v.is_object()) fail(path, "must be an object");
+    return v.get_object();
+}
+const json::array &as_array(const json::value &v, const std::string &path) {
+    if (!v.is_array()) fail(path, "must be an array");
+    return v.get_array();
+}
+const json::string &as_string(const json::value &v, const std::string &path) {
+    if (!v.is_string()) fail(path, "must be a string");
+    return v.get_string();
+}
+std::int64_t as_int(const json::value &v, const std::string &path) {
+    if (v.is_int64()) return v.get_int64();
+    if (v.is_uint64()) {
+        if (v.get_uint64() > static_cast<std::uint64_t>(INT64_MAX)) fail(path, "integer out of range");
+        return static_cast<std::int64_t>(v.get_uint64());
+    }
+    fail(path, "must be an integer");
+}
+bool as_bool(const json::value &v, const std::string &path) {
+    if (!v.is_bool()) fail(path, "must be true or false");
+    return v.get_bool();
+}
+double as_number(const json::value &v, const std::string &path) {
+    if (v.is_int64()) return static_cast<double>(v.get_int64());
+    if (v.is_uint64()) return static_cast<double>(v.get_uint64());
+    if (v.is_double()) return v.get_double();
+    fail(path, "must be a number");
+}
+
+void only_keys(const json::object &o, std::initializer_list<std::string_view> allowed,
+               const std::string &path) {
+    for (const auto &kv : o) {
+        std::string_view k(kv.key().data(), kv.key().size());
+        if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+            std::string shown(k.substr(0, 64));
+            fail(path_key(path, shown), "unknown field \"" + shown + "\"");
+        }
+    }
+}
+
+} // namespace spinner_rollback::detail
