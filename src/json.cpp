@@ -119,15 +119,16 @@ struct Builder {
     bool on_comment(std::string_view, boost::system::error_code &) { return false; }
 };
 
-void canonical_into(const json::value &v, std::string &out) {
+void canonical_into(const json::value &v, std::string &out, bool sorted) {
     switch (v.kind()) {
     case json::kind::object: {
         const auto &o = v.get_object();
         std::vector<const json::key_value_pair *> items;
         items.reserve(o.size());
         for (const auto &kv : o) items.push_back(&kv);
-        std::sort(items.begin(), items.end(),
-                  [](auto *a, auto *b) { return a->key() < b->key(); });
+        if (sorted)
+            std::sort(items.begin(), items.end(),
+                      [](auto *a, auto *b) { return a->key() < b->key(); });
         out.push_back('{');
         bool first = true;
         for (auto *kv : items) {
@@ -135,7 +136,7 @@ void canonical_into(const json::value &v, std::string &out) {
             first = false;
             out += json::serialize(json::string_view(kv->key()));
             out.push_back(':');
-            canonical_into(kv->value(), out);
+            canonical_into(kv->value(), out, sorted);
         }
         out.push_back('}');
         break;
@@ -146,7 +147,7 @@ void canonical_into(const json::value &v, std::string &out) {
         for (const auto &e : v.get_array()) {
             if (!first) out.push_back(',');
             first = false;
-            canonical_into(e, out);
+            canonical_into(e, out, sorted);
         }
         out.push_back(']');
         break;
@@ -208,11 +209,15 @@ json::value parse_strict(std::string_view text, std::string_view what, const Jso
 
 std::string canonical(const json::value &v) {
     std::string out;
-    canonical_into(v, out);
+    canonical_into(v, out, true);
     return out;
 }
 
-std::string dump(const json::value &v) { return json::serialize(v); }
+std::string dump(const json::value &v) {
+    std::string out;
+    canonical_into(v, out, false);
+    return out;
+}
 
 std::string sha256_raw(std::string_view bytes) {
     unsigned char h[crypto_hash_sha256_BYTES];
@@ -228,6 +233,14 @@ std::string to_hex(std::string_view bytes) {
         out.push_back(hex[c >> 4]);
         out.push_back(hex[c & 15]);
     }
+    return out;
+}
+
+std::string from_hex(std::string_view hex) {
+    std::string out(hex.size() / 2, '\0');
+    auto v = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+        out[i / 2] = static_cast<char>(v(hex[i]) * 16 + v(hex[i + 1]));
     return out;
 }
 

@@ -40,6 +40,8 @@ std::string sha256_digest(std::string_view bytes);
 /// Raw 32-byte sha256.
 std::string sha256_raw(std::string_view bytes);
 std::string to_hex(std::string_view bytes);
+/// Inverse of to_hex for lowercase hex produced by it.
+std::string from_hex(std::string_view hex);
 
 /// Current time as RFC 3339 UTC with milliseconds, e.g. 2026-11-26T08:00:00.123Z
 std::string now_rfc3339();

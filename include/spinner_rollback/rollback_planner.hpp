@@ -14,7 +14,7 @@
 namespace spinner_rollback {
 
 /// What a rollback should restore and where each volume's data comes from. @since 0.1
-struct PlanRequest {
+struct SPR_API PlanRequest {
     /// Volume name (of the target version) → snapshot id. A volume not named
     /// here keeps the volume in use now ("current").
     std::map<std::string, std::string> snapshots;
@@ -28,7 +28,7 @@ struct PlanRequest {
 };
 
 /// A rollback plan. Immutable; the JSON is authoritative. @since 0.1
-struct Plan {
+struct SPR_API Plan {
     std::string json;            ///< the whole plan, see product contract §5
     std::string plan_id;
     std::string spinner;

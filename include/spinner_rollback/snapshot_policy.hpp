@@ -19,7 +19,7 @@ struct Reason {
 };
 
 /// What SnapshotPolicy::evaluate decided. @since 0.1
-struct Decision {
+struct SPR_API Decision {
     /// "created" (a version is due), "unchanged" (no tracked field changed) or
     /// "disabled" (the next state has settings.rollback.enabled == false).
     std::string outcome;

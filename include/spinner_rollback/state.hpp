@@ -42,7 +42,7 @@ struct Change {
 };
 
 /// A field-level diff. @since 0.1
-struct Diff {
+struct SPR_API Diff {
     std::vector<Change> changes;
     /// `{"changes":[{"path","category","kind","from","to"}]}`
     std::string to_json() const;

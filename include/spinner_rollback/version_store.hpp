@@ -28,7 +28,7 @@ SPR_API const char *to_string(RolloutStatus) noexcept;
 SPR_API RolloutStatus parse_status(std::string_view);
 
 /// One entry of a spinner's history. Never holds secret values. @since 0.1
-struct Version {
+struct SPR_API Version {
     std::string spinner;
     std::int64_t number = 0;        ///< 1, 2, 3 … per spinner, gap-free, never reused
     bool current = false;           ///< true for the newest version only
@@ -47,7 +47,7 @@ struct Version {
 };
 
 /// A version with its full state document. @since 0.1
-struct VersionDetail {
+struct SPR_API VersionDetail {
     Version version;
     /// The canonical state; secret values are "<redacted>" unless revealed.
     std::string state_json;
@@ -56,7 +56,7 @@ struct VersionDetail {
 };
 
 /// What record() did. @since 0.1
-struct RecordResult {
+struct SPR_API RecordResult {
     std::string outcome;               ///< "created", "unchanged" or "disabled"
     std::optional<Version> version;    ///< the new version when created
     std::vector<Reason> reasons;
@@ -65,7 +65,7 @@ struct RecordResult {
 };
 
 /// Who and why, for record() and commit(). @since 0.1
-struct ChangeMeta {
+struct SPR_API ChangeMeta {
     std::string author;
     std::string message;
     /// Idempotency key: a write retried with the same requestId for the same
@@ -79,7 +79,7 @@ struct ChangeMeta {
 };
 
 /// A volume snapshot made by the host. @since 0.1
-struct Snapshot {
+struct SPR_API Snapshot {
     std::string id;
     std::string volume;          ///< the volumeId it was taken of
     std::int64_t size_bytes = 0;
@@ -94,7 +94,7 @@ struct Snapshot {
 };
 
 /// Storage prices for new volumes. @since 0.1
-struct Pricing {
+struct SPR_API Pricing {
     std::string currency = "USD";
     /// Price per GiB-month by storage class; "*" is the fallback.
     std::map<std::string, double> per_gib_month{{"*", 0.10}};
@@ -122,7 +122,7 @@ enum class Durability {
 };
 
 /// Options for VersionStore::open. @since 0.1
-struct StoreOptions {
+struct SPR_API StoreOptions {
     /// 32-byte key as 64 hex digits or base64; encrypts secret values.
     std::string key;
     /// Path of a file holding the key (same encodings; whitespace trimmed).
@@ -140,7 +140,7 @@ struct StoreOptions {
 };
 
 /// Per-spinner facts the store keeps even when no version is created. @since 0.1
-struct SpinnerInfo {
+struct SPR_API SpinnerInfo {
     std::string spinner;
     bool rollback_enabled = true;
     std::int64_t history_limit = 20;

@@ -1,0 +1,324 @@
+// The C API: a thin layer over the public C++ API only (never src/).
+// Every entry point runs inside guard(), the one exception firewall: it
+// clears the thread's last error on entry, maps every exception to a code
+// and a JSON error, and sets out-pointers to NULL on failure.
+#include "spinner_rollback.h"
+
+#include <spinner_rollback/spinner_rollback.hpp>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+
+using namespace spinner_rollback;
+
+struct spr_store {
+    std::unique_ptr<VersionStore> store;
+    std::unique_ptr<RollbackPlanner> planner;
+};
+
+namespace {
+
+thread_local std::string t_last_error;
+
+void json_escape(std::string &out, std::string_view s) {
+    out.push_back('"');
+    for (unsigned char c : s) {
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (c < 0x20) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                out += buf;
+            } else {
+                out.push_back(static_cast<char>(c));
+            }
+        }
+    }
+    out.push_back('"');
+}
+
+void set_error(int code, std::string_view message, std::string_view path) {
+    std::string e = "{\"code\":" + std::to_string(code) + ",\"name\":";
+    json_escape(e, spr_error_name(code));
+    e += ",\"message\":";
+    json_escape(e, message);
+    e += ",\"path\":";
+    json_escape(e, path);
+    e += "}";
+    t_last_error = std::move(e);
+}
+
+void clear_error() { t_last_error.clear(); }
+
+template <class F> int guard(F &&f) {
+    clear_error();
+    try {
+        f();
+        return SPR_OK;
+    } catch (const Error &e) {
+        set_error(static_cast<int>(e.code()), e.what(), e.path());
+        return static_cast<int>(e.code());
+    } catch (const std::bad_alloc &) {
+        set_error(SPR_E_INTERNAL, "out of memory", "");
+        return SPR_E_INTERNAL;
+    } catch (const std::exception &e) {
+        set_error(SPR_E_INTERNAL, std::string("internal error: ") + e.what(), "");
+        return SPR_E_INTERNAL;
+    } catch (...) {
+        set_error(SPR_E_INTERNAL, "internal error: unknown exception", "");
+        return SPR_E_INTERNAL;
+    }
+}
+
+[[noreturn]] void null_arg(const char *name) {
+    throw Error(ErrorCode::invalid, std::string(name) + " must not be NULL", name);
+}
+
+template <class T> void need(T *p, const char *name) {
+    if (!p) null_arg(name);
+}
+
+char *dup(const std::string &s) {
+    char *p = static_cast<char *>(std::malloc(s.size() + 1));
+    if (!p) throw std::bad_alloc();
+    std::memcpy(p, s.data(), s.size() + 1);
+    return p;
+}
+
+std::string_view opt(const char *s) { return s ? std::string_view(s) : std::string_view(); }
+
+// Output helper: NULL first, set on success only.
+template <class F> int with_out(char **out, F &&f) {
+    if (out) *out = nullptr;
+    return guard([&] {
+        need(out, "out_json");
+        std::string s = f();
+        *out = dup(s);
+    });
+}
+
+class CCipher final : public Cipher {
+public:
+    explicit CCipher(const spr_cipher &c) : c_(c) {}
+    std::string encrypt(std::string_view p) override { return call(c_.encrypt, p); }
+    std::string decrypt(std::string_view p) override { return call(c_.decrypt, p); }
+
+private:
+    using Fn = int (*)(void *, const unsigned char *, size_t, unsigned char **, size_t *);
+    std::string call(Fn fn, std::string_view in) {
+        unsigned char *out = nullptr;
+        size_t len = 0;
+        int rc = fn(c_.user_data, reinterpret_cast<const unsigned char *>(in.data()), in.size(), &out, &len);
+        if (rc != 0 || (!out && len)) {
+            std::free(out);
+            throw Error(ErrorCode::no_key, "host cipher failed");
+        }
+        std::string s(reinterpret_cast<char *>(out), len);
+        std::free(out);
+        return s;
+    }
+    spr_cipher c_;
+};
+
+int open_impl(const char *path, const char *options_json, const spr_cipher *cipher, spr_store **out) {
+    if (out) *out = nullptr;
+    return guard([&] {
+        need(out, "out");
+        need(path, "path");
+        StoreOptions o = StoreOptions::from_json(opt(options_json));
+        if (cipher) {
+            if (!cipher->encrypt || !cipher->decrypt)
+                throw Error(ErrorCode::invalid, "cipher callbacks must not be NULL", "cipher");
+            if (!o.key.empty() || !o.key_file.empty())
+                throw Error(ErrorCode::invalid, "give a cipher or a key, not both", "cipher");
+            o.cipher = std::make_shared<CCipher>(*cipher);
+        }
+        auto h = std::make_unique<spr_store>();
+        h->store = VersionStore::open(path, o);
+        h->planner = std::make_unique<RollbackPlanner>(*h->store);
+        *out = h.release();
+    });
+}
+
+} // namespace
+
+extern "C" {
+
+int spr_open(const char *path, const char *options_json, spr_store **out) {
+    return open_impl(path, options_json, nullptr, out);
+}
+
+int spr_open_with_cipher(const char *path, const char *options_json, const spr_cipher *cipher,
+                         spr_store **out) {
+    if (!cipher) {
+        if (out) *out = nullptr;
+        return guard([] { null_arg("cipher"); });
+    }
+    return open_impl(path, options_json, cipher, out);
+}
+
+void spr_close(spr_store *store) {
+    clear_error();
+    try {
+        delete store;
+    } catch (...) {
+    }
+}
+
+int spr_record(spr_store *store, const char *spinner, const char *state_json, const char *meta_json,
+               char **out_json) {
+    return with_out(out_json, [&] {
+        need(store, "store");
+        need(spinner, "spinner");
+        need(state_json, "state_json");
+        return store->store->record(spinner, state_json, ChangeMeta::from_json(opt(meta_json))).to_json();
+    });
+}
+
+int spr_versions(spr_store *store, const char *spinner, char **out_json) {
+    return with_out(out_json, [&] {
+        need(store, "store");
+        need(spinner, "spinner");
+        std::string out = "[";
+        bool first = true;
+        for (const auto &v : store->store->versions(spinner)) {
+            if (!first) out += ",";
+            first = false;
+            out += v.to_json();
+        }
+        return out + "]";
+    });
+}
+
+int spr_version_get(spr_store *store, const char *spinner, int64_t number, int reveal_secrets, char **out_json) {
+    return with_out(out_json, [&] {
+        need(store, "store");
+        need(spinner, "spinner");
+        return store->store->get(spinner, number, reveal_secrets != 0).to_json();
+    });
+}
+
+int spr_diff(spr_store *store, const char *spinner, int64_t from, int64_t to, char **out_json) {
+    return with_out(out_json, [&] {
+        need(store, "store");
+        need(spinner, "spinner");
+        return store->store->diff(spinner, from, to).to_json();
+    });
+}
+
+int spr_diff_states(const char *a_json, const char *b_json, char **out_json) {
+    return with_out(out_json, [&] {
+        need(a_json, "a_json");
+        need(b_json, "b_json");
+        return diff_states(a_json, b_json).to_json();
+    });
+}
+
+int spr_plan_rollback(spr_store *store, const char *spinner, int64_t target, const char *request_json,
+                      char **out_json) {
+    return with_out(out_json, [&] {
+        need(store, "store");
+        need(spinner, "spinner");
+        return store->planner->plan(spinner, target, PlanRequest::from_json(opt(request_json))).json;
+    });
+}
+
+int spr_plan_auto_rollback(spr_store *store, const char *spinner, char **out_json) {
+    return with_out(out_json, [&] {
+        need(store, "store");
+        need(spinner, "spinner");
+        return store->planner->plan_auto(spinner).json;
+    });
+}
+
+int spr_commit_rollback(spr_store *store, const char *plan_json, const char *meta_json, char **out_json) {
+    return with_out(out_json, [&] {
+        need(store, "store");
+        need(plan_json, "plan_json");
+        return store->planner->commit(Plan::from_json(plan_json), ChangeMeta::from_json(opt(meta_json))).to_json();
+    });
+}
+
+int spr_set_status(spr_store *store, const char *spinner, int64_t number, const char *status) {
+    return guard([&] {
+        need(store, "store");
+        need(spinner, "spinner");
+        need(status, "status");
+        store->store->set_status(spinner, number, parse_status(status));
+    });
+}
+
+int spr_spinner_info(spr_store *store, const char *spinner, char **out_json) {
+    return with_out(out_json, [&] {
+        need(store, "store");
+        need(spinner, "spinner");
+        return store->store->spinner_info(spinner).to_json();
+    });
+}
+
+int spr_snapshot_register(spr_store *store, const char *snapshot_json) {
+    return guard([&] {
+        need(store, "store");
+        need(snapshot_json, "snapshot_json");
+        store->store->register_snapshot(Snapshot::from_json(snapshot_json));
+    });
+}
+
+int spr_snapshots(spr_store *store, const char *volume, char **out_json) {
+    return with_out(out_json, [&] {
+        need(store, "store");
+        std::string out = "[";
+        bool first = true;
+        for (const auto &s : store->store->snapshots(opt(volume))) {
+            if (!first) out += ",";
+            first = false;
+            out += s.to_json();
+        }
+        return out + "]";
+    });
+}
+
+int spr_snapshot_delete(spr_store *store, const char *snapshot_id) {
+    return guard([&] {
+        need(store, "store");
+        need(snapshot_id, "snapshot_id");
+        store->store->delete_snapshot(snapshot_id);
+    });
+}
+
+int spr_policy_evaluate(const char *policy_json, const char *prev_state_json, const char *next_state_json,
+                        char **out_json) {
+    return with_out(out_json, [&] {
+        need(next_state_json, "next_state_json");
+        SnapshotPolicy p = SnapshotPolicy::from_json(opt(policy_json));
+        return p.evaluate(opt(prev_state_json), next_state_json).to_json();
+    });
+}
+
+void spr_free(void *ptr) { std::free(ptr); }
+
+const char *spr_last_error(void) {
+    if (t_last_error.empty())
+        return "{\"code\":0,\"name\":\"SPR_OK\",\"message\":\"\",\"path\":\"\"}";
+    return t_last_error.c_str();
+}
+
+const char *spr_error_name(int code) {
+    if (code < 0 || code > static_cast<int>(ErrorCode::unknown_volume)) return "SPR_E_UNKNOWN";
+    return error_name(static_cast<ErrorCode>(code));
+}
+
+const char *spr_version_string(void) { return version_string(); }
+
+int spr_version_number(void) {
+    return SPR_VERSION_MAJOR * 10000 + SPR_VERSION_MINOR * 100 + SPR_VERSION_PATCH;
+}
+
+} // extern "C"

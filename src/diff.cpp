@@ -1,0 +1,341 @@
+#include "diff_internal.hpp"
+
+#include <map>
+#include <set>
+
+namespace spinner_rollback::detail {
+
+namespace {
+
+const json::object kEmpty;
+
+const json::object &obj_or_empty(const json::object &o, std::string_view key) {
+    auto it = o.find(key);
+    if (it == o.end() || !it->value().is_object()) return kEmpty;
+    return it->value().get_object();
+}
+
+json::value get_or_null(const json::object &o, std::string_view key) {
+    auto it = o.find(key);
+    return it == o.end() ? json::value(nullptr) : it->value();
+}
+
+void emit(std::vector<RawChange> &out, std::string path, std::string_view category,
+          const json::value &from, const json::value &to) {
+    if (from == to) return;
+    ChangeKind kind = from.is_null() ? ChangeKind::added
+                      : to.is_null() ? ChangeKind::removed
+                                     : ChangeKind::changed;
+    out.push_back({std::move(path), std::string(category), kind, from, to});
+}
+
+std::string member_path(const std::string &base, std::string_view key) {
+    bool simple = !key.empty();
+    for (char c : key)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) simple = false;
+    if (simple) return base.empty() ? std::string(key) : base + "." + std::string(key);
+    return base + "[" + json::serialize(json::string_view(key.data(), key.size())) + "]";
+}
+
+// Leaf-level diff of two JSON values; objects recurse, anything else is a leaf.
+void diff_generic(std::vector<RawChange> &out, const std::string &path, std::string_view category,
+                  const json::value &a, const json::value &b) {
+    if (a.is_object() && b.is_object()) {
+        const auto &oa = a.get_object();
+        const auto &ob = b.get_object();
+        std::set<std::string> keys;
+        for (const auto &kv : oa) keys.insert(std::string(kv.key()));
+        for (const auto &kv : ob) keys.insert(std::string(kv.key()));
+        for (const auto &k : keys)
+            diff_generic(out, member_path(path, k), category, get_or_null(oa, k), get_or_null(ob, k));
+        return;
+    }
+    emit(out, path, category, a, b);
+}
+
+// Arrays of objects identified by a key function: entries compared whole.
+using KeyFn = std::function<std::string(const json::object &)>;
+
+std::map<std::string, const json::value *> index_by(const json::value *arr, const KeyFn &key) {
+    std::map<std::string, const json::value *> m;
+    if (arr && arr->is_array())
+        for (const auto &e : arr->get_array())
+            if (e.is_object()) m.emplace(key(e.get_object()), &e);
+    return m;
+}
+
+void diff_keyed(std::vector<RawChange> &out, const std::string &path, std::string_view category,
+                const json::value *a, const json::value *b, const KeyFn &key,
+                std::string_view drop_field) {
+    auto ia = index_by(a, key);
+    auto ib = index_by(b, key);
+    std::set<std::string> keys;
+    for (auto &kv : ia) keys.insert(kv.first);
+    for (auto &kv : ib) keys.insert(kv.first);
+    auto strip = [&](const json::value *v) -> json::value {
+        if (!v) return nullptr;
+        if (drop_field.empty()) return *v;
+        json::object o = v->get_object();
+        o.erase(drop_field);
+        if (o.size() == 1 && o.contains("value")) return o.at("value");
+        return o;
+    };
+    for (const auto &k : keys) {
+        auto fa = ia.find(k);
+        auto fb = ib.find(k);
+        emit(out, path + "[" + k + "]", category, strip(fa == ia.end() ? nullptr : fa->second),
+             strip(fb == ib.end() ? nullptr : fb->second));
+    }
+}
+
+std::string str_field(const json::object &o, std::string_view k) {
+    auto it = o.find(k);
+    if (it == o.end() || !it->value().is_string()) return {};
+    return std::string(it->value().get_string());
+}
+
+const json::value *field(const json::object &o, std::string_view k) {
+    auto it = o.find(k);
+    return it == o.end() ? nullptr : &it->value();
+}
+
+void diff_container(std::vector<RawChange> &out, const std::string &name, const json::object &a,
+                    const json::object &b) {
+    const std::string base = "containers[" + name + "]";
+    auto v = [](const json::object &o, std::string_view k) { return get_or_null(o, k); };
+    emit(out, base + ".image", "image", v(a, "image"), v(b, "image"));
+    emit(out, base + ".codeVersion", "codeVersion", v(a, "codeVersion"), v(b, "codeVersion"));
+    emit(out, base + ".command", "command", v(a, "command"), v(b, "command"));
+    emit(out, base + ".args", "args", v(a, "args"), v(b, "args"));
+    emit(out, base + ".workingDir", "workingDir", v(a, "workingDir"), v(b, "workingDir"));
+    diff_keyed(out, base + ".env", "env", field(a, "env"), field(b, "env"),
+               [](const json::object &e) { return str_field(e, "name"); }, "name");
+    diff_keyed(out, base + ".ports", "ports", field(a, "ports"), field(b, "ports"),
+               [](const json::object &p) {
+                   auto it = p.find("containerPort");
+                   std::string port = it == p.end() ? "?" : json::serialize(it->value());
+                   return port + "/" + str_field(p, "protocol");
+               },
+               "");
+    const auto &ra = obj_or_empty(a, "resources");
+    const auto &rb = obj_or_empty(b, "resources");
+    emit(out, base + ".resources.cpu", "cpu", v(ra, "cpu"), v(rb, "cpu"));
+    emit(out, base + ".resources.memory", "memory", v(ra, "memory"), v(rb, "memory"));
+    diff_generic(out, base + ".securityContext", "securityContext",
+                 json::value(obj_or_empty(a, "securityContext")),
+                 json::value(obj_or_empty(b, "securityContext")));
+    diff_keyed(out, base + ".mounts", "mounts", field(a, "mounts"), field(b, "mounts"),
+               [](const json::object &m) { return str_field(m, "path"); }, "");
+    diff_generic(out, base + ".probes", "probes", json::value(obj_or_empty(a, "probes")),
+                 json::value(obj_or_empty(b, "probes")));
+}
+
+void diff_values(std::vector<RawChange> &out, const std::string &base, std::string_view category,
+                 const json::object &a, const json::object &b, const MapLoader &load) {
+    std::set<std::string> names;
+    for (const auto &kv : a) names.insert(std::string(kv.key()));
+    for (const auto &kv : b) names.insert(std::string(kv.key()));
+    for (const auto &n : names) {
+        json::value va = get_or_null(a, n);
+        json::value vb = get_or_null(b, n);
+        if (va == vb) continue; // same placeholder or same values: unchanged
+        auto resolve = [&](const json::value &x) -> json::object {
+            if (x.is_null()) return {};
+            if (x.is_object()) return x.get_object();
+            return load ? load(x) : json::object{};
+        };
+        json::object ma = resolve(va);
+        json::object mb = resolve(vb);
+        std::set<std::string> keys;
+        for (const auto &kv : ma) keys.insert(std::string(kv.key()));
+        for (const auto &kv : mb) keys.insert(std::string(kv.key()));
+        for (const auto &k : keys)
+            emit(out, base + "[" + n + "][" + k + "]", category, get_or_null(ma, k),
+                 get_or_null(mb, k));
+    }
+}
+
+std::string short_image(const json::value &img) {
+    if (!img.is_object()) return "none";
+    std::string ref = str_field(img.get_object(), "reference");
+    auto slash = ref.rfind('/');
+    if (slash != std::string::npos) ref = ref.substr(slash + 1);
+    return ref;
+}
+
+std::string text_of(const json::value &v) {
+    if (v.is_null()) return "none";
+    if (v.is_string()) return std::string(v.get_string());
+    return json::serialize(v);
+}
+
+// "containers[web].env[DEBUG]" -> "DEBUG"; the last bracketed key of a path.
+std::string last_key(const std::string &path) {
+    auto open = path.rfind('[');
+    auto close = path.rfind(']');
+    if (open == std::string::npos || close == std::string::npos || close < open) return path;
+    return path.substr(open + 1, close - open - 1);
+}
+
+// "configMaps[shop][app.yaml]" -> "shop"
+std::string first_key(const std::string &path) {
+    auto open = path.find('[');
+    auto close = path.find(']');
+    if (open == std::string::npos || close == std::string::npos) return path;
+    return path.substr(open + 1, close - open - 1);
+}
+
+char sign(ChangeKind k) { return k == ChangeKind::added ? '+' : k == ChangeKind::removed ? '-' : '~'; }
+
+} // namespace
+
+std::string_view container_field_category(std::string_view f) {
+    if (f == "image" || f == "codeVersion" || f == "command" || f == "args" || f == "workingDir" ||
+        f == "env" || f == "ports" || f == "securityContext" || f == "mounts" || f == "probes")
+        return f;
+    return {};
+}
+
+std::vector<RawChange> diff_objects(const json::object &a, const json::object &b,
+                                    const MapLoader &load) {
+    std::vector<RawChange> out;
+    emit(out, "instances", "instances", get_or_null(a, "instances"), get_or_null(b, "instances"));
+
+    // Containers by name, in b's order then removed ones.
+    std::map<std::string, const json::object *> ca, cb;
+    std::vector<std::string> order;
+    auto collect = [&](const json::object &doc, std::map<std::string, const json::object *> &m) {
+        if (auto *arr = field(doc, "containers"); arr && arr->is_array())
+            for (const auto &c : arr->get_array())
+                if (c.is_object()) {
+                    std::string n = str_field(c.get_object(), "name");
+                    if (m.emplace(n, &c.get_object()).second &&
+                        std::find(order.begin(), order.end(), n) == order.end())
+                        order.push_back(n);
+                }
+    };
+    collect(b, cb);
+    collect(a, ca);
+    for (const auto &n : order) {
+        auto ia = ca.find(n);
+        auto ib = cb.find(n);
+        diff_container(out, n, ia == ca.end() ? kEmpty : *ia->second,
+                       ib == cb.end() ? kEmpty : *ib->second);
+    }
+
+    diff_keyed(out, "volumes", "mounts", field(a, "volumes"), field(b, "volumes"),
+               [](const json::object &v) { return str_field(v, "name"); }, "");
+    diff_values(out, "configMaps", "configValues", obj_or_empty(a, "configMaps"),
+                obj_or_empty(b, "configMaps"), load);
+    diff_values(out, "secrets", "secretValues", obj_or_empty(a, "secrets"),
+                obj_or_empty(b, "secrets"), {});
+    diff_generic(out, "labels", "labels", json::value(obj_or_empty(a, "labels")),
+                 json::value(obj_or_empty(b, "labels")));
+    diff_generic(out, "extensions", "extensions", json::value(obj_or_empty(a, "extensions")),
+                 json::value(obj_or_empty(b, "extensions")));
+    return out;
+}
+
+Diff to_public(const std::vector<RawChange> &changes) {
+    Diff d;
+    d.changes.reserve(changes.size());
+    for (const auto &c : changes) {
+        Change pc;
+        pc.path = c.path;
+        pc.category = c.category;
+        pc.kind = c.kind;
+        if (c.category == "secretValues") {
+            const std::string masked = json::serialize(json::value(json::string_view(
+                masked_value.data(), masked_value.size())));
+            pc.from = c.from.is_null() ? "null" : masked;
+            pc.to = c.to.is_null() ? "null" : masked;
+        } else {
+            pc.from = json::serialize(c.from);
+            pc.to = json::serialize(c.to);
+        }
+        d.changes.push_back(std::move(pc));
+    }
+    return d;
+}
+
+std::vector<Reason> tracked_reasons(const std::vector<RawChange> &changes,
+                                    const SnapshotPolicy &policy) {
+    std::vector<Reason> r;
+    for (const auto &c : changes)
+        if (policy.tracks_change(c.category, c.path)) r.push_back({c.category, c.path});
+    return r;
+}
+
+std::string summarize_raw(const std::vector<RawChange> &changes) {
+    // One clause per category, in documentation order.
+    std::map<std::string, std::vector<std::string>> parts;
+    std::set<std::string> containers;
+    for (const auto &c : changes) containers.insert(first_key(c.path));
+    for (const auto &c : changes) {
+        auto &p = parts[c.category];
+        if (c.category == "image") {
+            std::string from = short_image(c.from), to = short_image(c.to);
+            if (from == to && c.from.is_object() && c.to.is_object()) {
+                auto dig = [](const json::value &v) {
+                    std::string d = str_field(v.get_object(), "digest");
+                    return d.empty() ? std::string("none") : d.substr(0, 19);
+                };
+                p.push_back(from + " (digest " + dig(c.from) + " → " + dig(c.to) + ")");
+            } else {
+                p.push_back(from + " → " + to);
+            }
+        } else if (c.category == "codeVersion" || c.category == "instances" ||
+                   c.category == "cpu" || c.category == "memory") {
+            p.push_back(text_of(c.from) + " → " + text_of(c.to));
+        } else if (c.category == "env" || c.category == "ports" || c.category == "mounts") {
+            p.push_back(std::string(1, sign(c.kind)) + last_key(c.path));
+        } else if (c.category == "configValues" || c.category == "secretValues") {
+            std::string name = first_key(c.path);
+            if (std::find(p.begin(), p.end(), name) == p.end()) p.push_back(name);
+        } else {
+            if (p.empty()) p.push_back("changed");
+        }
+    }
+    static const char *labels[][2] = {
+        {"image", "image"}, {"codeVersion", "code"}, {"env", "env"}, {"ports", "ports"},
+        {"securityContext", "securityContext"}, {"cpu", "cpu"}, {"memory", "memory"},
+        {"command", "command"}, {"args", "args"}, {"instances", "instances"},
+        {"mounts", "mounts"}, {"configValues", "config"}, {"secretValues", "secret"},
+        {"workingDir", "workingDir"}, {"probes", "probes"}, {"labels", "labels"},
+        {"extensions", "extensions"}};
+    std::string out;
+    for (auto &l : labels) {
+        auto it = parts.find(l[0]);
+        if (it == parts.end()) continue;
+        std::string clause = l[1];
+        std::string sep = (std::string(l[0]) == "env" || std::string(l[0]) == "ports" ||
+                           std::string(l[0]) == "mounts")
+                              ? " "
+                              : ", ";
+        std::string items;
+        for (std::size_t i = 0; i < it->second.size(); ++i) {
+            if (i) items += sep;
+            items += it->second[i];
+        }
+        if (std::string(l[0]) == "configValues" || std::string(l[0]) == "secretValues")
+            items += " changed";
+        if (!out.empty()) out += "; ";
+        out += clause + " " + items;
+    }
+    return out.empty() ? "no changes" : out;
+}
+
+std::string summarize_first(const json::object &state) {
+    std::string out = "first version:";
+    std::vector<std::string> imgs;
+    if (auto *arr = field(state, "containers"); arr && arr->is_array())
+        for (const auto &c : arr->get_array())
+            if (c.is_object()) imgs.push_back(short_image(get_or_null(c.get_object(), "image")));
+    out += " image ";
+    for (std::size_t i = 0; i < imgs.size(); ++i) out += (i ? ", " : "") + imgs[i];
+    auto inst = get_or_null(state, "instances");
+    out += "; " + text_of(inst) + (inst.is_int64() && inst.get_int64() == 1 ? " instance" : " instances");
+    return out;
+}
+
+} // namespace spinner_rollback::detail

@@ -1,0 +1,49 @@
+// Internal: field-level diff over normalised (possibly sealed) state objects,
+// the category of every field, and the one-line summary.
+#pragma once
+
+#include "json.hpp"
+
+#include <spinner_rollback/snapshot_policy.hpp>
+#include <spinner_rollback/state.hpp>
+
+#include <functional>
+#include <vector>
+
+namespace spinner_rollback::detail {
+
+struct RawChange {
+    std::string path;
+    std::string category;
+    ChangeKind kind;
+    json::value from; // null when added
+    json::value to;   // null when removed
+};
+
+/// Loads the values of a config map given the sealed placeholder
+/// ("blob:<hex>") found in a stored document; identity for plain documents.
+using MapLoader = std::function<json::object(const json::value &)>;
+
+/// Diff two normalised state objects (a → b). Either may be an empty object
+/// (no state). `settings` and `schemaVersion` are skipped. Config-map values
+/// that are sealed placeholders are loaded with `load` only when they differ.
+std::vector<RawChange> diff_objects(const json::object &a, const json::object &b,
+                                    const MapLoader &load = {});
+
+/// Public form: values as JSON text, secret values masked.
+Diff to_public(const std::vector<RawChange> &changes);
+
+/// Keep only the changes the policy tracks, as reasons.
+std::vector<Reason> tracked_reasons(const std::vector<RawChange> &changes,
+                                    const SnapshotPolicy &policy);
+
+/// Summary line from raw changes ("image shop:1.4 → shop:1.5; env +DEBUG").
+std::string summarize_raw(const std::vector<RawChange> &changes);
+
+/// Summary for a first version ("first version: image shop:1.4; 2 instances").
+std::string summarize_first(const json::object &state);
+
+/// Category names of container fields, by field name ("" when not a container field).
+std::string_view container_field_category(std::string_view field);
+
+} // namespace spinner_rollback::detail

@@ -1,0 +1,163 @@
+#include "diff_internal.hpp"
+#include "state_internal.hpp"
+
+#include <spinner_rollback/snapshot_policy.hpp>
+#include <spinner_rollback/state.hpp>
+
+#include <algorithm>
+
+namespace spinner_rollback {
+
+using namespace detail;
+
+namespace {
+
+const char *kind_name(ChangeKind k) {
+    switch (k) {
+    case ChangeKind::added: return "added";
+    case ChangeKind::removed: return "removed";
+    case ChangeKind::changed: return "changed";
+    }
+    return "changed";
+}
+
+bool path_covers(std::string_view prefix, std::string_view path) {
+    if (path.size() < prefix.size() || path.substr(0, prefix.size()) != prefix) return false;
+    return path.size() == prefix.size() || path[prefix.size()] == '.' || path[prefix.size()] == '[';
+}
+
+} // namespace
+
+const std::vector<std::string> &SnapshotPolicy::all_categories() {
+    static const std::vector<std::string> all = {
+        "image",     "codeVersion", "env",          "ports",        "securityContext",
+        "cpu",       "memory",      "command",      "args",         "instances",
+        "mounts",    "configValues", "secretValues", "workingDir",  "probes",
+        "labels",    "extensions"};
+    return all;
+}
+
+const std::vector<std::string> &SnapshotPolicy::default_triggers() {
+    static const std::vector<std::string> d(all_categories().begin(), all_categories().begin() + 13);
+    return d;
+}
+
+SnapshotPolicy::SnapshotPolicy() : categories_(default_triggers()) {}
+
+SnapshotPolicy SnapshotPolicy::from_json(std::string_view text) {
+    SnapshotPolicy p;
+    if (text.empty()) return p;
+    json::value v = parse_strict(text, "policy");
+    const auto &o = as_object(v, "policy");
+    only_keys(o, {"triggers"}, "policy");
+    auto it = o.find("triggers");
+    if (it == o.end()) return p;
+    const auto &arr = as_array(it->value(), "policy.triggers");
+    if (arr.size() > 1024) fail("policy.triggers", "more than 1024 triggers");
+    p.categories_.clear();
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+        std::string path = path_index("policy.triggers", i);
+        std::string t(as_string(arr[i], path));
+        if (t.rfind("extensions.", 0) == 0 && t.size() > 11) {
+            for (char c : t)
+                if (static_cast<unsigned char>(c) < 0x21 || c == '[' || c == ']')
+                    fail(path, "extension path must be dot-separated keys");
+            if (t.find("..") != std::string::npos || t.back() == '.')
+                fail(path, "extension path has an empty key");
+            p.extension_paths_.push_back(t);
+            continue;
+        }
+        const auto &all = all_categories();
+        if (std::find(all.begin(), all.end(), t) == all.end())
+            fail(path, "unknown category \"" + t.substr(0, 64) +
+                           "\" (categories: image, codeVersion, env, ports, securityContext, cpu, "
+                           "memory, command, args, instances, mounts, configValues, secretValues, "
+                           "workingDir, probes, labels, extensions, or extensions.<path>)");
+        if (std::find(p.categories_.begin(), p.categories_.end(), t) == p.categories_.end())
+            p.categories_.push_back(t);
+    }
+    return p;
+}
+
+bool SnapshotPolicy::tracks(std::string_view category) const {
+    return std::find(categories_.begin(), categories_.end(), category) != categories_.end();
+}
+
+bool SnapshotPolicy::tracks_change(std::string_view category, std::string_view path) const {
+    if (tracks(category)) return true;
+    if (category == "extensions")
+        for (const auto &p : extension_paths_)
+            if (path_covers(p, path) || path_covers(path, p)) return true;
+    return false;
+}
+
+std::string SnapshotPolicy::to_json() const {
+    json::array t;
+    for (const auto &c : categories_) t.emplace_back(json::string(c));
+    for (const auto &p : extension_paths_) t.emplace_back(json::string(p));
+    return dump(json::object{{"triggers", std::move(t)}});
+}
+
+static bool rollback_enabled(const json::object &state) {
+    const auto &s = state.at("settings").as_object().at("rollback").as_object();
+    return s.at("enabled").as_bool();
+}
+
+Decision SnapshotPolicy::evaluate(std::string_view previous, std::string_view next) const {
+    json::object n = parse_state(next, "next");
+    Decision d;
+    if (!rollback_enabled(n)) {
+        d.outcome = "disabled";
+        return d;
+    }
+    if (previous.empty()) {
+        d.outcome = "created";
+        d.snapshot = true;
+        d.reasons.push_back({"first", "$"});
+        return d;
+    }
+    json::object p = parse_state(previous, "previous");
+    d.reasons = tracked_reasons(diff_objects(p, n), *this);
+    d.snapshot = !d.reasons.empty();
+    d.outcome = d.snapshot ? "created" : "unchanged";
+    return d;
+}
+
+std::string Decision::to_json() const {
+    json::array r;
+    for (const auto &x : reasons)
+        r.emplace_back(json::object{{"category", x.category}, {"path", x.path}});
+    return dump(json::object{{"snapshot", snapshot}, {"outcome", outcome}, {"reasons", std::move(r)}});
+}
+
+std::string canonical_state(std::string_view state_json) {
+    return canonical(parse_state(state_json, "state"));
+}
+
+std::string Diff::to_json() const {
+    json::array arr;
+    arr.reserve(changes.size());
+    for (const auto &c : changes) {
+        arr.emplace_back(json::object{{"path", c.path},
+                                      {"category", c.category},
+                                      {"kind", kind_name(c.kind)},
+                                      {"from", json::parse(c.from)},
+                                      {"to", json::parse(c.to)}});
+    }
+    return dump(json::object{{"changes", std::move(arr)}});
+}
+
+Diff diff_states(std::string_view a, std::string_view b) {
+    json::object oa = parse_state(a, "a");
+    json::object ob = parse_state(b, "b");
+    return to_public(diff_objects(oa, ob));
+}
+
+std::string summarize(const Diff &diff) {
+    std::vector<RawChange> raw;
+    for (const auto &c : diff.changes)
+        raw.push_back({c.path, c.category, c.kind, json::parse(c.from), json::parse(c.to)});
+    return summarize_raw(raw);
+}
+
+} // namespace spinner_rollback

@@ -1,0 +1,253 @@
+// JSON forms of the public value types.
+#include "json.hpp"
+#include "state_internal.hpp"
+#include "store_internal.hpp"
+
+#include <spinner_rollback/rollback_planner.hpp>
+#include <spinner_rollback/spinner_rollback.hpp>
+
+namespace spinner_rollback {
+
+using namespace detail;
+
+const char *version_string() noexcept { return SPR_VERSION_STRING; }
+
+namespace {
+
+json::value version_value(const Version &v) {
+    json::array reasons;
+    for (const auto &r : v.reasons) reasons.emplace_back(json::object{{"category", r.category}, {"path", r.path}});
+    json::object o{{"spinner", v.spinner},
+                   {"number", v.number},
+                   {"current", v.current},
+                   {"createdAt", v.created_at},
+                   {"author", v.author},
+                   {"message", v.message},
+                   {"reason", to_string(v.reason)},
+                   {"reasons", std::move(reasons)},
+                   {"summary", v.summary},
+                   {"digest", v.digest},
+                   {"rollbackOf", v.rollback_of ? json::value(*v.rollback_of) : json::value(nullptr)},
+                   {"status", to_string(v.status)}};
+    return o;
+}
+
+std::string short_text(const json::value &v, const std::string &path, std::size_t max) {
+    const auto &s = as_string(v, path);
+    if (s.size() > max) fail(path, "longer than " + std::to_string(max) + " bytes");
+    return std::string(s);
+}
+
+} // namespace
+
+std::string Version::to_json() const { return dump(version_value(*this)); }
+
+std::string VersionDetail::to_json() const {
+    json::value v = version_value(version);
+    v.get_object()["state"] = json::parse(state_json);
+    return dump(v);
+}
+
+std::string RecordResult::to_json() const {
+    json::array reasons_arr;
+    for (const auto &r : reasons) reasons_arr.emplace_back(json::object{{"category", r.category}, {"path", r.path}});
+    return dump(json::object{{"outcome", outcome},
+                             {"version", version ? version_value(*version) : json::value(nullptr)},
+                             {"reasons", std::move(reasons_arr)}});
+}
+
+ChangeMeta ChangeMeta::from_json(std::string_view text) {
+    ChangeMeta m;
+    if (text.empty()) return m;
+    json::value v = parse_strict(text, "meta", {1u << 20, 8, 64u << 10});
+    const auto &o = as_object(v, "meta");
+    only_keys(o, {"author", "message", "requestId", "confirmed"}, "meta");
+    if (auto *x = o.if_contains("author")) m.author = short_text(*x, "meta.author", 256);
+    if (auto *x = o.if_contains("message")) m.message = short_text(*x, "meta.message", 4096);
+    if (auto *x = o.if_contains("requestId")) {
+        m.request_id = short_text(*x, "meta.requestId", 256);
+        if (m.request_id.empty()) fail("meta.requestId", "must not be empty");
+    }
+    if (auto *x = o.if_contains("confirmed")) m.confirmed = as_bool(*x, "meta.confirmed");
+    return m;
+}
+
+Snapshot Snapshot::from_json(std::string_view text) {
+    json::value v = parse_strict(text, "snapshot", {1u << 20, 32, 64u << 10});
+    const auto &o = as_object(v, "snapshot");
+    only_keys(o, {"id", "volume", "sizeBytes", "createdAt", "ready", "storageClass", "metadata"}, "snapshot");
+    Snapshot s;
+    auto req = [&](const char *k) -> const json::value & {
+        auto *x = o.if_contains(k);
+        if (!x) fail(std::string("snapshot.") + k, "is required");
+        return *x;
+    };
+    s.id = short_text(req("id"), "snapshot.id", 253);
+    for (char c : s.id)
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+            fail("snapshot.id", "must not contain whitespace or control characters");
+    if (s.id.empty()) fail("snapshot.id", "must not be empty");
+    s.volume = short_text(req("volume"), "snapshot.volume", 253);
+    if (s.volume.empty()) fail("snapshot.volume", "must not be empty");
+    s.size_bytes = as_int(req("sizeBytes"), "snapshot.sizeBytes");
+    if (s.size_bytes <= 0) fail("snapshot.sizeBytes", "must be a positive integer");
+    if (auto *x = o.if_contains("createdAt")) {
+        s.created_at = short_text(*x, "snapshot.createdAt", 64);
+        if (!is_rfc3339(s.created_at)) fail("snapshot.createdAt", "must be an RFC 3339 timestamp");
+    } else {
+        s.created_at = now_rfc3339();
+    }
+    s.ready = as_bool(req("ready"), "snapshot.ready");
+    if (auto *x = o.if_contains("storageClass")) {
+        s.storage_class = short_text(*x, "snapshot.storageClass", 253);
+        if (!s.storage_class.empty() && !is_dns_subdomain(s.storage_class))
+            fail("snapshot.storageClass", "must be a DNS-1123 subdomain");
+    }
+    if (auto *x = o.if_contains("metadata")) {
+        as_object(*x, "snapshot.metadata");
+        s.metadata_json = canonical(*x);
+    }
+    return s;
+}
+
+std::string Snapshot::to_json() const {
+    json::value meta = metadata_json.empty() ? json::value(json::object()) : json::parse(metadata_json);
+    return dump(json::object{{"id", id},
+                             {"volume", volume},
+                             {"sizeBytes", size_bytes},
+                             {"createdAt", created_at},
+                             {"ready", ready},
+                             {"storageClass", storage_class},
+                             {"metadata", std::move(meta)}});
+}
+
+double Pricing::price_for(std::string_view storage_class) const {
+    auto it = per_gib_month.find(std::string(storage_class));
+    if (it != per_gib_month.end()) return it->second;
+    it = per_gib_month.find("*");
+    return it != per_gib_month.end() ? it->second : 0.0;
+}
+
+StoreOptions StoreOptions::from_json(std::string_view text) {
+    StoreOptions opt;
+    if (text.empty()) return opt;
+    json::value v = parse_strict(text, "options", {1u << 20, 16, 64u << 10});
+    const auto &o = as_object(v, "options");
+    only_keys(o, {"key", "keyFile", "pricing", "policy", "busyTimeoutMs", "durability"}, "options");
+    if (auto *x = o.if_contains("key")) {
+        if (!x->is_string()) fail("options.key", "must be a string");
+        opt.key = std::string(x->get_string());
+        parse_key(opt.key, "options.key"); // validate now, without echoing it
+    }
+    if (auto *x = o.if_contains("keyFile")) opt.key_file = short_text(*x, "options.keyFile", 4096);
+    if (!opt.key.empty() && !opt.key_file.empty()) fail("options.keyFile", "give key or keyFile, not both");
+    if (auto *x = o.if_contains("pricing")) {
+        const auto &p = as_object(*x, "options.pricing");
+        only_keys(p, {"currency", "perGiBMonth"}, "options.pricing");
+        if (auto *c = p.if_contains("currency")) {
+            opt.pricing.currency = short_text(*c, "options.pricing.currency", 8);
+            if (opt.pricing.currency.size() != 3)
+                fail("options.pricing.currency", "must be a 3-letter currency code");
+        }
+        if (auto *m = p.if_contains("perGiBMonth")) {
+            opt.pricing.per_gib_month.clear();
+            for (const auto &kv : as_object(*m, "options.pricing.perGiBMonth")) {
+                std::string path = path_key("options.pricing.perGiBMonth", kv.key());
+                double d = as_number(kv.value(), path);
+                if (!(d >= 0) || d > 1e9) fail(path, "must be a price >= 0");
+                opt.pricing.per_gib_month[std::string(kv.key())] = d;
+            }
+        }
+    }
+    if (auto *x = o.if_contains("policy")) {
+        as_object(*x, "options.policy");
+        try {
+            opt.policy = SnapshotPolicy::from_json(dump(*x));
+        } catch (const Error &e) {
+            throw Error(e.code(), e.what(), "options." + e.path());
+        }
+    }
+    if (auto *x = o.if_contains("busyTimeoutMs")) {
+        std::int64_t ms = as_int(*x, "options.busyTimeoutMs");
+        if (ms < 0 || ms > 3600000) fail("options.busyTimeoutMs", "must be 0-3600000");
+        opt.busy_timeout_ms = static_cast<int>(ms);
+    }
+    if (auto *x = o.if_contains("durability")) {
+        std::string d = short_text(*x, "options.durability", 16);
+        if (d == "full") opt.durability = Durability::full;
+        else if (d == "normal") opt.durability = Durability::normal;
+        else fail("options.durability", "must be \"full\" or \"normal\"");
+    }
+    return opt;
+}
+
+std::string SpinnerInfo::to_json() const {
+    return dump(json::object{{"spinner", spinner},
+                             {"rollbackEnabled", rollback_enabled},
+                             {"historyLimit", history_limit},
+                             {"currentVersion", current_version},
+                             {"versionsCreated", versions_created},
+                             {"lastRecordedAt", last_recorded_at}});
+}
+
+PlanRequest PlanRequest::from_json(std::string_view text) {
+    PlanRequest r;
+    if (text.empty()) return r;
+    json::value v = parse_strict(text, "request", {1u << 20, 8, 64u << 10});
+    const auto &o = as_object(v, "request");
+    only_keys(o, {"data", "scope"}, "request");
+    if (auto *x = o.if_contains("scope")) {
+        std::string s = short_text(*x, "request.scope", 16);
+        if (s == "all") r.scope_all = true;
+        else if (s != "tracked") fail("request.scope", "must be \"tracked\" or \"all\"");
+    }
+    if (auto *x = o.if_contains("data")) {
+        for (const auto &kv : as_object(*x, "request.data")) {
+            std::string path = "request.data." + std::string(kv.key());
+            if (!is_dns_label(kv.key())) fail(path, "volume name must be a DNS-1123 label");
+            if (kv.value().is_string()) {
+                if (kv.value().get_string() != "current")
+                    fail(path, "must be \"current\" or {\"snapshot\": \"<id>\"}");
+                continue;
+            }
+            const auto &src = as_object(kv.value(), path);
+            only_keys(src, {"snapshot"}, path);
+            auto *id = src.if_contains("snapshot");
+            if (!id) fail(path + ".snapshot", "is required");
+            std::string sid = short_text(*id, path + ".snapshot", 253);
+            if (sid.empty()) fail(path + ".snapshot", "must not be empty");
+            r.snapshots[std::string(kv.key())] = sid;
+        }
+    }
+    return r;
+}
+
+std::string PlanRequest::to_json() const {
+    json::object data;
+    for (const auto &[k, id] : snapshots) data[k] = json::object{{"snapshot", id}};
+    return canonical(json::object{{"data", std::move(data)}, {"scope", scope_all ? "all" : "tracked"}});
+}
+
+Plan Plan::from_json(std::string_view text) {
+    json::value v = parse_strict(text, "plan", {64u << 20, 80, 8u << 20});
+    const auto &o = as_object(v, "plan");
+    Plan p;
+    auto req = [&](const char *k) -> const json::value & {
+        auto *x = o.if_contains(k);
+        if (!x) fail(std::string("plan.") + k, "is required (pass the plan exactly as planned)");
+        return *x;
+    };
+    p.json = std::string(text);
+    p.plan_id = std::string(as_string(req("planId"), "plan.planId"));
+    p.spinner = std::string(as_string(req("spinner"), "plan.spinner"));
+    p.base_version = as_int(req("baseVersion"), "plan.baseVersion");
+    p.target_version = as_int(req("targetVersion"), "plan.targetVersion");
+    p.requires_confirmation = as_bool(req("requiresConfirmation"), "plan.requiresConfirmation");
+    for (const auto &w : as_array(req("warnings"), "plan.warnings"))
+        p.warnings.emplace_back(as_string(w, "plan.warnings"));
+    as_string(req("digest"), "plan.digest");
+    as_object(req("request"), "plan.request");
+    return p;
+}
+
+} // namespace spinner_rollback
