@@ -40,9 +40,12 @@ std::string member_path(const std::string &base, std::string_view key) {
 // Leaf-level diff of two JSON values; objects recurse, anything else is a leaf.
 void diff_generic(std::vector<RawChange> &out, const std::string &path, std::string_view category,
                   const json::value &a, const json::value &b) {
-    if (a.is_object() && b.is_object()) {
-        const auto &oa = a.get_object();
-        const auto &ob = b.get_object();
+    static const json::value empty_object = json::object();
+    // Objects recurse (an absent side counts as {}), so reasons name leaves.
+    const bool ao = a.is_object(), bo = b.is_object();
+    if ((ao || a.is_null()) && (bo || b.is_null()) && (ao || bo)) {
+        const auto &oa = a.is_object() ? a.get_object() : empty_object.get_object();
+        const auto &ob = b.is_object() ? b.get_object() : empty_object.get_object();
         std::set<std::string> keys;
         for (const auto &kv : oa) keys.insert(std::string(kv.key()));
         for (const auto &kv : ob) keys.insert(std::string(kv.key()));

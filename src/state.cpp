@@ -1256,9 +1256,15 @@ std::string format_bytes(std::int64_t bytes) {
         {"M", 1000000},
         {"k", 1000},
     };
+    // The shortest exact spelling; on a tie the binary unit (listed first) wins,
+    // so 1Gi and 1024Mi are both "1Gi", and 2000000000 is "2G", not "1953125Ki".
+    std::string best = std::to_string(bytes);
     for (const auto &[suffix, unit] : kUnits)
-        if (bytes % unit == 0) return std::to_string(bytes / unit) + std::string(suffix);
-    return std::to_string(bytes);
+        if (bytes % unit == 0) {
+            std::string candidate = std::to_string(bytes / unit) + std::string(suffix);
+            if (candidate.size() < best.size()) best = std::move(candidate);
+        }
+    return best;
 }
 
 json::object normalize_state(const json::value &doc) {

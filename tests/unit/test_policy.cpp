@@ -1,0 +1,167 @@
+// SnapshotPolicy: a table test for every category of the product document.
+#include <catch2/catch.hpp>
+
+#include "fixtures.hpp"
+
+using namespace spinner_rollback;
+using namespace fixtures;
+
+namespace {
+
+struct Row {
+    const char *name;
+    std::function<void(json::object &)> change;
+    const char *category; // expected reason category; nullptr = no version
+    const char *path;
+};
+
+} // namespace
+
+TEST_CASE("default policy: each trigger creates a version naming its category and path", "[policy]") {
+    const std::vector<Row> rows = {
+        {"image reference", [](auto &s) { container(s)["image"].as_object()["reference"] = "registry.example/shop:1.5"; },
+         "image", "containers[web].image"},
+        {"image digest only", [](auto &s) { container(s)["image"].as_object()["digest"] = kDigestB; },
+         "image", "containers[web].image"},
+        {"code version", [](auto &s) { container(s)["codeVersion"] = "a1b2c3d"; }, "codeVersion",
+         "containers[web].codeVersion"},
+        {"env value", [](auto &s) { container(s)["env"].as_array()[0].as_object()["value"] = "debug"; }, "env",
+         "containers[web].env[MODE]"},
+        {"env added", [](auto &s) { container(s)["env"].as_array().push_back(json::object{{"name", "DEBUG"}, {"value", "1"}}); },
+         "env", "containers[web].env[DEBUG]"},
+        {"port", [](auto &s) { container(s)["ports"].as_array()[0].as_object()["containerPort"] = 9090; }, "ports",
+         "containers[web].ports[8080/TCP]"},
+        {"port exposure", [](auto &s) { container(s)["ports"].as_array()[0].as_object()["expose"] = false; }, "ports",
+         "containers[web].ports[8080/TCP]"},
+        {"security context", [](auto &s) { container(s)["securityContext"].as_object()["runAsUser"] = 2000; },
+         "securityContext", "containers[web].securityContext.runAsUser"},
+        {"cpu", [](auto &s) { container(s)["resources"].as_object()["cpu"] = "1"; }, "cpu",
+         "containers[web].resources.cpu"},
+        {"memory", [](auto &s) { container(s)["resources"].as_object()["memory"] = "512Mi"; }, "memory",
+         "containers[web].resources.memory"},
+        {"command", [](auto &s) { container(s)["command"] = json::array{"/app/shop2"}; }, "command",
+         "containers[web].command"},
+        {"args", [](auto &s) { container(s)["args"] = json::array{"--listen", ":9090"}; }, "args",
+         "containers[web].args"},
+        {"instances", [](auto &s) { s["instances"] = 3; }, "instances", "instances"},
+        {"mount path", [](auto &s) { container(s)["mounts"].as_array()[0].as_object()["path"] = "/etc/shop2"; },
+         "mounts", "containers[web].mounts[/etc/shop]"},
+        {"bound volume", [](auto &s) { s["volumes"].as_array()[0].as_object()["volumeId"] = "vol-new"; }, "mounts",
+         "volumes[data]"},
+        {"config value", [](auto &s) { s["configMaps"].as_object()["shop-config"].as_object()["flags"] = "c"; },
+         "configValues", "configMaps[shop-config][flags]"},
+        {"secret value", [](auto &s) { s["secrets"].as_object()["db"].as_object()["password"] = "other"; },
+         "secretValues", "secrets[db][password]"},
+        // Untracked by default.
+        {"workingDir", [](auto &s) { container(s)["workingDir"] = "/srv"; }, nullptr, nullptr},
+        {"probes", [](auto &s) { container(s)["probes"] = json::object(); }, nullptr, nullptr},
+        {"labels", [](auto &s) { s["labels"].as_object()["team"] = "other"; }, nullptr, nullptr},
+        {"extensions", [](auto &s) { s["extensions"] = json::object{{"x", 1}}; }, nullptr, nullptr},
+        {"settings", [](auto &s) { s["settings"].as_object()["description"] = "changed"; }, nullptr, nullptr},
+        {"history limit", [](auto &s) { s["settings"].as_object()["rollback"].as_object()["historyLimit"] = 5; }, nullptr, nullptr},
+        {"same content, other spelling", [](auto &s) { container(s)["resources"].as_object()["cpu"] = 0.5; }, nullptr, nullptr},
+    };
+    SnapshotPolicy policy;
+    const std::string prev = text(base_state());
+    for (const auto &row : rows) {
+        SECTION(row.name) {
+            Decision d = policy.evaluate(prev, with(row.change));
+            if (row.category) {
+                CHECK(d.outcome == "created");
+                CHECK(d.snapshot);
+                REQUIRE(d.reasons.size() >= 1);
+                CHECK(d.reasons[0].category == row.category);
+                CHECK(d.reasons[0].path == row.path);
+            } else {
+                CHECK(d.outcome == "unchanged");
+                CHECK_FALSE(d.snapshot);
+                CHECK(d.reasons.empty());
+            }
+        }
+    }
+}
+
+TEST_CASE("first state always becomes a version; disabled switch creates none", "[policy]") {
+    SnapshotPolicy policy;
+    Decision first = policy.evaluate("", text(base_state()));
+    CHECK(first.outcome == "created");
+    REQUIRE(first.reasons.size() == 1);
+    CHECK(first.reasons[0] == Reason{"first", "$"});
+
+    auto disabled = with([](auto &s) {
+        s["settings"].as_object()["rollback"].as_object()["enabled"] = false;
+        s["instances"] = 7;
+    });
+    CHECK(policy.evaluate("", disabled).outcome == "disabled");
+    CHECK(policy.evaluate(text(base_state()), disabled).outcome == "disabled");
+}
+
+TEST_CASE("host-configured triggers: categories and extension paths", "[policy]") {
+    auto p = SnapshotPolicy::from_json(R"({"triggers": ["image", "labels", "extensions.team.tier"]})");
+    CHECK(p.tracks("image"));
+    CHECK_FALSE(p.tracks("env"));
+    const std::string prev = text(base_state());
+    CHECK(p.evaluate(prev, with([](auto &s) { container(s)["env"].as_array()[0].as_object()["value"] = "x"; })).outcome ==
+          "unchanged");
+    CHECK(p.evaluate(prev, with([](auto &s) { s["labels"].as_object()["team"] = "x"; })).outcome == "created");
+    auto tier = p.evaluate(prev, with([](auto &s) { s["extensions"] = json::object{{"team", json::object{{"tier", "gold"}}}}; }));
+    CHECK(tier.outcome == "created");
+    REQUIRE(tier.reasons.size() == 1);
+    CHECK(tier.reasons[0].path == "extensions.team.tier");
+    CHECK(p.evaluate(prev, with([](auto &s) { s["extensions"] = json::object{{"team", json::object{{"size", 3}}}}; })).outcome ==
+          "unchanged");
+    // Round trip.
+    CHECK(SnapshotPolicy::from_json(p.to_json()).to_json() == p.to_json());
+    // Empty trigger list tracks nothing; missing list means defaults.
+    CHECK(SnapshotPolicy::from_json(R"({"triggers": []})").triggers().empty());
+    CHECK(SnapshotPolicy::from_json(R"({})").triggers() == SnapshotPolicy::default_triggers());
+}
+
+TEST_CASE("bad policies are refused naming the entry", "[policy]") {
+    auto refused = [](const char *json, const char *path) {
+        try {
+            SnapshotPolicy::from_json(json);
+            FAIL("accepted " << json);
+        } catch (const Error &e) {
+            CHECK(e.code() == ErrorCode::invalid);
+            CHECK(e.path() == path);
+        }
+    };
+    refused(R"({"triggers": ["image", "colour"]})", "policy.triggers[1]");
+    refused(R"({"triggers": "image"})", "policy.triggers");
+    refused(R"({"trigger": []})", "policy.trigger");
+    refused(R"({"triggers": ["extensions..x"]})", "policy.triggers[0]");
+}
+
+TEST_CASE("evaluate refuses an invalid document naming which one", "[policy]") {
+    SnapshotPolicy policy;
+    try {
+        policy.evaluate(text(base_state()), R"({"schemaVersion": 1})");
+        FAIL("accepted");
+    } catch (const Error &e) {
+        CHECK(e.code() == ErrorCode::invalid);
+        CHECK_FALSE(e.path().empty());
+    }
+}
+
+TEST_CASE("reasons and summaries never contain secret values", "[policy][secrets]") {
+    SnapshotPolicy policy;
+    auto next = with([](auto &s) { s["secrets"].as_object()["db"].as_object()["password"] = "NEW-" + kSecretValue; });
+    Decision d = policy.evaluate(text(base_state()), next);
+    CHECK(d.to_json().find(kSecretValue) == std::string::npos);
+    Diff diff = diff_states(text(base_state()), next);
+    REQUIRE(diff.changes.size() == 1);
+    CHECK(diff.changes[0].from == "\"<redacted>\"");
+    CHECK(diff.changes[0].to == "\"<redacted>\"");
+    CHECK(diff.to_json().find(kSecretValue) == std::string::npos);
+    CHECK(summarize(diff) == "secret db changed");
+}
+
+TEST_CASE("summary reads like the product document", "[policy][summary]") {
+    auto next = with([](auto &s) {
+        container(s)["image"].as_object()["reference"] = "registry.example/shop:1.5";
+        container(s)["env"].as_array().push_back(json::object{{"name", "DEBUG"}, {"value", "1"}});
+        s["instances"] = 3;
+    });
+    CHECK(summarize(diff_states(text(base_state()), next)) == "image shop:1.4 → shop:1.5; env +DEBUG; instances 2 → 3");
+}
