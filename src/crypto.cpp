@@ -108,7 +108,7 @@ std::string Keyring::create_data_key() {
         ct.resize(clen);
         wrapped = "k" + nonce + ct;
     }
-    load_data_key(wrapped);
+    derive(dk);
     sodium_memzero(dk.data(), dk.size());
     return wrapped;
 }
@@ -147,10 +147,14 @@ void Keyring::load_data_key(std::string_view wrapped) {
         throw Error(ErrorCode::corrupt, "stored data key has an unknown format");
     }
     if (dk.size() != 32) throw Error(ErrorCode::no_key, "unwrapped data key has the wrong size");
+    derive(dk);
+    sodium_memzero(dk.data(), dk.size());
+}
+
+void Keyring::derive(std::string_view dk) {
     const auto *master = reinterpret_cast<const unsigned char *>(dk.data());
     crypto_kdf_derive_from_key(enc_.data(), enc_.size(), 1, "spr-enc1", master);
     crypto_kdf_derive_from_key(mac_.data(), mac_.size(), 2, "spr-mac1", master);
-    sodium_memzero(dk.data(), dk.size());
     ready_ = true;
 }
 

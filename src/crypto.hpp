@@ -50,6 +50,8 @@ public:
     std::string open(std::string_view id, std::string_view sealed) const;
 
 private:
+    void derive(std::string_view data_key);
+
     std::optional<Key> master_;
     std::shared_ptr<Cipher> cipher_;
     bool ready_ = false;

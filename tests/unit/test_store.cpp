@@ -1,0 +1,425 @@
+// VersionStore on real SQLite files: numbering, listing, retention, dedup,
+// idempotency, secrets at rest, verification, migrations.
+#include <catch2/catch.hpp>
+
+#include "fixtures.hpp"
+
+#include <sqlite3.h>
+
+#include <fstream>
+#include <sstream>
+
+using namespace spinner_rollback;
+using namespace fixtures;
+
+namespace {
+
+std::string env_state(int i) {
+    return with([i](auto &s) { container(s)["env"].as_array()[0].as_object()["value"] = "v" + std::to_string(i); });
+}
+
+std::string slurp(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// Direct SQL on the store file, as an attacker or a bad disk would.
+void sql(const std::string &file, const std::string &statement) {
+    sqlite3 *db = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    char *err = nullptr;
+    int rc = sqlite3_exec(db, statement.c_str(), nullptr, nullptr, &err);
+    INFO((err ? err : ""));
+    sqlite3_free(err);
+    sqlite3_close(db);
+    REQUIRE(rc == SQLITE_OK);
+}
+
+std::int64_t payload_bytes(const std::string &file) {
+    sqlite3 *db = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt *st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT sum(payload) FROM dbstat", -1, &st, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    std::int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+template <class F> ErrorCode code_of(F &&f) {
+    try {
+        f();
+    } catch (const Error &e) {
+        return e.code();
+    }
+    return ErrorCode::ok;
+}
+
+} // namespace
+
+TEST_CASE("record: first, unchanged, changed; listing newest first with one current", "[store]") {
+    TempDir dir;
+    auto store = VersionStore::open(dir.file(), keyed());
+    ChangeMeta meta;
+    meta.author = "alice";
+    meta.message = "first deploy";
+    auto r1 = store->record("shop", text(base_state()), meta);
+    CHECK(r1.outcome == "created");
+    REQUIRE(r1.version);
+    CHECK(r1.version->number == 1);
+    CHECK(r1.version->reason == VersionReason::deploy);
+    CHECK(r1.version->author == "alice");
+    CHECK(r1.version->summary == "first version: image shop:1.4; 2 instances");
+    CHECK(r1.version->digest.rfind("sha256:", 0) == 0);
+    CHECK(r1.version->digest.size() == 7 + 64);
+
+    CHECK(store->record("shop", text(base_state())).outcome == "unchanged");
+    // Same content, other spelling: still unchanged (canonical form).
+    CHECK(store->record("shop", with([](auto &s) { container(s)["resources"].as_object()["memory"] = "0.25Gi"; }))
+              .outcome == "unchanged");
+
+    auto r2 = store->record("shop", with([](auto &s) {
+                                container(s)["image"].as_object()["reference"] = "registry.example/shop:1.5";
+                                container(s)["image"].as_object().erase("digest");
+                                s["instances"] = 3;
+                            }));
+    CHECK(r2.outcome == "created");
+    CHECK(r2.version->number == 2);
+    CHECK(r2.version->summary == "image shop:1.4 → shop:1.5; instances 2 → 3");
+
+    auto list = store->versions("shop");
+    REQUIRE(list.size() == 2);
+    CHECK(list[0].number == 2);
+    CHECK(list[0].current);
+    CHECK(list[1].number == 1);
+    CHECK_FALSE(list[1].current);
+    CHECK(list[1].author == "alice");
+    CHECK(code_of([&] { store->versions("nope"); }) == ErrorCode::not_found);
+    CHECK(code_of([&] { store->versions("Bad_Name"); }) == ErrorCode::invalid);
+}
+
+TEST_CASE("disabled rollback creates no version but keeps the latest state; re-enabling records at once",
+          "[store]") {
+    TempDir dir;
+    auto store = VersionStore::open(dir.file(), keyed());
+    store->record("shop", text(base_state()));
+    auto off = [](int instances, bool enabled) {
+        return with([=](auto &s) {
+            s["settings"].as_object()["rollback"].as_object()["enabled"] = enabled;
+            s["instances"] = instances;
+        });
+    };
+    CHECK(store->record("shop", off(5, false)).outcome == "disabled");
+    CHECK(store->record("shop", off(6, false)).outcome == "disabled");
+    CHECK_FALSE(store->spinner_info("shop").rollback_enabled);
+    CHECK(store->versions("shop").size() == 1);
+    auto back = store->record("shop", off(6, true));
+    CHECK(back.outcome == "created");
+    CHECK(back.version->reason == VersionReason::reenabled);
+    CHECK(store->spinner_info("shop").rollback_enabled);
+    // A spinner created disabled has no versions at all.
+    CHECK(store->record("quiet", off(1, false)).outcome == "disabled");
+    CHECK(store->versions("quiet").empty());
+}
+
+TEST_CASE("requestId makes retries idempotent", "[store]") {
+    TempDir dir;
+    auto store = VersionStore::open(dir.file(), keyed());
+    ChangeMeta meta;
+    meta.request_id = "req-1";
+    auto a = store->record("shop", text(base_state()), meta);
+    auto b = store->record("shop", text(base_state()), meta);
+    CHECK(a.outcome == "created");
+    CHECK(b.outcome == "created");
+    CHECK(b.version->number == a.version->number);
+    meta.request_id = "req-2";
+    auto c = store->record("shop", env_state(2), meta);
+    auto d = store->record("shop", env_state(2), meta);
+    CHECK(c.version->number == 2);
+    CHECK(d.version->number == 2);
+    CHECK(store->versions("shop").size() == 2);
+    // Reusing a requestId for another state is a conflict, not a silent no-op.
+    CHECK(code_of([&] { store->record("shop", env_state(3), meta); }) == ErrorCode::conflict);
+    CHECK(store->versions("shop").size() == 2);
+}
+
+TEST_CASE("retention keeps historyLimit versions besides the current one and collects content",
+          "[store][retention]") {
+    TempDir dir;
+    auto store = VersionStore::open(dir.file(), keyed());
+    auto limited = [](int i) {
+        return with([i](auto &s) {
+            s["settings"].as_object()["rollback"].as_object()["historyLimit"] = 3;
+            s["configMaps"].as_object()["shop-config"].as_object()["flags"] = "value-" + std::to_string(i);
+        });
+    };
+    for (int i = 1; i <= 10; ++i) store->record("shop", limited(i));
+    auto list = store->versions("shop");
+    REQUIRE(list.size() == 4);
+    CHECK(list.front().number == 10);
+    CHECK(list.back().number == 7);
+    CHECK(code_of([&] { store->get("shop", 1); }) == ErrorCode::pruned);
+    CHECK(code_of([&] { store->get("shop", 6); }) == ErrorCode::pruned);
+    CHECK(code_of([&] { store->get("shop", 11); }) == ErrorCode::not_found);
+    CHECK(code_of([&] { store->get("shop", 0); }) == ErrorCode::not_found);
+    CHECK(store->get("shop", 7).state_json.find("value-7") != std::string::npos);
+    // Numbers are never reused after pruning.
+    CHECK(store->record("shop", limited(11)).version->number == 11);
+    // Only the content of retained versions (and the latest state) is stored:
+    // 4 versions' cores + 4 config maps + 1 secret.
+    sqlite3 *db = nullptr;
+    REQUIRE(sqlite3_open(dir.file().c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt *st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT kind, count(*) FROM blobs GROUP BY kind ORDER BY kind", -1, &st, nullptr) ==
+            SQLITE_OK);
+    std::map<int, int> counts;
+    while (sqlite3_step(st) == SQLITE_ROW) counts[sqlite3_column_int(st, 0)] = sqlite3_column_int(st, 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    CHECK(counts[1] == 4);
+    CHECK(counts[2] == 4);
+    CHECK(counts[3] == 1);
+}
+
+TEST_CASE("content is deduplicated: small changes cost bytes, big unchanged maps are stored once",
+          "[store][dedup]") {
+    TempDir dir;
+    auto store = VersionStore::open(dir.file(), keyed());
+    // Warm up the schema and the first version, then measure one-env-var changes.
+    store->record("shop", env_state(0));
+    store->record("shop", env_state(1));
+    std::int64_t before = payload_bytes(dir.file());
+    const int n = 50;
+    for (int i = 2; i < 2 + n; ++i) store->record("shop", env_state(i));
+    std::int64_t per_version = (payload_bytes(dir.file()) - before) / n;
+    INFO("bytes per one-env-var version: " << per_version);
+    CHECK(per_version < 1024);
+
+    // A 1 MiB config map unchanged across 200 versions is stored once.
+    TempDir dir2;
+    auto big = VersionStore::open(dir2.file(), keyed());
+    // Incompressible-ish text, so compression cannot hide duplication.
+    std::string mib(1 << 20, 'x');
+    std::mt19937 rng(42);
+    for (auto &c : mib) c = static_cast<char>('a' + rng() % 26);
+    auto big_state = [&](int i) {
+        return with([&](auto &s) {
+            s["configMaps"].as_object()["shop-config"].as_object()["app.yaml"] = mib;
+            s["settings"].as_object()["rollback"].as_object()["historyLimit"] = 1000;
+            container(s)["env"].as_array()[0].as_object()["value"] = "v" + std::to_string(i);
+        });
+    };
+    for (int i = 0; i < 200; ++i) big->record("shop", big_state(i));
+    std::int64_t total = payload_bytes(dir2.file());
+    INFO("total payload for 200 versions with a 1 MiB map: " << total);
+    CHECK(total < (1 << 20) + 200 * 1024);
+    CHECK(big->versions("shop").size() == 200);
+    CHECK(big->get("shop", 1).state_json.find(mib.substr(0, 200)) != std::string::npos);
+    CHECK(big->get("shop", 200).state_json.find(mib.substr(0, 200)) != std::string::npos);
+}
+
+TEST_CASE("secrets are encrypted at rest and revealed only on request", "[store][secrets]") {
+    TempDir dir;
+    {
+        auto store = VersionStore::open(dir.file(), keyed());
+        store->record("shop", text(base_state()));
+        store->record("shop", with([](auto &s) {
+                          s["secrets"].as_object()["db"].as_object()["password"] = "NEXT-" + kSecretValue;
+                      }));
+        auto list = store->versions("shop");
+        for (const auto &v : list) CHECK(v.to_json().find(kSecretValue) == std::string::npos);
+        CHECK(store->diff("shop", 1, 2).to_json().find(kSecretValue) == std::string::npos);
+        CHECK(store->diff("shop", 1, 2).changes.size() == 1);
+        auto masked = store->get("shop", 1);
+        CHECK(masked.state_json.find(kSecretValue) == std::string::npos);
+        CHECK(masked.state_json.find("<redacted>") != std::string::npos);
+        auto revealed = store->get("shop", 1, true);
+        CHECK(revealed.state_json.find(kSecretValue) != std::string::npos);
+        CHECK(store->get("shop", 2, true).state_json.find("NEXT-" + kSecretValue) != std::string::npos);
+        // The WAL still holds the data at this point: check it while open.
+        for (const char *suffix : {"", "-wal"}) {
+            std::string bytes = slurp(dir.file() + suffix);
+            CHECK(bytes.find(kSecretValue) == std::string::npos);
+        }
+        // A masked state cannot be fed back by accident.
+        CHECK(code_of([&] { store->record("shop", masked.state_json); }) == ErrorCode::invalid);
+    }
+    for (const char *suffix : {"", "-wal", "-shm"}) CHECK(slurp(dir.file() + suffix).find(kSecretValue) == std::string::npos);
+
+    // Without a key: listing and masked reads work, revealing does not.
+    auto nokey = VersionStore::open(dir.file());
+    CHECK(nokey->versions("shop").size() == 2);
+    CHECK(nokey->get("shop", 1).state_json.find("<redacted>") != std::string::npos);
+    CHECK(code_of([&] { nokey->get("shop", 1, true); }) == ErrorCode::no_key);
+    CHECK(code_of([&] { nokey->record("shop", text(base_state())); }) == ErrorCode::no_key);
+    // A state without secrets needs no key.
+    auto plain = with([](auto &s) {
+        s.erase("secrets");
+        auto &env = container(s)["env"].as_array();
+        env.erase(env.begin() + 1);
+        auto &mounts = container(s)["mounts"].as_array();
+        mounts.erase(mounts.begin() + 1);
+    });
+    CHECK(nokey->record("plain", plain).outcome == "created");
+
+    // The wrong key is refused at open, naming the option.
+    StoreOptions wrong;
+    wrong.key = std::string(64, 'f');
+    try {
+        VersionStore::open(dir.file(), wrong);
+        FAIL("wrong key accepted");
+    } catch (const Error &e) {
+        CHECK(e.code() == ErrorCode::no_key);
+        CHECK(e.path() == "options.key");
+    }
+    // Key files work, in hex or base64.
+    std::ofstream(dir.file("key")) << kKey << "\n";
+    StoreOptions from_file;
+    from_file.key_file = dir.file("key");
+    CHECK(VersionStore::open(dir.file(), from_file)->get("shop", 1, true).state_json.find(kSecretValue) !=
+          std::string::npos);
+}
+
+TEST_CASE("a host cipher (KMS) wraps the data key", "[store][secrets]") {
+    struct Xor final : Cipher {
+        int calls = 0;
+        std::string encrypt(std::string_view p) override {
+            ++calls;
+            std::string s(p);
+            for (auto &c : s) c ^= 0x5a;
+            return "kms:" + s;
+        }
+        std::string decrypt(std::string_view c) override {
+            ++calls;
+            if (c.substr(0, 4) != "kms:") throw std::runtime_error("not ours");
+            std::string s(c.substr(4));
+            for (auto &x : s) x ^= 0x5a;
+            return s;
+        }
+    };
+    TempDir dir;
+    auto cipher = std::make_shared<Xor>();
+    StoreOptions o;
+    o.cipher = cipher;
+    {
+        auto store = VersionStore::open(dir.file(), o);
+        store->record("shop", text(base_state()));
+        CHECK(store->get("shop", 1, true).state_json.find(kSecretValue) != std::string::npos);
+    }
+    CHECK(cipher->calls == 1); // one wrap, not one call per secret
+    auto again = VersionStore::open(dir.file(), o);
+    CHECK(again->get("shop", 1, true).state_json.find(kSecretValue) != std::string::npos);
+    CHECK(code_of([&] { VersionStore::open(dir.file(), keyed()); }) == ErrorCode::no_key);
+}
+
+TEST_CASE("stored data is verified on every read", "[store][corrupt]") {
+    TempDir dir;
+    {
+        auto store = VersionStore::open(dir.file(), keyed());
+        store->record("shop", text(base_state()));
+    }
+    SECTION("config map content altered") {
+        sql(dir.file(), "UPDATE blobs SET data = CAST('{\"flags\":\"evil\"}' AS BLOB), codec = 0, size = 16 WHERE kind = 2");
+        auto store = VersionStore::open(dir.file(), keyed());
+        CHECK(code_of([&] { store->get("shop", 1); }) == ErrorCode::corrupt);
+        CHECK(store->versions("shop").size() == 1); // listing needs no content
+    }
+    SECTION("core content altered") {
+        sql(dir.file(), "UPDATE blobs SET data = CAST('{}' AS BLOB), codec = 0, size = 2 WHERE kind = 1");
+        auto store = VersionStore::open(dir.file(), keyed());
+        CHECK(code_of([&] { store->get("shop", 1); }) == ErrorCode::corrupt);
+    }
+    SECTION("sealed secret altered") {
+        sql(dir.file(), "UPDATE blobs SET data = zeroblob(length(data)) WHERE kind = 3");
+        auto store = VersionStore::open(dir.file(), keyed());
+        CHECK(store->get("shop", 1).state_json.find("<redacted>") != std::string::npos);
+        CHECK(code_of([&] { store->get("shop", 1, true); }) == ErrorCode::corrupt);
+    }
+    SECTION("content missing") {
+        sql(dir.file(), "DELETE FROM blobs WHERE kind = 2");
+        auto store = VersionStore::open(dir.file(), keyed());
+        CHECK(code_of([&] { store->get("shop", 1); }) == ErrorCode::corrupt);
+    }
+}
+
+TEST_CASE("schema migrations: versioned, and newer stores are refused", "[store][migrations]") {
+    TempDir dir;
+    { VersionStore::open(dir.file()); }
+    { VersionStore::open(dir.file())->spinners(); } // reopening is a no-op migration
+    sql(dir.file(), "PRAGMA user_version = 99");
+    try {
+        VersionStore::open(dir.file());
+        FAIL("opened a newer store");
+    } catch (const Error &e) {
+        CHECK(e.code() == ErrorCode::io);
+        CHECK(std::string(e.what()).find("newer") != std::string::npos);
+    }
+    // Not a database at all.
+    std::ofstream(dir.file("junk.db")) << std::string(8192, 'j');
+    CHECK(code_of([&] { VersionStore::open(dir.file("junk.db")); }) == ErrorCode::corrupt);
+}
+
+TEST_CASE("rollout status: active supersedes the previous active version", "[store][status]") {
+    TempDir dir;
+    auto store = VersionStore::open(dir.file(), keyed());
+    store->record("shop", env_state(1));
+    store->record("shop", env_state(2));
+    store->set_status("shop", 1, RolloutStatus::active);
+    store->set_status("shop", 2, RolloutStatus::active);
+    auto list = store->versions("shop");
+    CHECK(list[0].status == RolloutStatus::active);
+    CHECK(list[1].status == RolloutStatus::superseded);
+    store->set_status("shop", 2, RolloutStatus::failed);
+    CHECK(store->versions("shop")[0].status == RolloutStatus::failed);
+    CHECK(code_of([&] { store->set_status("shop", 3, RolloutStatus::active); }) == ErrorCode::not_found);
+    CHECK(code_of([] { parse_status("done"); }) == ErrorCode::invalid);
+}
+
+TEST_CASE("volume snapshots: register, list per volume, delete", "[store][snapshots]") {
+    TempDir dir;
+    auto store = VersionStore::open(dir.file());
+    store->register_snapshot(Snapshot::from_json(
+        R"({"id":"s1","volume":"vol-a","sizeBytes":100,"createdAt":"2026-01-01T00:00:00Z","ready":true,"storageClass":"standard","metadata":{"by":"cron"}})"));
+    store->register_snapshot(Snapshot::from_json(
+        R"({"id":"s2","volume":"vol-a","sizeBytes":200,"createdAt":"2026-02-01T00:00:00Z","ready":false})"));
+    store->register_snapshot(Snapshot::from_json(R"({"id":"s3","volume":"vol-b","sizeBytes":300,"ready":true})"));
+    auto a = store->snapshots("vol-a");
+    REQUIRE(a.size() == 2);
+    CHECK(a[0].id == "s2"); // newest first
+    CHECK(a[1].metadata_json == R"({"by":"cron"})");
+    CHECK(store->snapshots().size() == 3);
+    store->delete_snapshot("s2");
+    CHECK(store->snapshots("vol-a").size() == 1);
+    CHECK(code_of([&] { store->delete_snapshot("s2"); }) == ErrorCode::not_found);
+    CHECK(code_of([] { Snapshot::from_json(R"({"id":"x","volume":"v","sizeBytes":-1,"ready":true})"); }) ==
+          ErrorCode::invalid);
+    CHECK(code_of([] { Snapshot::from_json(R"({"id":"x","volume":"v","sizeBytes":1,"ready":true,"createdAt":"yesterday"})"); }) ==
+          ErrorCode::invalid);
+}
+
+TEST_CASE("options are validated naming the field, and never echo the key", "[store][options]") {
+    auto refused = [](const char *json, const char *path) {
+        try {
+            StoreOptions::from_json(json);
+            FAIL("accepted " << json);
+        } catch (const Error &e) {
+            CHECK(e.code() == ErrorCode::invalid);
+            CHECK(e.path() == path);
+            CHECK(std::string(e.what()).find("not-a-key-XYZ") == std::string::npos);
+        }
+    };
+    refused(R"({"key":"not-a-key-XYZ"})", "options.key");
+    refused(R"({"colour":1})", "options.colour");
+    refused(R"({"busyTimeoutMs":-5})", "options.busyTimeoutMs");
+    refused(R"({"durability":"sometimes"})", "options.durability");
+    refused(R"({"pricing":{"perGiBMonth":{"standard":-1}}})", "options.pricing.perGiBMonth.standard");
+    refused(R"({"policy":{"triggers":["nope"]}})", "options.policy.triggers[0]");
+    auto o = StoreOptions::from_json(R"({"pricing":{"currency":"EUR","perGiBMonth":{"fast":0.3,"*":0.1}},"durability":"normal"})");
+    CHECK(o.pricing.currency == "EUR");
+    CHECK(o.pricing.price_for("fast") == Approx(0.3));
+    CHECK(o.pricing.price_for("other") == Approx(0.1));
+    CHECK(o.durability == Durability::normal);
+}
