@@ -365,11 +365,17 @@ Plan RollbackPlanner::plan_auto(std::string_view spinner) const {
 Version RollbackPlanner::commit(const Plan &given, const ChangeMeta &meta) {
     Plan p = Plan::from_json(given.json);
     json::value pv = json::parse(p.json);
-    const auto &po = pv.as_object();
+    auto &po = pv.as_object();
     PlanRequest req = PlanRequest::from_json(dump(po.at("request")));
     std::string digest(po.at("digest").as_string());
     check_spinner(p.spinner);
     auto &I = store_->impl();
+    // The plan must be exactly as planned: its keyed digest covers every field.
+    po.erase("planId");
+    po.erase("digest");
+    if ("hmac-sha256:" + hmac_hex(I.plan_key, canonical(pv)) != digest)
+        throw Error(ErrorCode::invalid, "the plan was altered after planning (digest mismatch); plan again",
+                    "plan.digest");
     std::lock_guard lock(I.mu);
     Tx tx(I.db, true);
     auto s = I.require_spinner(p.spinner);
@@ -392,8 +398,9 @@ Version RollbackPlanner::commit(const Plan &given, const ChangeMeta &meta) {
     Plan fresh = finish(I, b);
     json::value fv = json::parse(fresh.json);
     if (fv.as_object().at("digest").as_string() != digest)
-        throw Error(ErrorCode::invalid, "the plan was altered after planning (digest mismatch); plan again",
-                    "plan.digest");
+        throw Error(ErrorCode::conflict,
+                    "the plan no longer matches the store (a snapshot or the pricing changed); plan again",
+                    "plan");
     if (b.requires_confirmation && !meta.confirmed)
         throw Error(ErrorCode::needs_confirmation,
                     "the plan provisions new volumes at extra cost; commit with confirmed: true", "meta.confirmed");
