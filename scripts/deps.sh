@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install the Debian (bookworm) packages spinner_rollback builds and tests with.
+# Uses sudo when not run as root. Safe to run again.
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config git python3
+  libboost1.81-dev libboost-json1.81-dev libboost-container1.81-dev
+  libsqlite3-dev sqlite3 libmsgsl-dev catch2 libsodium-dev libzstd-dev
+  libbenchmark-dev doxygen
+)
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
