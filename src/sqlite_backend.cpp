@@ -1,5 +1,6 @@
 #include "sqlite_backend.hpp"
 
+#include <gsl/gsl>
 #include <sqlite3.h>
 
 namespace spinner_rollback::detail {
@@ -49,8 +50,9 @@ void Db::exec(std::string_view sql) {
 std::int64_t Db::changes() const { return sqlite3_changes64(db_); }
 
 Stmt::Stmt(Db &db, std::string_view sql) : db_(db) {
-    int rc = sqlite3_prepare_v3(db.raw(), sql.data(), static_cast<int>(sql.size()), 0, &stmt_, nullptr);
+    int rc = sqlite3_prepare_v3(db.raw(), sql.data(), gsl::narrow<int>(sql.size()), 0, &stmt_, nullptr);
     if (rc != SQLITE_OK) db_.raise(rc, "prepare");
+    Ensures(stmt_ != nullptr);
 }
 
 Stmt::~Stmt() { sqlite3_finalize(stmt_); }
