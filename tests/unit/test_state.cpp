@@ -2,6 +2,12 @@
 
 #include <catch2/catch.hpp>
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr long kTimeBoundMs = 10000;
+#else
+constexpr long kTimeBoundMs = 2000;
+#endif
+
 #include "state_internal.hpp"
 
 #include <chrono>
@@ -621,7 +627,8 @@ void refused_fast(const char *what, F &&make_text, const std::string &path = {})
     auto elapsed = std::chrono::steady_clock::now() - start;
     CHECK(e.code() == ErrorCode::invalid);
     if (!path.empty()) CHECK(e.path() == path);
-    CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() < 2000);
+    // Sanitizer builds run several times slower; the bound still holds.
+    CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() < kTimeBoundMs);
     CHECK(std::string(e.what()).size() < 400);
 }
 
@@ -710,5 +717,6 @@ TEST_CASE("many mounts and ports stay fast", "[state][hostile]") {
     json::object n = sr::parse_state(text);
     auto elapsed = std::chrono::steady_clock::now() - start;
     CHECK(n.at("containers").as_array()[0].at("mounts").as_array().size() == 256);
-    CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() < 2000);
+    // Sanitizer builds run several times slower; the bound still holds.
+    CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() < kTimeBoundMs);
 }
