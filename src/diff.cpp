@@ -290,6 +290,14 @@ std::string summarize_raw(const std::vector<RawChange> &changes) {
         } else if (c.category == "codeVersion" || c.category == "instances" ||
                    c.category == "cpu" || c.category == "memory") {
             p.push_back(text_of(c.from) + " → " + text_of(c.to));
+        } else if (c.category == "mounts" && c.path.rfind("volumes[", 0) == 0 && c.from.is_object() &&
+                   c.to.is_object()) {
+            // A volume rebinding reads as "volume data vol-1 → shop-data-v3".
+            std::string from = str_field(c.from.get_object(), "volumeId");
+            std::string to = str_field(c.to.get_object(), "volumeId");
+            parts["volume"].push_back(last_key(c.path) + " " + (from.empty() ? "none" : from) + " → " +
+                                      (to.empty() ? "none" : to));
+            if (from == to) parts["volume"].back() = last_key(c.path) + " changed";
         } else if (c.category == "env" || c.category == "ports" || c.category == "mounts") {
             p.push_back(std::string(1, sign(c.kind)) + last_key(c.path));
         } else if (c.category == "configValues" || c.category == "secretValues") {
@@ -303,7 +311,7 @@ std::string summarize_raw(const std::vector<RawChange> &changes) {
         {"image", "image"}, {"codeVersion", "code"}, {"env", "env"}, {"ports", "ports"},
         {"securityContext", "securityContext"}, {"cpu", "cpu"}, {"memory", "memory"},
         {"command", "command"}, {"args", "args"}, {"instances", "instances"},
-        {"mounts", "mounts"}, {"configValues", "config"}, {"secretValues", "secret"},
+        {"mounts", "mounts"}, {"volume", "volume"}, {"configValues", "config"}, {"secretValues", "secret"},
         {"workingDir", "workingDir"}, {"probes", "probes"}, {"labels", "labels"},
         {"extensions", "extensions"}};
     std::string out;
