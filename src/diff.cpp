@@ -317,7 +317,7 @@ std::string summarize_raw(const std::vector<RawChange> &changes) {
     std::string out;
     for (auto &l : labels) {
         auto it = parts.find(l[0]);
-        if (it == parts.end()) continue;
+        if (it == parts.end() || it->second.empty()) continue;
         std::string clause = l[1];
         std::string sep = (std::string(l[0]) == "env" || std::string(l[0]) == "ports" ||
                            std::string(l[0]) == "mounts")
