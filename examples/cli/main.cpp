@@ -1,0 +1,695 @@
+// Copyright (c) The spinner_rollback authors. See LICENSE.
+//
+// spinner-rollback: the operator's command-line tool over a version store.
+// It uses only the public C++ API of spinner_rollback. See docs/cli.md.
+
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <new>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <spinner_rollback/spinner_rollback.hpp>
+
+#include "args.hpp"
+#include "render.hpp"
+
+namespace spr_cli {
+
+namespace {
+
+namespace json = boost::json;
+namespace sr = spinner_rollback;
+
+// Inputs larger than this are refused before the library sees them.
+constexpr std::size_t kMaxInputBytes = 64u << 20;
+
+constexpr const char kUsage[] =
+    R"(usage: spinner-rollback [--store PATH] [--key-file F | --key HEX]
+                        [--options JSON|@FILE] [-o json|table] <command> ...
+
+Commands:
+  record SPINNER STATE.json|- [--author A] [--message M] [--request-id R]
+                            record a deployed state; creates a version when
+                            the snapshot policy says so
+  versions SPINNER          list versions, current (*) first
+  show SPINNER N [--reveal-secrets]
+                            one version with its full state
+  diff SPINNER FROM TO      field-level changes from version FROM to TO
+  plan SPINNER TARGET [--data VOLUME=current|snapshot:ID ...] [--scope all]
+                      [--save PLAN.json]
+                            plan a rollback (read-only) and explain it
+  commit PLAN.json|- [--confirm] [--author A] [--message M] [--request-id R]
+                            append a saved plan as a new version
+  status SPINNER N active|failed|pending|superseded
+                            report the rollout status of a version
+  snapshot register SNAPSHOT.json|-
+  snapshot list [VOLUME]
+  snapshot delete ID        manage the volume snapshots rollbacks can use
+  policy check PREV.json|-|none NEXT.json|- [--policy POLICY.json]
+                            would NEXT after PREV create a version?
+  spinners                  list the spinners in the store
+  info SPINNER              rollback setting, history limit, current version
+  version                   print the tool and library versions
+  help                      print this text
+
+Version numbers N, FROM, TO and TARGET may be written 3, v3 or "current".
+
+Global options:
+  --store PATH        the SQLite store (default: $SPR_STORE)
+  --key-file F        file holding the 32-byte secret key, 64 hex digits or
+                      base64 (default: $SPR_KEY_FILE)
+  --key HEX           the key itself (visible to other users in ps; prefer
+                      --key-file)
+  --options JSON      store options as JSON, or @FILE to read them from a
+                      file: pricing, policy, busyTimeoutMs, durability, ...
+  -o, --output FMT    "table" (default) or "json" (the library's JSON)
+
+Exit status: 0 on success, the SPR_E_* code number on a library error (e.g.
+2 for SPR_E_NOT_FOUND), 64 on a usage error.
+)";
+
+enum class Format { kTable, kJson };
+
+class Cli;
+using Handler = void (Cli::*)(const std::vector<std::string>& operands);
+
+// One command: its words, operand count, own options and handler.
+struct Command {
+  const char* name;        // "record", "snapshot register", ...
+  std::size_t min_operands;
+  std::size_t max_operands;
+  std::vector<std::string_view> options;  // command options, long names
+  Handler handler;
+  const char* synopsis;    // operands and options, for usage errors
+};
+
+// "spinner-rollback show SPINNER N [--reveal-secrets]".
+std::string Synopsis(const Command& command) {
+  std::string text = std::string("spinner-rollback ") + command.name;
+  if (*command.synopsis != '\0') text += std::string(" ") + command.synopsis;
+  return text;
+}
+
+const std::vector<OptionSpec>& AllOptions() {
+  static const std::vector<OptionSpec> kOptions = {
+      // Global.
+      {"store", 0, true, false},
+      {"key-file", 0, true, false},
+      {"key", 0, true, false},
+      {"options", 0, true, false},
+      {"output", 'o', true, false},
+      {"help", 'h', false, false},
+      // Per command.
+      {"author", 0, true, false},
+      {"message", 0, true, false},
+      {"request-id", 0, true, false},
+      {"reveal-secrets", 0, false, false},
+      {"data", 0, true, true},
+      {"scope", 0, true, false},
+      {"save", 0, true, false},
+      {"confirm", 0, false, false},
+      {"policy", 0, true, false},
+  };
+  return kOptions;
+}
+
+bool IsGlobalOption(std::string_view name) {
+  return name == "store" || name == "key-file" || name == "key" ||
+         name == "options" || name == "output" || name == "help";
+}
+
+// Reads a whole file, or standard input for "-".
+std::string ReadInput(const std::string& path) {
+  std::string text;
+  if (path == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin),
+                std::istreambuf_iterator<char>());
+    if (std::cin.bad()) {
+      throw sr::Error(sr::ErrorCode::io, "cannot read standard input", "-");
+    }
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      throw sr::Error(sr::ErrorCode::io,
+                      "cannot read \"" + path + "\": " + std::strerror(errno),
+                      path);
+    }
+    text.assign(std::istreambuf_iterator<char>(in),
+                std::istreambuf_iterator<char>());
+    if (in.bad()) {
+      throw sr::Error(sr::ErrorCode::io, "cannot read \"" + path + "\"", path);
+    }
+  }
+  if (text.size() > kMaxInputBytes) {
+    throw sr::Error(sr::ErrorCode::invalid, "input is larger than 64 MiB",
+                    path);
+  }
+  return text;
+}
+
+void WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (out) out << content;
+  if (out) out.close();
+  if (!out) {
+    throw sr::Error(sr::ErrorCode::io,
+                    "cannot write \"" + path + "\": " + std::strerror(errno),
+                    path);
+  }
+}
+
+// "3", "v3" -> 3. "current" is resolved by the caller.
+std::int64_t ParseNumber(std::string_view text, std::string_view what) {
+  std::string_view digits = text;
+  if (!digits.empty() && (digits[0] == 'v' || digits[0] == 'V')) {
+    digits.remove_prefix(1);
+  }
+  std::int64_t number = 0;
+  const char* end = digits.data() + digits.size();
+  auto [ptr, ec] = std::from_chars(digits.data(), end, number);
+  if (digits.empty() || ec != std::errc() || ptr != end || number < 1) {
+    throw UsageError(std::string(what) +
+                     " must be a version number such as 3, v3 or "
+                     "\"current\", not \"" + std::string(text) + "\"");
+  }
+  return number;
+}
+
+// A second line for errors an operator fixes on the command line.
+const char* Hint(sr::ErrorCode code) {
+  switch (code) {
+    case sr::ErrorCode::needs_confirmation:
+      return "the plan provisions a new volume: read its cost with \"plan\", "
+             "then commit again with --confirm";
+    case sr::ErrorCode::no_key:
+      return "give the store's key with --key-file F (or SPR_KEY_FILE)";
+    case sr::ErrorCode::conflict:
+      return "the spinner changed since the plan was made: plan again";
+    default:
+      return nullptr;
+  }
+}
+
+class Cli {
+ public:
+  explicit Cli(Args args) : args_(std::move(args)) {}
+
+  int Run();
+
+ private:
+  sr::VersionStore& Store();
+  sr::StoreOptions Options() const;
+  std::int64_t ResolveVersion(const std::string& spinner,
+                              const std::string& text, std::string_view what);
+  sr::ChangeMeta Meta() const;
+  void PrintJson(const std::string& json_text) const;
+  template <typename T>
+  void PrintJsonArray(const std::vector<T>& values) const;
+  bool Json() const { return format_ == Format::kJson; }
+
+  void RecordCommand(const std::vector<std::string>& operands);
+  void VersionsCommand(const std::vector<std::string>& operands);
+  void ShowCommand(const std::vector<std::string>& operands);
+  void DiffCommand(const std::vector<std::string>& operands);
+  void PlanCommand(const std::vector<std::string>& operands);
+  void CommitCommand(const std::vector<std::string>& operands);
+  void StatusCommand(const std::vector<std::string>& operands);
+  void SnapshotRegisterCommand(const std::vector<std::string>& operands);
+  void SnapshotListCommand(const std::vector<std::string>& operands);
+  void SnapshotDeleteCommand(const std::vector<std::string>& operands);
+  void PolicyCheckCommand(const std::vector<std::string>& operands);
+  void SpinnersCommand(const std::vector<std::string>& operands);
+  void InfoCommand(const std::vector<std::string>& operands);
+  void VersionCommand(const std::vector<std::string>& operands);
+  void HelpCommand(const std::vector<std::string>& operands);
+
+  static const std::vector<Command>& Commands();
+
+  Args args_;
+  Format format_ = Format::kTable;
+  bool store_may_be_created_ = false;
+  std::unique_ptr<sr::VersionStore> store_;
+};
+
+const std::vector<Command>& Cli::Commands() {
+  static const std::vector<Command> kCommands = {
+      {"record", 2, 2, {"author", "message", "request-id"},
+       &Cli::RecordCommand,
+       "SPINNER STATE.json|- [--author A] [--message M] [--request-id R]"},
+      {"versions", 1, 1, {}, &Cli::VersionsCommand, "SPINNER"},
+      {"show", 2, 2, {"reveal-secrets"}, &Cli::ShowCommand,
+       "SPINNER N [--reveal-secrets]"},
+      {"diff", 3, 3, {}, &Cli::DiffCommand, "SPINNER FROM TO"},
+      {"plan", 2, 2, {"data", "scope", "save"}, &Cli::PlanCommand,
+       "SPINNER TARGET [--data VOLUME=current|snapshot:ID ...] "
+       "[--scope all] [--save PLAN.json]"},
+      {"commit", 1, 1, {"confirm", "author", "message", "request-id"},
+       &Cli::CommitCommand,
+       "PLAN.json|- [--confirm] [--author A] [--message M] [--request-id R]"},
+      {"status", 3, 3, {}, &Cli::StatusCommand,
+       "SPINNER N active|failed|pending|superseded"},
+      {"snapshot register", 1, 1, {}, &Cli::SnapshotRegisterCommand,
+       "SNAPSHOT.json|-"},
+      {"snapshot list", 0, 1, {}, &Cli::SnapshotListCommand, "[VOLUME]"},
+      {"snapshot delete", 1, 1, {}, &Cli::SnapshotDeleteCommand, "ID"},
+      {"policy check", 2, 2, {"policy"}, &Cli::PolicyCheckCommand,
+       "PREV.json|-|none NEXT.json|- [--policy POLICY.json]"},
+      {"spinners", 0, 0, {}, &Cli::SpinnersCommand, ""},
+      {"info", 1, 1, {}, &Cli::InfoCommand, "SPINNER"},
+      {"version", 0, 0, {}, &Cli::VersionCommand, ""},
+      {"help", 0, 1, {}, &Cli::HelpCommand, "[COMMAND]"},
+  };
+  return kCommands;
+}
+
+int Cli::Run() {
+  const std::string output = args_.Get("output", "table");
+  if (output == "json") {
+    format_ = Format::kJson;
+  } else if (output != "table") {
+    throw UsageError("output format must be \"json\" or \"table\", not \"" +
+                     output + "\"");
+  }
+
+  std::vector<std::string> words = args_.positionals();
+  if (args_.Has("help") || words.empty()) {
+    if (words.empty() && !args_.Has("help")) {
+      throw UsageError("no command given");
+    }
+    std::cout << kUsage;
+    return 0;
+  }
+
+  // Find the command: one word, or two for "snapshot ..." and "policy ...".
+  const Command* command = nullptr;
+  std::size_t command_words = 1;
+  if (words[0] == "snapshot" || words[0] == "policy") {
+    if (words.size() < 2) {
+      throw UsageError("\"" + words[0] + "\" needs a subcommand");
+    }
+    command_words = 2;
+  }
+  std::string name = words[0];
+  if (command_words == 2) name += " " + words[1];
+  for (const Command& candidate : Commands()) {
+    if (name == candidate.name) command = &candidate;
+  }
+  if (command == nullptr) throw UsageError("unknown command \"" + name + "\"");
+
+  for (const std::string& option : args_.GivenOptions()) {
+    if (IsGlobalOption(option)) continue;
+    bool allowed = false;
+    for (std::string_view own : command->options) allowed |= (own == option);
+    if (!allowed) {
+      throw UsageError("option --" + option + " does not apply to \"" + name +
+                       "\"");
+    }
+  }
+
+  std::vector<std::string> operands(words.begin() + command_words, words.end());
+  if (operands.size() < command->min_operands ||
+      operands.size() > command->max_operands) {
+    throw UsageError("wrong number of arguments for \"" + name +
+                     "\"\nusage: " + Synopsis(*command));
+  }
+  store_may_be_created_ = (name == "record" || name == "snapshot register");
+  (this->*command->handler)(operands);
+  return 0;
+}
+
+sr::StoreOptions Cli::Options() const {
+  sr::StoreOptions options;
+  if (args_.Has("options")) {
+    std::string text = args_.Get("options");
+    if (!text.empty() && text[0] == '@') text = ReadInput(text.substr(1));
+    options = sr::StoreOptions::from_json(text);
+  }
+  if (args_.Has("key") && args_.Has("key-file")) {
+    throw UsageError("give --key or --key-file, not both");
+  }
+  if (args_.Has("key")) {
+    options.key = args_.Get("key");
+    options.key_file.clear();
+  } else if (args_.Has("key-file")) {
+    options.key_file = args_.Get("key-file");
+    options.key.clear();
+  } else if (options.key.empty() && options.key_file.empty()) {
+    const char* env = std::getenv("SPR_KEY_FILE");
+    if (env != nullptr && *env != '\0') options.key_file = env;
+  }
+  return options;
+}
+
+sr::VersionStore& Cli::Store() {
+  if (store_) return *store_;
+  std::string path = args_.Get("store");
+  if (path.empty()) {
+    const char* env = std::getenv("SPR_STORE");
+    if (env != nullptr) path = env;
+  }
+  if (path.empty()) {
+    throw UsageError("no store: give --store PATH or set SPR_STORE");
+  }
+  // Reading commands never create a store file by accident (a typo in the
+  // path would otherwise show an empty history).
+  std::error_code ec;
+  if (!store_may_be_created_ && path != ":memory:" &&
+      path.rfind("file:", 0) != 0 && !std::filesystem::exists(path, ec)) {
+    throw sr::Error(sr::ErrorCode::not_found,
+                    "no store at \"" + path +
+                        "\"; \"record\" creates one",
+                    "--store");
+  }
+  store_ = sr::VersionStore::open(path, Options());
+  return *store_;
+}
+
+std::int64_t Cli::ResolveVersion(const std::string& spinner,
+                                 const std::string& text,
+                                 std::string_view what) {
+  if (text != "current") return ParseNumber(text, what);
+  const sr::SpinnerInfo info = Store().spinner_info(spinner);
+  if (info.current_version == 0) {
+    throw sr::Error(sr::ErrorCode::not_found,
+                    "spinner \"" + spinner + "\" has no versions", "spinner");
+  }
+  return info.current_version;
+}
+
+sr::ChangeMeta Cli::Meta() const {
+  sr::ChangeMeta meta;
+  meta.author = args_.Get("author");
+  meta.message = args_.Get("message");
+  meta.request_id = args_.Get("request-id");
+  if (args_.Has("request-id") && meta.request_id.empty()) {
+    throw UsageError("--request-id must not be empty");
+  }
+  meta.confirmed = args_.Has("confirm");
+  return meta;
+}
+
+void Cli::PrintJson(const std::string& json_text) const {
+  std::cout << json_text << '\n';
+}
+
+template <typename T>
+void Cli::PrintJsonArray(const std::vector<T>& values) const {
+  std::string out = "[";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += values[i].to_json();
+  }
+  out += ']';
+  PrintJson(out);
+}
+
+void Cli::RecordCommand(const std::vector<std::string>& operands) {
+  const std::string& spinner = operands[0];
+  const std::string state = ReadInput(operands[1]);
+  sr::VersionStore& store = Store();
+  const sr::RecordResult result = store.record(spinner, state, Meta());
+  if (Json()) {
+    PrintJson(result.to_json());
+    return;
+  }
+  std::int64_t current = 0;
+  if (result.outcome == "unchanged") {
+    current = store.spinner_info(spinner).current_version;
+  }
+  PrintRecordResult(std::cout, spinner, result, current);
+}
+
+void Cli::VersionsCommand(const std::vector<std::string>& operands) {
+  const std::vector<sr::Version> versions = Store().versions(operands[0]);
+  if (Json()) {
+    PrintJsonArray(versions);
+  } else {
+    PrintVersions(std::cout, versions);
+  }
+}
+
+void Cli::ShowCommand(const std::vector<std::string>& operands) {
+  const std::string& spinner = operands[0];
+  const std::int64_t number = ResolveVersion(spinner, operands[1], "N");
+  const bool reveal = args_.Has("reveal-secrets");
+  const sr::VersionDetail detail = Store().get(spinner, number, reveal);
+  if (Json()) {
+    PrintJson(detail.to_json());
+  } else {
+    PrintVersionDetail(std::cout, detail, reveal);
+  }
+}
+
+void Cli::DiffCommand(const std::vector<std::string>& operands) {
+  const std::string& spinner = operands[0];
+  const std::int64_t from = ResolveVersion(spinner, operands[1], "FROM");
+  const std::int64_t to = ResolveVersion(spinner, operands[2], "TO");
+  const sr::Diff diff = Store().diff(spinner, from, to);
+  if (Json()) {
+    PrintJson(diff.to_json());
+  } else {
+    PrintDiff(std::cout, diff);
+  }
+}
+
+void Cli::PlanCommand(const std::vector<std::string>& operands) {
+  const std::string& spinner = operands[0];
+  const std::int64_t target = ResolveVersion(spinner, operands[1], "TARGET");
+
+  // Build the request JSON so the library validates it and names the path.
+  json::object data;
+  for (const std::string& entry : args_.GetAll("data")) {
+    const std::size_t eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw UsageError("--data must be VOLUME=current or VOLUME=snapshot:ID, "
+                       "not \"" + entry + "\"");
+    }
+    const std::string volume = entry.substr(0, eq);
+    const std::string source = entry.substr(eq + 1);
+    if (data.contains(volume)) {
+      throw UsageError("--data names volume \"" + volume + "\" twice");
+    }
+    if (source == "current") {
+      data[volume] = "current";
+    } else if (source.rfind("snapshot:", 0) == 0) {
+      data[volume] = json::object{{"snapshot", source.substr(9)}};
+    } else {
+      throw UsageError("--data source must be \"current\" or \"snapshot:ID\", "
+                       "not \"" + source + "\"");
+    }
+  }
+  json::object request{{"data", std::move(data)}};
+  if (args_.Has("scope")) request["scope"] = args_.Get("scope");
+  const sr::PlanRequest plan_request =
+      sr::PlanRequest::from_json(json::serialize(request));
+
+  sr::RollbackPlanner planner(Store());
+  const sr::Plan plan = planner.plan(spinner, target, plan_request);
+  const std::string save = args_.Get("save");
+  if (!save.empty()) WriteFile(save, plan.json + "\n");
+  if (Json()) {
+    PrintJson(plan.json);
+    return;
+  }
+  PrintPlan(std::cout, json::parse(plan.json));
+  std::cout << '\n';
+  if (save.empty()) {
+    std::cout << "(read-only: nothing changed; plan again with --save "
+                 "PLAN.json, then commit PLAN.json)\n";
+  } else {
+    std::cout << "saved to " << save << "; commit it with: spinner-rollback "
+              << "commit " << save
+              << (plan.requires_confirmation ? " --confirm" : "") << '\n';
+  }
+}
+
+void Cli::CommitCommand(const std::vector<std::string>& operands) {
+  const sr::Plan plan = sr::Plan::from_json(ReadInput(operands[0]));
+  sr::RollbackPlanner planner(Store());
+  const sr::Version version = planner.commit(plan, Meta());
+  if (Json()) {
+    PrintJson(version.to_json());
+  } else {
+    PrintCommitted(std::cout, version);
+  }
+}
+
+void Cli::StatusCommand(const std::vector<std::string>& operands) {
+  const std::string& spinner = operands[0];
+  const std::int64_t number = ResolveVersion(spinner, operands[1], "N");
+  sr::RolloutStatus status;
+  try {
+    status = sr::parse_status(operands[2]);
+  } catch (const sr::Error&) {
+    throw UsageError("status must be active, failed, pending or superseded, "
+                     "not \"" + operands[2] + "\"");
+  }
+  sr::VersionStore& store = Store();
+  store.set_status(spinner, number, status);
+  for (const sr::Version& version : store.versions(spinner)) {
+    if (version.number != number) continue;
+    if (Json()) {
+      PrintJson(version.to_json());
+    } else {
+      std::cout << "v" << number << " of " << spinner << " is now "
+                << sr::to_string(version.status) << '\n';
+    }
+    return;
+  }
+}
+
+void Cli::SnapshotRegisterCommand(const std::vector<std::string>& operands) {
+  const sr::Snapshot snapshot =
+      sr::Snapshot::from_json(ReadInput(operands[0]));
+  Store().register_snapshot(snapshot);
+  if (Json()) {
+    PrintJson(snapshot.to_json());
+  } else {
+    std::cout << "registered snapshot " << snapshot.id << " of volume "
+              << snapshot.volume << " (" << FormatBytes(snapshot.size_bytes)
+              << ", " << (snapshot.ready ? "ready" : "not ready") << ")\n";
+  }
+}
+
+void Cli::SnapshotListCommand(const std::vector<std::string>& operands) {
+  const std::string volume = operands.empty() ? std::string() : operands[0];
+  const std::vector<sr::Snapshot> snapshots = Store().snapshots(volume);
+  if (Json()) {
+    PrintJsonArray(snapshots);
+  } else {
+    PrintSnapshots(std::cout, snapshots);
+  }
+}
+
+void Cli::SnapshotDeleteCommand(const std::vector<std::string>& operands) {
+  Store().delete_snapshot(operands[0]);
+  if (Json()) {
+    PrintJson(json::serialize(json::object{{"deleted", operands[0]}}));
+  } else {
+    std::cout << "deleted snapshot " << operands[0] << '\n';
+  }
+}
+
+void Cli::PolicyCheckCommand(const std::vector<std::string>& operands) {
+  if (operands[0] == "-" && operands[1] == "-") {
+    throw UsageError("only one of PREV and NEXT can be read from stdin");
+  }
+  sr::SnapshotPolicy policy;
+  if (args_.Has("policy")) {
+    policy = sr::SnapshotPolicy::from_json(ReadInput(args_.Get("policy")));
+  } else if (args_.Has("options")) {
+    policy = Options().policy;
+  }
+  const std::string previous =
+      operands[0] == "none" ? std::string() : ReadInput(operands[0]);
+  const std::string next = ReadInput(operands[1]);
+  // Validate each document alone first, so an error names its file.
+  for (std::size_t i = 0; i < 2; ++i) {
+    if (i == 0 && operands[0] == "none") continue;
+    try {
+      sr::canonical_state(i == 0 ? previous : next);
+    } catch (const sr::Error& e) {
+      const std::string file = operands[i] == "-" ? "stdin" : operands[i];
+      throw sr::Error(e.code(), file + ": " + e.what(), e.path());
+    }
+  }
+  const sr::Decision decision = policy.evaluate(previous, next);
+  if (Json()) {
+    PrintJson(decision.to_json());
+  } else {
+    PrintDecision(std::cout, decision);
+  }
+}
+
+void Cli::SpinnersCommand(const std::vector<std::string>&) {
+  sr::VersionStore& store = Store();
+  std::vector<sr::SpinnerInfo> infos;
+  for (const std::string& name : store.spinners()) {
+    infos.push_back(store.spinner_info(name));
+  }
+  if (Json()) {
+    PrintJsonArray(infos);
+  } else {
+    PrintSpinners(std::cout, infos);
+  }
+}
+
+void Cli::InfoCommand(const std::vector<std::string>& operands) {
+  const sr::SpinnerInfo info = Store().spinner_info(operands[0]);
+  if (Json()) {
+    PrintJson(info.to_json());
+  } else {
+    PrintSpinnerInfo(std::cout, info);
+  }
+}
+
+void Cli::VersionCommand(const std::vector<std::string>&) {
+  if (Json()) {
+    PrintJson(json::serialize(json::object{
+        {"cli", SPR_VERSION_STRING}, {"library", sr::version_string()}}));
+  } else {
+    std::cout << "spinner-rollback " << SPR_VERSION_STRING << " (library "
+              << sr::version_string() << ")\n";
+  }
+}
+
+void Cli::HelpCommand(const std::vector<std::string>& operands) {
+  if (operands.empty()) {
+    std::cout << kUsage;
+    return;
+  }
+  // "help snapshot" lists the three snapshot commands.
+  bool found = false;
+  for (const Command& command : Commands()) {
+    const std::string_view name = command.name;
+    if (name == operands[0] || name.rfind(operands[0] + " ", 0) == 0) {
+      std::cout << "usage: " << Synopsis(command) << '\n';
+      found = true;
+    }
+  }
+  if (!found) throw UsageError("unknown command \"" + operands[0] + "\"");
+}
+
+}  // namespace
+
+int Main(int argc, const char* const* argv) {
+  try {
+    Cli cli(Args::Parse(argc, argv, AllOptions()));
+    return cli.Run();
+  } catch (const UsageError& e) {
+    std::cerr << "error: " << e.what()
+              << "\n(run \"spinner-rollback help\" for usage)\n";
+    return kExitUsage;
+  } catch (const sr::Error& e) {
+    std::cerr << "error: " << e.name() << ": " << e.what();
+    if (!e.path().empty()) std::cerr << " (at " << e.path() << ")";
+    std::cerr << '\n';
+    if (const char* hint = Hint(e.code())) {
+      std::cerr << "hint: " << hint << '\n';
+    }
+    const int code = static_cast<int>(e.code());
+    return code == 0 ? static_cast<int>(sr::ErrorCode::internal) : code;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "error: SPR_E_INTERNAL: out of memory\n";
+    return static_cast<int>(sr::ErrorCode::internal);
+  } catch (const std::exception& e) {
+    std::cerr << "error: SPR_E_INTERNAL: " << e.what() << '\n';
+    return static_cast<int>(sr::ErrorCode::internal);
+  }
+}
+
+}  // namespace spr_cli
+
+int main(int argc, char** argv) { return spr_cli::Main(argc, argv); }

@@ -1,0 +1,473 @@
+// Copyright (c) The spinner_rollback authors. See LICENSE.
+
+#include "render.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <utility>
+
+#include <boost/json.hpp>
+
+namespace spr_cli {
+
+namespace json = boost::json;
+namespace sr = spinner_rollback;
+
+namespace {
+
+// Terminal columns taken by UTF-8 text (one per code point; good enough for
+// the arrows and names this tool prints).
+size_t DisplayWidth(std::string_view text) {
+  size_t width = 0;
+  for (char c : text) {
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++width;
+  }
+  return width;
+}
+
+std::string OrDash(std::string_view text) {
+  return text.empty() ? std::string("-") : std::string(text);
+}
+
+void AppendPretty(std::string* out, const json::value& value, int depth) {
+  const std::string indent(2 * (depth + 1), ' ');
+  const std::string closing_indent(2 * depth, ' ');
+  if (value.is_object()) {
+    const json::object& object = value.get_object();
+    if (object.empty()) {
+      out->append("{}");
+      return;
+    }
+    out->append("{\n");
+    bool first = true;
+    for (const auto& entry : object) {
+      if (!first) out->append(",\n");
+      first = false;
+      out->append(indent);
+      out->append(json::serialize(entry.key()));
+      out->append(": ");
+      AppendPretty(out, entry.value(), depth + 1);
+    }
+    out->append("\n" + closing_indent + "}");
+  } else if (value.is_array()) {
+    const json::array& array = value.get_array();
+    if (array.empty()) {
+      out->append("[]");
+      return;
+    }
+    out->append("[\n");
+    bool first = true;
+    for (const json::value& element : array) {
+      if (!first) out->append(",\n");
+      first = false;
+      out->append(indent);
+      AppendPretty(out, element, depth + 1);
+    }
+    out->append("\n" + closing_indent + "]");
+  } else {
+    out->append(json::serialize(value));
+  }
+}
+
+// Defensive accessors for plan JSON: absent or mistyped fields read as empty.
+std::string GetString(const json::object& object, std::string_view key) {
+  const json::value* value = object.if_contains(key);
+  if (value == nullptr || !value->is_string()) return {};
+  return std::string(value->get_string());
+}
+
+std::int64_t GetInt(const json::object& object, std::string_view key) {
+  const json::value* value = object.if_contains(key);
+  if (value == nullptr) return 0;
+  if (value->is_int64()) return value->get_int64();
+  if (value->is_uint64()) return static_cast<std::int64_t>(value->get_uint64());
+  if (value->is_double()) return static_cast<std::int64_t>(value->get_double());
+  return 0;
+}
+
+double GetDouble(const json::object& object, std::string_view key) {
+  const json::value* value = object.if_contains(key);
+  if (value == nullptr || !value->is_number()) return 0.0;
+  return value->to_number<double>();
+}
+
+const json::array& GetArray(const json::object& object, std::string_view key) {
+  static const json::array kEmpty;
+  const json::value* value = object.if_contains(key);
+  if (value == nullptr || !value->is_array()) return kEmpty;
+  return value->get_array();
+}
+
+const json::object* GetObject(const json::object& object,
+                              std::string_view key) {
+  const json::value* value = object.if_contains(key);
+  if (value == nullptr || !value->is_object()) return nullptr;
+  return &value->get_object();
+}
+
+std::string ReasonText(const sr::Version& version) {
+  if (version.reason == sr::VersionReason::rollback && version.rollback_of) {
+    return "rollback of v" + std::to_string(*version.rollback_of);
+  }
+  return sr::to_string(version.reason);
+}
+
+std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) out.append(sep);
+    out.append(parts[i]);
+  }
+  return out;
+}
+
+// "label:  value" lines, values aligned.
+void PrintFields(
+    std::ostream& out,
+    const std::vector<std::pair<std::string, std::string>>& fields) {
+  size_t width = 0;
+  for (const auto& [label, value] : fields) {
+    width = std::max(width, DisplayWidth(label));
+  }
+  for (const auto& [label, value] : fields) {
+    out << label << ':' << std::string(width - DisplayWidth(label) + 2, ' ')
+        << value << '\n';
+  }
+}
+
+void PrintReasons(std::ostream& out, const std::vector<sr::Reason>& reasons) {
+  if (reasons.empty()) return;
+  Table table({"CATEGORY", "PATH"});
+  for (const sr::Reason& reason : reasons) {
+    table.AddRow({reason.category, reason.path});
+  }
+  table.Print(out);
+}
+
+}  // namespace
+
+Table::Table(std::vector<std::string> headers) {
+  rows_.push_back(std::move(headers));
+}
+
+void Table::AddRow(std::vector<std::string> cells) {
+  cells.resize(rows_[0].size());
+  rows_.push_back(std::move(cells));
+}
+
+void Table::Print(std::ostream& out) const {
+  const size_t columns = rows_[0].size();
+  std::vector<size_t> widths(columns, 0);
+  for (const auto& row : rows_) {
+    for (size_t i = 0; i < columns; ++i) {
+      widths[i] = std::max(widths[i], DisplayWidth(row[i]));
+    }
+  }
+  for (const auto& row : rows_) {
+    std::string line;
+    for (size_t i = 0; i < columns; ++i) {
+      line.append(row[i]);
+      if (i + 1 < columns) {
+        line.append(widths[i] - DisplayWidth(row[i]) + 2, ' ');
+      }
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out << line << '\n';
+  }
+}
+
+std::string PrettyJson(const json::value& value) {
+  std::string out;
+  AppendPretty(&out, value, 0);
+  return out;
+}
+
+std::string FormatBytes(std::int64_t bytes) {
+  static const char* const kUnits[] = {"Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+  if (bytes < 1024) return std::to_string(bytes) + "B";
+  int unit = -1;
+  double scaled = static_cast<double>(bytes);
+  std::int64_t divisor = 1;
+  while (unit < 5 && bytes / divisor >= 1024) {
+    divisor *= 1024;
+    ++unit;
+  }
+  if (bytes % divisor == 0) {
+    return std::to_string(bytes / divisor) + kUnits[unit];
+  }
+  scaled /= static_cast<double>(divisor);
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.2f%s", scaled, kUnits[unit]);
+  return buffer;
+}
+
+std::string FormatMoney(double amount) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%.2f", amount);
+  return buffer;
+}
+
+std::string FormatTime(std::string_view rfc3339) {
+  // YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)
+  if (rfc3339.size() < 20 || rfc3339[10] != 'T') return std::string(rfc3339);
+  std::string out(rfc3339.substr(0, 10));
+  out += ' ';
+  out.append(rfc3339.substr(11, 8));
+  size_t zone = rfc3339.find_first_of("Z+-", 19);
+  if (zone != std::string_view::npos) out.append(rfc3339.substr(zone));
+  return out;
+}
+
+void PrintChange(std::ostream& out, std::string_view indent,
+                 std::string_view kind, std::string_view path,
+                 std::string_view from, std::string_view to) {
+  out << indent;
+  if (kind == "added") {
+    out << "+ " << path << ": " << to;
+  } else if (kind == "removed") {
+    out << "- " << path << ": " << from;
+  } else {
+    out << "~ " << path << ": " << from << " \u2192 " << to;
+  }
+  out << '\n';
+}
+
+void PrintRecordResult(std::ostream& out, std::string_view spinner,
+                       const sr::RecordResult& result,
+                       std::int64_t current_version) {
+  if (result.outcome == "created" && result.version) {
+    const sr::Version& version = *result.version;
+    out << "created v" << version.number << " of " << spinner << ": "
+        << version.summary << '\n';
+    PrintReasons(out, result.reasons);
+  } else if (result.outcome == "unchanged") {
+    out << "unchanged: no tracked field changed";
+    if (current_version > 0) {
+      out << "; v" << current_version << " stays current";
+    }
+    out << '\n';
+  } else if (result.outcome == "disabled") {
+    out << "disabled: rollback is switched off for " << spinner
+        << " (settings.rollback.enabled is false); no version created\n";
+  } else {
+    out << result.outcome << '\n';
+  }
+}
+
+void PrintVersions(std::ostream& out,
+                   const std::vector<sr::Version>& versions) {
+  Table table({"NUMBER", "CREATED", "STATUS", "REASON", "AUTHOR", "SUMMARY"});
+  for (const sr::Version& version : versions) {
+    const std::string marker = version.current ? "* " : "  ";
+    table.AddRow({marker + std::to_string(version.number),
+                  FormatTime(version.created_at), sr::to_string(version.status),
+                  ReasonText(version), OrDash(version.author),
+                  OrDash(version.summary)});
+  }
+  table.Print(out);
+}
+
+void PrintVersionDetail(std::ostream& out, const sr::VersionDetail& detail,
+                        bool revealed) {
+  const sr::Version& version = detail.version;
+  out << "version " << version.number << " of " << version.spinner
+      << (version.current ? " (current)" : "") << '\n';
+  std::vector<std::string> reasons;
+  for (const sr::Reason& reason : version.reasons) {
+    reasons.push_back(reason.category + " (" + reason.path + ")");
+  }
+  PrintFields(out, {{"created", version.created_at},
+                    {"status", sr::to_string(version.status)},
+                    {"reason", ReasonText(version)},
+                    {"author", OrDash(version.author)},
+                    {"message", OrDash(version.message)},
+                    {"summary", OrDash(version.summary)},
+                    {"digest", version.digest},
+                    {"triggers", OrDash(Join(reasons, ", "))}});
+  out << (revealed ? "state (secret values revealed):\n"
+                   : "state (secret values redacted; --reveal-secrets "
+                     "shows them):\n");
+  out << PrettyJson(json::parse(detail.state_json)) << '\n';
+}
+
+void PrintDiff(std::ostream& out, const sr::Diff& diff) {
+  if (diff.changes.empty()) {
+    out << "no differences\n";
+    return;
+  }
+  for (const sr::Change& change : diff.changes) {
+    const char* kind = change.kind == sr::ChangeKind::added     ? "added"
+                       : change.kind == sr::ChangeKind::removed ? "removed"
+                                                                : "changed";
+    PrintChange(out, "", kind, change.path, change.from, change.to);
+  }
+}
+
+void PrintPlan(std::ostream& out, const json::value& plan_value) {
+  const json::object& plan = plan_value.as_object();
+  std::int64_t next_version = 0;
+  for (const json::value& step : GetArray(plan, "steps")) {
+    if (!step.is_object()) continue;
+    if (GetString(step.get_object(), "action") == "applyState") {
+      next_version = GetInt(step.get_object(), "version");
+    }
+  }
+
+  out << "Rollback plan " << GetString(plan, "planId") << " for spinner \""
+      << GetString(plan, "spinner") << "\"\n";
+  out << "  v" << GetInt(plan, "baseVersion") << " (current) \u2192 v"
+      << GetInt(plan, "targetVersion");
+  if (next_version > 0) {
+    out << ", committed as new version v" << next_version;
+  }
+  out << '\n';
+  out << "  summary: " << GetString(plan, "summary") << '\n';
+
+  const json::array& volumes = GetArray(plan, "volumes");
+  std::map<std::string, double> cost_by_currency;
+  if (!volumes.empty()) {
+    out << "\nData:\n";
+    for (const json::value& entry : volumes) {
+      if (!entry.is_object()) continue;
+      const json::object& volume = entry.get_object();
+      std::vector<std::string> mounts;
+      for (const json::value& mount : GetArray(volume, "mounts")) {
+        if (mount.is_string()) mounts.emplace_back(mount.get_string());
+      }
+      out << "  " << GetString(volume, "volume");
+      if (!mounts.empty()) out << " (" << Join(mounts, ", ") << ")";
+      out << ": ";
+      const json::object* new_volume = GetObject(volume, "newVolume");
+      if (GetString(volume, "source") == "snapshot" && new_volume != nullptr) {
+        const double cost = GetDouble(*new_volume, "estimatedMonthlyCost");
+        const std::string currency = GetString(*new_volume, "currency");
+        cost_by_currency[currency] += cost;
+        out << "new volume " << GetString(*new_volume, "name")
+            << " from snapshot " << GetString(volume, "snapshotId") << ": "
+            << FormatBytes(GetInt(*new_volume, "sizeBytes"));
+        const std::int64_t copies = GetInt(*new_volume, "copies");
+        if (copies > 1) out << " x " << copies;
+        const std::string storage_class =
+            GetString(*new_volume, "storageClass");
+        if (!storage_class.empty()) out << " " << storage_class;
+        out << ", estimated cost " << FormatMoney(cost) << " " << currency
+            << "/month\n";
+      } else {
+        out << "current";
+        const std::string volume_id = GetString(volume, "volumeId");
+        if (!volume_id.empty()) {
+          out << " (keeps the volume in use now, " << volume_id << ")";
+        }
+        out << '\n';
+      }
+    }
+    for (const auto& [currency, total] : cost_by_currency) {
+      out << "  estimated extra storage cost: " << FormatMoney(total) << " "
+          << currency << "/month\n";
+    }
+  }
+
+  static const json::array kNoChanges;
+  const json::object* diff = GetObject(plan, "diff");
+  const json::array& changes =
+      diff != nullptr ? GetArray(*diff, "changes") : kNoChanges;
+  out << "\nChanges (" << changes.size() << "):\n";
+  for (const json::value& entry : changes) {
+    if (!entry.is_object()) continue;
+    const json::object& change = entry.get_object();
+    const json::value* from = change.if_contains("from");
+    const json::value* to = change.if_contains("to");
+    PrintChange(out, "  ", GetString(change, "kind"), GetString(change, "path"),
+                from ? json::serialize(*from) : "null",
+                to ? json::serialize(*to) : "null");
+  }
+
+  const json::array& warnings = GetArray(plan, "warnings");
+  if (!warnings.empty()) {
+    out << "\nWarnings:\n";
+    for (const json::value& warning : warnings) {
+      if (warning.is_string()) {
+        out << "  ! " << std::string_view(warning.get_string()) << '\n';
+      }
+    }
+  }
+
+  const json::array& steps = GetArray(plan, "steps");
+  if (!steps.empty()) {
+    out << "\nSteps:\n";
+    int index = 0;
+    for (const json::value& step : steps) {
+      if (!step.is_object()) continue;
+      std::string text = GetString(step.get_object(), "description");
+      if (text.empty()) text = GetString(step.get_object(), "action");
+      out << "  " << ++index << ". " << text << '\n';
+    }
+  }
+
+  const json::value* confirm = plan.if_contains("requiresConfirmation");
+  if (confirm != nullptr && confirm->is_bool() && confirm->get_bool()) {
+    out << "\nrequires confirmation: commit with --confirm\n";
+  }
+}
+
+void PrintCommitted(std::ostream& out, const sr::Version& version) {
+  out << "committed v" << version.number << " of " << version.spinner << ": "
+      << ReasonText(version) << ", status " << sr::to_string(version.status)
+      << '\n';
+  out << "  summary: " << OrDash(version.summary) << '\n';
+  out << "next: apply it (spinner-rollback show " << version.spinner << ' '
+      << version.number << " --reveal-secrets gives the full state), then "
+      << "report the rollout: spinner-rollback status " << version.spinner
+      << ' ' << version.number << " active|failed\n";
+}
+
+void PrintSnapshots(std::ostream& out,
+                    const std::vector<sr::Snapshot>& snapshots) {
+  Table table({"ID", "VOLUME", "SIZE", "READY", "STORAGECLASS", "CREATED"});
+  for (const sr::Snapshot& snapshot : snapshots) {
+    table.AddRow({snapshot.id, snapshot.volume,
+                  FormatBytes(snapshot.size_bytes),
+                  snapshot.ready ? "yes" : "no",
+                  OrDash(snapshot.storage_class),
+                  FormatTime(snapshot.created_at)});
+  }
+  table.Print(out);
+}
+
+void PrintDecision(std::ostream& out, const sr::Decision& decision) {
+  out << "snapshot: " << (decision.snapshot ? "yes" : "no") << " ("
+      << decision.outcome << ")\n";
+  PrintReasons(out, decision.reasons);
+}
+
+void PrintSpinners(std::ostream& out,
+                   const std::vector<sr::SpinnerInfo>& infos) {
+  Table table({"SPINNER", "CURRENT", "VERSIONS", "ROLLBACK", "HISTORYLIMIT",
+               "LASTRECORDED"});
+  for (const sr::SpinnerInfo& info : infos) {
+    const std::string current =
+        info.current_version > 0 ? "v" + std::to_string(info.current_version)
+                                 : std::string("-");
+    table.AddRow({info.spinner, current,
+                  std::to_string(info.versions_created),
+                  info.rollback_enabled ? "on" : "off",
+                  std::to_string(info.history_limit),
+                  OrDash(FormatTime(info.last_recorded_at))});
+  }
+  table.Print(out);
+}
+
+void PrintSpinnerInfo(std::ostream& out, const sr::SpinnerInfo& info) {
+  const std::string current =
+      info.current_version > 0 ? "v" + std::to_string(info.current_version)
+                               : std::string("none");
+  PrintFields(out, {{"spinner", info.spinner},
+                    {"rollback", info.rollback_enabled ? "on" : "off"},
+                    {"history limit", std::to_string(info.history_limit)},
+                    {"current version", current},
+                    {"versions created", std::to_string(info.versions_created)},
+                    {"last recorded", OrDash(info.last_recorded_at)}});
+}
+
+}  // namespace spr_cli

@@ -1,0 +1,75 @@
+// Copyright (c) The spinner_rollback authors. See LICENSE.
+//
+// Human-readable ("table") output of the spinner-rollback tool. The JSON
+// output ("-o json") does not go through here: it is the library's own
+// to_json() text, unchanged.
+
+#ifndef SPINNER_ROLLBACK_EXAMPLES_CLI_RENDER_HPP_
+#define SPINNER_ROLLBACK_EXAMPLES_CLI_RENDER_HPP_
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/value.hpp>
+#include <spinner_rollback/spinner_rollback.hpp>
+
+namespace spr_cli {
+
+// Columns of text, left-aligned, two spaces apart. The last column is not
+// padded, so a long summary does not widen the others.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> headers);
+  void AddRow(std::vector<std::string> cells);
+  void Print(std::ostream& out) const;
+
+ private:
+  std::vector<std::vector<std::string>> rows_;  // rows_[0] is the header
+};
+
+// Indented JSON, two spaces per level, keys in their given order.
+std::string PrettyJson(const boost::json::value& value);
+
+// 1073741824 -> "1Gi"; 1500000000 -> "1.40Gi"; 512 -> "512B".
+std::string FormatBytes(std::int64_t bytes);
+
+// 0.1 -> "0.10".
+std::string FormatMoney(double amount);
+
+// "2024-05-01T12:00:00.123Z" -> "2024-05-01 12:00:00Z".
+std::string FormatTime(std::string_view rfc3339);
+
+// One diff line: "~ path: from → to", "+ path: to" or "- path: from".
+// `from` and `to` are JSON text.
+void PrintChange(std::ostream& out, std::string_view indent,
+                 std::string_view kind, std::string_view path,
+                 std::string_view from, std::string_view to);
+
+void PrintRecordResult(std::ostream& out, std::string_view spinner,
+                       const spinner_rollback::RecordResult& result,
+                       std::int64_t current_version);
+void PrintVersions(std::ostream& out,
+                   const std::vector<spinner_rollback::Version>& versions);
+void PrintVersionDetail(std::ostream& out,
+                        const spinner_rollback::VersionDetail& detail,
+                        bool revealed);
+void PrintDiff(std::ostream& out, const spinner_rollback::Diff& diff);
+// `plan` is the JSON object of a spinner_rollback::Plan.
+void PrintPlan(std::ostream& out, const boost::json::value& plan);
+void PrintCommitted(std::ostream& out,
+                    const spinner_rollback::Version& version);
+void PrintSnapshots(std::ostream& out,
+                    const std::vector<spinner_rollback::Snapshot>& snapshots);
+void PrintDecision(std::ostream& out,
+                   const spinner_rollback::Decision& decision);
+void PrintSpinners(std::ostream& out,
+                   const std::vector<spinner_rollback::SpinnerInfo>& infos);
+void PrintSpinnerInfo(std::ostream& out,
+                      const spinner_rollback::SpinnerInfo& info);
+
+}  // namespace spr_cli
+
+#endif  // SPINNER_ROLLBACK_EXAMPLES_CLI_RENDER_HPP_
