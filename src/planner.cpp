@@ -4,6 +4,7 @@
 
 #include <spinner_rollback/rollback_planner.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -177,7 +178,9 @@ Built build(Impl &I, const Impl::SpinnerRow &s, std::int64_t target, const PlanR
     std::vector<Reason> tracked = req.scope_all ? std::vector<Reason>{} : tracked_reasons(changes, policy);
     if (req.scope_all)
         for (const auto &c : changes) tracked.push_back({c.category, c.path});
-    if (tracked.empty() && req.snapshots.empty())
+    const bool any_snapshot = std::any_of(req.snapshots.begin(), req.snapshots.end(),
+                                          [](const auto &kv) { return !kv.second.empty(); });
+    if (tracked.empty() && !any_snapshot)
         throw Error(ErrorCode::identical,
                     "version " + std::to_string(target) + " has the same tracked content as the current version " +
                         std::to_string(s.current) + "; nothing to roll back",
@@ -197,7 +200,7 @@ Built build(Impl &I, const Impl::SpinnerRow &s, std::int64_t target, const PlanR
                 if (auto *mv = m.as_object().if_contains("volume"); mv && mv->as_string() == name)
                     mounts.push_back(m.as_object().at("path"));
         auto it = req.snapshots.find(name);
-        if (it == req.snapshots.end()) {
+        if (it == req.snapshots.end() || it->second.empty()) {
             volumes_out.push_back(json::object{{"volume", name}, {"mounts", std::move(mounts)},
                                                {"source", "current"}, {"snapshotId", nullptr},
                                                {"volumeId", vo.contains("volumeId") ? vo.at("volumeId") : kNull},
@@ -251,7 +254,7 @@ Built build(Impl &I, const Impl::SpinnerRow &s, std::int64_t target, const PlanR
         throw Error(ErrorCode::invalid, "the resulting state would be invalid: " + std::string(e.what()),
                     e.path());
     }
-    if (!req.snapshots.empty()) changes = diff_objects(ccore, merged, load);
+    if (any_snapshot) changes = diff_objects(ccore, merged, load);
 
     for (const auto &c : merged.at("containers").as_array()) {
         const auto &img = c.as_object().at("image").as_object();

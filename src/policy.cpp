@@ -103,8 +103,19 @@ static bool rollback_enabled(const json::object &state) {
     return s.at("enabled").as_bool();
 }
 
+namespace {
+// Parse one of two documents; errors say which one ("next state: …").
+json::object parse_named(std::string_view text, const char *name) {
+    try {
+        return parse_state(text, name);
+    } catch (const Error &e) {
+        throw Error(e.code(), std::string(name) + " state: " + e.what(), e.path());
+    }
+}
+} // namespace
+
 Decision SnapshotPolicy::evaluate(std::string_view previous, std::string_view next) const {
-    json::object n = parse_state(next, "next");
+    json::object n = parse_named(next, "next");
     Decision d;
     if (!rollback_enabled(n)) {
         d.outcome = "disabled";
@@ -116,7 +127,7 @@ Decision SnapshotPolicy::evaluate(std::string_view previous, std::string_view ne
         d.reasons.push_back({"first", "$"});
         return d;
     }
-    json::object p = parse_state(previous, "previous");
+    json::object p = parse_named(previous, "previous");
     d.reasons = tracked_reasons(diff_objects(p, n), *this);
     d.snapshot = !d.reasons.empty();
     d.outcome = d.snapshot ? "created" : "unchanged";
@@ -148,8 +159,8 @@ std::string Diff::to_json() const {
 }
 
 Diff diff_states(std::string_view a, std::string_view b) {
-    json::object oa = parse_state(a, "a");
-    json::object ob = parse_state(b, "b");
+    json::object oa = parse_named(a, "a");
+    json::object ob = parse_named(b, "b");
     return to_public(diff_objects(oa, ob));
 }
 

@@ -208,6 +208,7 @@ PlanRequest PlanRequest::from_json(std::string_view text) {
             if (kv.value().is_string()) {
                 if (kv.value().get_string() != "current")
                     fail(path, "must be \"current\" or {\"snapshot\": \"<id>\"}");
+                r.snapshots[std::string(kv.key())] = std::string();
                 continue;
             }
             const auto &src = as_object(kv.value(), path);
@@ -224,7 +225,8 @@ PlanRequest PlanRequest::from_json(std::string_view text) {
 
 std::string PlanRequest::to_json() const {
     json::object data;
-    for (const auto &[k, id] : snapshots) data[k] = json::object{{"snapshot", id}};
+    for (const auto &[k, id] : snapshots)
+        data[k] = id.empty() ? json::value("current") : json::value(json::object{{"snapshot", id}});
     return canonical(json::object{{"data", std::move(data)}, {"scope", scope_all ? "all" : "tracked"}});
 }
 

@@ -15,8 +15,9 @@ namespace spinner_rollback {
 
 /// What a rollback should restore and where each volume's data comes from. @since 0.1
 struct SPR_API PlanRequest {
-    /// Volume name (of the target version) → snapshot id. A volume not named
-    /// here keeps the volume in use now ("current").
+    /// Volume name (of the target version) → snapshot id, or "" for an
+    /// explicit "current" (the volume in use now). A volume not named here
+    /// keeps the volume in use now. Every name must be a volume of the target.
     std::map<std::string, std::string> snapshots;
     /// false: restore tracked fields only (default); true: scope "all",
     /// restore untracked fields too (settings always stay current).

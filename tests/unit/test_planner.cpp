@@ -124,7 +124,7 @@ TEST_CASE("every refusal has its own code and changes nothing", "[planner][refus
     CHECK(code_of([&] { planner.plan("shop", 0); }) == ErrorCode::not_found);
     CHECK(code_of([&] { planner.plan("nobody", 1); }) == ErrorCode::not_found);
     CHECK(code_of([&] { planner.plan("shop", 1, PlanRequest::from_json(R"({"data":{"logs":"current"}})")); }) ==
-          ErrorCode::ok);
+          ErrorCode::unknown_volume);
     CHECK(code_of([&] {
               planner.plan("shop", 1, PlanRequest::from_json(R"({"data":{"logs":{"snapshot":"s"}}})"));
           }) == ErrorCode::unknown_volume);
@@ -306,4 +306,14 @@ TEST_CASE("a target with a tag but no digest warns", "[planner]") {
     bool warned = false;
     for (const auto &w : plan.warnings) warned = warned || w.find("has no digest") != std::string::npos;
     CHECK(warned);
+}
+
+TEST_CASE("an explicit \"current\" for an unknown volume is refused too", "[planner][refusals]") {
+    History h;
+    RollbackPlanner planner(*h.store);
+    auto req = PlanRequest::from_json(R"({"data":{"nosuch":"current"}})");
+    CHECK(req.to_json() == R"({"data":{"nosuch":"current"},"scope":"tracked"})");
+    CHECK(code_of([&] { planner.plan("shop", 1, req); }) == ErrorCode::unknown_volume);
+    CHECK(code_of([&] { planner.plan("shop", 1, PlanRequest::from_json(R"({"data":{"data":"current"}})")); }) ==
+          ErrorCode::ok);
 }

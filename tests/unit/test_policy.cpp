@@ -165,3 +165,18 @@ TEST_CASE("summary reads like the product document", "[policy][summary]") {
     });
     CHECK(summarize(diff_states(text(base_state()), next)) == "image shop:1.4 → shop:1.5; env +DEBUG; instances 2 → 3");
 }
+
+TEST_CASE("evaluate says which document is invalid", "[policy]") {
+    SnapshotPolicy policy;
+    auto bad = with([](auto &s) { container(s)["ports"].as_array()[0].as_object()["containerPort"] = 70000; });
+    const std::string ok = text(base_state());
+    for (auto [prev, next, name] : {std::tuple{bad, ok, "previous state"}, std::tuple{ok, bad, "next state"}}) {
+        try {
+            policy.evaluate(prev, next);
+            FAIL("accepted");
+        } catch (const Error &e) {
+            CHECK(std::string(e.what()).rfind(name, 0) == 0);
+            CHECK(e.path() == "$.containers[0].ports[0].containerPort");
+        }
+    }
+}
