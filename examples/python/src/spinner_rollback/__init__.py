@@ -1,0 +1,125 @@
+"""spinner_rollback — versioned spinner states, diffs and rollback plans (ctypes bindings).
+
+The native library is found through the ``SPR_LIBRARY`` environment variable
+(full path to ``libspinner_rollback.so.0``), else
+``ctypes.util.find_library("spinner_rollback")``, else the dynamic loader.
+It is loaded on first use; :class:`LibraryNotFoundError` (an
+:class:`ImportError`) says how to point at it.
+
+Quick tour::
+
+    import spinner_rollback as spr
+
+    with spr.Store("/var/lib/host/rollback.db", key=KEY_HEX) as store:
+        store.record("shop", state_v1, author="ci")
+        store.record("shop", state_v2, author="ci")
+        plan = store.plan_rollback("shop", 1)
+        v = store.commit(plan, author="alice", message="undo 1.5")
+        store.set_status("shop", v.number, "active")
+
+See ``docs/python.md`` for the full guide.
+"""
+
+from __future__ import annotations
+
+from ._native import LibraryNotFoundError, load_library
+from .errors import (
+    BusyError,
+    ConflictError,
+    CorruptError,
+    CurrentVersionError,
+    IdenticalError,
+    InternalError,
+    InvalidError,
+    NeedsConfirmationError,
+    NoKeyError,
+    NotFoundError,
+    PrunedError,
+    RollbackDisabledError,
+    SnapshotMismatchError,
+    SnapshotNotReadyError,
+    SpinnerRollbackError,
+    StoreClosedError,
+    StoreIOError,
+    UnknownVolumeError,
+    error_class,
+)
+from .models import (
+    Change,
+    Decision,
+    Diff,
+    FromSnapshot,
+    NewVolume,
+    Plan,
+    PlanVolume,
+    Reason,
+    RecordResult,
+    Snapshot,
+    SpinnerInfo,
+    Version,
+    VersionDetail,
+)
+from .store import (
+    Cipher,
+    Store,
+    diff_states,
+    error_name,
+    evaluate_policy,
+    version,
+    version_number,
+)
+
+#: Version of these Python bindings (the native library's is :func:`version`).
+__version__ = "0.1.0"
+
+#: The ``"current"`` data source for :meth:`Store.plan_rollback`.
+CURRENT = "current"
+
+__all__ = [
+    "__version__",
+    "CURRENT",
+    # store and functions
+    "Store",
+    "Cipher",
+    "evaluate_policy",
+    "diff_states",
+    "version",
+    "version_number",
+    "error_name",
+    "load_library",
+    # results
+    "Reason",
+    "Version",
+    "VersionDetail",
+    "RecordResult",
+    "Change",
+    "Diff",
+    "NewVolume",
+    "PlanVolume",
+    "Plan",
+    "Snapshot",
+    "FromSnapshot",
+    "SpinnerInfo",
+    "Decision",
+    # errors
+    "LibraryNotFoundError",
+    "SpinnerRollbackError",
+    "InvalidError",
+    "NotFoundError",
+    "ConflictError",
+    "RollbackDisabledError",
+    "CurrentVersionError",
+    "IdenticalError",
+    "PrunedError",
+    "NeedsConfirmationError",
+    "NoKeyError",
+    "CorruptError",
+    "BusyError",
+    "StoreIOError",
+    "InternalError",
+    "SnapshotNotReadyError",
+    "SnapshotMismatchError",
+    "UnknownVolumeError",
+    "StoreClosedError",
+    "error_class",
+]

@@ -1,0 +1,153 @@
+"""Loading libspinner_rollback and declaring its C prototypes (internal).
+
+Every function of ``capi/spinner_rollback.h`` gets explicit ``argtypes`` and
+``restype``.  Strings the library allocates (the ``char **out_json``
+out-parameters) are declared as ``POINTER(c_void_p)`` so that ctypes never
+auto-converts them to ``bytes`` and loses the pointer: we copy the text with
+:func:`ctypes.string_at` and hand the pointer back to ``spr_free``.
+
+The only ``c_char_p`` *return* types are ``spr_last_error``,
+``spr_error_name`` and ``spr_version_string``: those strings are owned by the
+library (thread-local or static storage) and must not be freed, so the
+automatic copy into ``bytes`` is exactly what we want.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import threading
+from typing import Optional
+
+__all__ = ["LibraryNotFoundError", "load_library", "lib"]
+
+ENV_VAR = "SPR_LIBRARY"
+SONAME = "libspinner_rollback.so.0"
+
+
+class LibraryNotFoundError(ImportError):
+    """libspinner_rollback could not be found or loaded.
+
+    Set the environment variable ``SPR_LIBRARY`` to the full path of
+    ``libspinner_rollback.so.0`` (or install the library where the dynamic
+    loader finds it).
+    """
+
+
+c_int64 = ctypes.c_int64
+c_int = ctypes.c_int
+c_char_p = ctypes.c_char_p
+c_void_p = ctypes.c_void_p
+c_size_t = ctypes.c_size_t
+OUT = ctypes.POINTER(c_void_p)  # char ** / spr_store ** out-parameters
+c_ubyte_p = ctypes.POINTER(ctypes.c_ubyte)
+
+#: int (*)(void *user_data, const unsigned char *in, size_t in_len,
+#:         unsigned char **out, size_t *out_len)
+CIPHER_FN = ctypes.CFUNCTYPE(
+    c_int, c_void_p, c_ubyte_p, c_size_t, ctypes.POINTER(c_void_p), ctypes.POINTER(c_size_t)
+)
+
+
+class SprCipher(ctypes.Structure):
+    """``struct spr_cipher`` (see spr_open_with_cipher)."""
+
+    _fields_ = [
+        ("user_data", c_void_p),
+        ("encrypt", CIPHER_FN),
+        ("decrypt", CIPHER_FN),
+    ]
+
+
+# name -> (restype, argtypes)
+_PROTOTYPES = {
+    "spr_open": (c_int, [c_char_p, c_char_p, OUT]),
+    "spr_open_with_cipher": (c_int, [c_char_p, c_char_p, ctypes.POINTER(SprCipher), OUT]),
+    "spr_close": (None, [c_void_p]),
+    "spr_record": (c_int, [c_void_p, c_char_p, c_char_p, c_char_p, OUT]),
+    "spr_versions": (c_int, [c_void_p, c_char_p, OUT]),
+    "spr_version_get": (c_int, [c_void_p, c_char_p, c_int64, c_int, OUT]),
+    "spr_diff": (c_int, [c_void_p, c_char_p, c_int64, c_int64, OUT]),
+    "spr_diff_states": (c_int, [c_char_p, c_char_p, OUT]),
+    "spr_plan_rollback": (c_int, [c_void_p, c_char_p, c_int64, c_char_p, OUT]),
+    "spr_plan_auto_rollback": (c_int, [c_void_p, c_char_p, OUT]),
+    "spr_commit_rollback": (c_int, [c_void_p, c_char_p, c_char_p, OUT]),
+    "spr_set_status": (c_int, [c_void_p, c_char_p, c_int64, c_char_p]),
+    "spr_spinner_info": (c_int, [c_void_p, c_char_p, OUT]),
+    "spr_snapshot_register": (c_int, [c_void_p, c_char_p]),
+    "spr_snapshots": (c_int, [c_void_p, c_char_p, OUT]),
+    "spr_snapshot_delete": (c_int, [c_void_p, c_char_p]),
+    "spr_policy_evaluate": (c_int, [c_char_p, c_char_p, c_char_p, OUT]),
+    "spr_free": (None, [c_void_p]),
+    "spr_last_error": (c_char_p, []),  # library-owned, thread-local: copy, never free
+    "spr_error_name": (c_char_p, [c_int]),  # static storage
+    "spr_version_string": (c_char_p, []),  # static storage
+    "spr_version_number": (c_int, []),
+}
+
+_lock = threading.Lock()
+_lib: Optional[ctypes.CDLL] = None
+
+
+def _candidates() -> "list[tuple[str, str]]":
+    """(how it was found, name or path to dlopen), in lookup order."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        # An explicit setting is authoritative: no silent fallback.
+        return [(f"{ENV_VAR}={env}", env)]
+    out = []
+    found = ctypes.util.find_library("spinner_rollback")
+    if found:
+        out.append(("ctypes.util.find_library('spinner_rollback')", found))
+    out.append(("the dynamic loader", SONAME))
+    return out
+
+
+def _declare(cdll: ctypes.CDLL) -> None:
+    for name, (restype, argtypes) in _PROTOTYPES.items():
+        fn = getattr(cdll, name)
+        fn.restype = restype
+        fn.argtypes = argtypes
+
+
+def load_library(path: Optional[str] = None) -> ctypes.CDLL:
+    """Load (once) and return the native library with every prototype declared.
+
+    Lookup order: *path* if given, else the ``SPR_LIBRARY`` environment
+    variable (full path to ``libspinner_rollback.so.0``), else
+    ``ctypes.util.find_library("spinner_rollback")``, else
+    ``libspinner_rollback.so.0`` through the dynamic loader.
+
+    Raises :class:`LibraryNotFoundError` (an :class:`ImportError`) naming
+    ``SPR_LIBRARY`` when nothing loads.
+    """
+    global _lib
+    with _lock:
+        if _lib is not None and path is None:
+            return _lib
+        cands = [(f"path={path!r}", path)] if path else _candidates()
+        problems = []
+        for how, name in cands:
+            try:
+                cdll = ctypes.CDLL(name)
+            except OSError as e:
+                problems.append(f"{how}: {e}")
+                continue
+            try:
+                _declare(cdll)
+            except AttributeError as e:
+                problems.append(f"{how}: not a spinner_rollback library ({e})")
+                continue
+            _lib = cdll
+            return cdll
+        raise LibraryNotFoundError(
+            "cannot load libspinner_rollback; set the environment variable "
+            f"{ENV_VAR} to the full path of {SONAME} (tried: " + "; ".join(problems) + ")",
+            name=SONAME,
+        )
+
+
+def lib() -> ctypes.CDLL:
+    """The loaded library (loading it on first use)."""
+    return _lib if _lib is not None else load_library()

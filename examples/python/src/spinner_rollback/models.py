@@ -1,0 +1,456 @@
+"""Typed, immutable results of spinner_rollback calls.
+
+Each class is a frozen dataclass built from the JSON the C API returns.
+Field names are the JSON names in ``snake_case``; ``from`` becomes ``from_``.
+Every class keeps the decoded JSON object in ``raw`` (excluded from
+comparison and ``repr``) so fields added by newer library releases stay
+reachable.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, List, Mapping, Optional, Union
+
+__all__ = [
+    "Reason",
+    "Version",
+    "VersionDetail",
+    "RecordResult",
+    "Change",
+    "Diff",
+    "NewVolume",
+    "PlanVolume",
+    "Plan",
+    "Snapshot",
+    "FromSnapshot",
+    "SpinnerInfo",
+    "Decision",
+    "parse_timestamp",
+    "format_timestamp",
+]
+
+JSON = Any
+
+
+def _raw() -> Any:
+    """The ``raw`` field: the decoded JSON, not compared, not in repr."""
+    return field(default_factory=dict, compare=False, repr=False)
+
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
+    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
+)
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Parse an RFC 3339 timestamp (``2024-05-01T12:00:00.123Z``) into an aware datetime.
+
+    Fractions finer than microseconds are truncated.  Raises :class:`ValueError`
+    for anything else.
+    """
+    m = _RFC3339.match(text)
+    if not m:
+        raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
+    y, mo, d, h, mi, s, frac, z, sign, oh, om = m.groups()
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    if z:
+        tz = timezone.utc
+    else:
+        off = timedelta(hours=int(oh), minutes=int(om))
+        tz = timezone(-off if sign == "-" else off)
+    sec = int(s)
+    leap = sec == 60  # RFC 3339 allows a leap second; datetime does not
+    dt = datetime(int(y), int(mo), int(d), int(h), int(mi), 59 if leap else sec, micro, tzinfo=tz)
+    return dt + timedelta(seconds=1) if leap else dt
+
+
+def format_timestamp(value: datetime) -> str:
+    """Format a datetime as RFC 3339 (naive datetimes are taken as UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    value = value.astimezone(timezone.utc)
+    ms = value.microsecond // 1000
+    return value.strftime("%Y-%m-%dT%H:%M:%S") + f".{ms:03d}Z"
+
+
+def _opt_ts(v: Optional[str]) -> Optional[datetime]:
+    return None if v is None else parse_timestamp(v)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why the policy created a version: a changed ``category`` at a JSON ``path``.
+
+    The first version of a spinner has the reason ``Reason("first", "$")``.
+    Reasons never hold values.
+    """
+
+    category: str
+    path: str
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "Reason":
+        """Build from a ``{"category", "path"}`` object."""
+        return cls(category=o["category"], path=o["path"])
+
+
+def _reasons(items: Optional[List[Mapping[str, JSON]]]) -> List[Reason]:
+    return [Reason.from_json(r) for r in (items or [])]
+
+
+@dataclass(frozen=True)
+class Version:
+    """One version in a spinner's history (the listing fields).
+
+    ``reason`` is ``"deploy"``, ``"rollback"`` or ``"reenabled"``; ``reasons``
+    are the policy's reasons; ``status`` is ``"pending"``, ``"active"``,
+    ``"failed"`` or ``"superseded"``; ``rollback_of`` is the target version
+    of a rollback, else ``None``.
+    """
+
+    spinner: str
+    number: int
+    current: bool
+    created_at: datetime
+    author: str
+    message: str
+    reason: str
+    reasons: List[Reason]
+    summary: str
+    digest: str
+    rollback_of: Optional[int]
+    status: str
+    raw: Dict[str, JSON] = _raw()
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "Version":
+        """Build from a version object of ``spr_versions`` / ``spr_record``."""
+        return cls(
+            spinner=o.get("spinner", ""),
+            number=int(o["number"]),
+            current=bool(o["current"]),
+            created_at=parse_timestamp(o["createdAt"]),
+            author=o.get("author") or "",
+            message=o.get("message") or "",
+            reason=o["reason"],
+            reasons=_reasons(o.get("reasons")),
+            summary=o.get("summary") or "",
+            digest=o["digest"],
+            rollback_of=o.get("rollbackOf"),
+            status=o["status"],
+            raw=dict(o),
+        )
+
+
+@dataclass(frozen=True)
+class VersionDetail:
+    """A version together with its full state document.
+
+    Secret values in ``state`` are ``"<redacted>"`` unless the version was
+    fetched with ``reveal_secrets=True``.
+    """
+
+    version: Version
+    state: Dict[str, JSON]
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "VersionDetail":
+        """Build from the object ``spr_version_get`` returns."""
+        rest = {k: v for k, v in o.items() if k != "state"}
+        return cls(version=Version.from_json(rest), state=o["state"])
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """What :meth:`Store.record` did.
+
+    ``outcome`` is ``"created"`` (``version`` is the new version),
+    ``"unchanged"`` or ``"disabled"`` (``version`` is ``None``).
+    """
+
+    outcome: str
+    version: Optional[Version]
+    reasons: List[Reason]
+
+    @property
+    def created(self) -> bool:
+        """True when a new version was created."""
+        return self.outcome == "created"
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "RecordResult":
+        """Build from the object ``spr_record`` returns."""
+        v = o.get("version")
+        return cls(
+            outcome=o["outcome"],
+            version=Version.from_json(v) if v else None,
+            reasons=_reasons(o.get("reasons")),
+        )
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field-level change: ``kind`` is ``"added"``, ``"removed"`` or ``"changed"``.
+
+    ``from_`` / ``to`` are the JSON values (``None`` when absent); secret
+    values are always masked.
+    """
+
+    path: str
+    category: str
+    kind: str
+    from_: JSON
+    to: JSON
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "Change":
+        """Build from a ``{"path","category","kind","from","to"}`` object."""
+        return cls(
+            path=o["path"], category=o["category"], kind=o["kind"], from_=o.get("from"), to=o.get("to")
+        )
+
+
+@dataclass(frozen=True)
+class Diff:
+    """A field-level diff; iterable over its :class:`Change` items, falsy when empty."""
+
+    changes: List[Change]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        """Iterate over the changes."""
+        return iter(self.changes)
+
+    def __len__(self) -> int:
+        """Number of changes."""
+        return len(self.changes)
+
+    @property
+    def categories(self) -> List[str]:
+        """The distinct categories changed, in order of first appearance."""
+        seen: Dict[str, None] = {}
+        for c in self.changes:
+            seen.setdefault(c.category, None)
+        return list(seen)
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "Diff":
+        """Build from a ``{"changes": [...]}`` object."""
+        return cls(changes=[Change.from_json(c) for c in o.get("changes", [])])
+
+
+@dataclass(frozen=True)
+class NewVolume:
+    """A volume a plan provisions from a snapshot, with its estimated monthly cost."""
+
+    name: str
+    size_bytes: int
+    estimated_monthly_cost: float
+    currency: str
+    storage_class: Optional[str] = None
+    copies: int = 1
+    raw: Dict[str, JSON] = _raw()
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "NewVolume":
+        """Build from a plan's ``newVolume`` object."""
+        return cls(
+            name=o["name"],
+            size_bytes=int(o["sizeBytes"]),
+            estimated_monthly_cost=float(o["estimatedMonthlyCost"]),
+            currency=o.get("currency", ""),
+            storage_class=o.get("storageClass"),
+            copies=int(o.get("copies", 1)),
+            raw=dict(o),
+        )
+
+
+@dataclass(frozen=True)
+class PlanVolume:
+    """Where one volume's data comes from in a plan.
+
+    ``source`` is ``"current"`` or ``"snapshot"``; for a snapshot source
+    ``snapshot_id`` names it and ``new_volume`` describes the volume to create.
+    """
+
+    volume: str
+    mounts: List[str]
+    source: str
+    snapshot_id: Optional[str]
+    new_volume: Optional[NewVolume]
+    volume_id: Optional[str] = None
+    raw: Dict[str, JSON] = _raw()
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "PlanVolume":
+        """Build from an entry of a plan's ``volumes``."""
+        nv = o.get("newVolume")
+        return cls(
+            volume=o["volume"],
+            mounts=list(o.get("mounts") or []),
+            source=o["source"],
+            snapshot_id=o.get("snapshotId"),
+            new_volume=NewVolume.from_json(nv) if nv else None,
+            volume_id=o.get("volumeId"),
+            raw=dict(o),
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A rollback plan (read-only until committed with :meth:`Store.commit`).
+
+    ``json`` is the plan exactly as the library returned it; :meth:`Store.commit`
+    passes it back unchanged (the library verifies the plan's digest).
+    ``steps`` are the host's ordered actions (``provisionVolume``,
+    ``applyState``, ``reportStatus``) as JSON objects.
+    """
+
+    plan_id: str
+    spinner: str
+    base_version: int
+    target_version: int
+    state: Dict[str, JSON]
+    diff: Diff
+    summary: str
+    volumes: List[PlanVolume]
+    steps: List[Dict[str, JSON]]
+    warnings: List[str]
+    requires_confirmation: bool
+    digest: str
+    json: str = field(repr=False)
+    raw: Dict[str, JSON] = _raw()
+
+    @property
+    def estimated_monthly_cost(self) -> float:
+        """Sum of the estimated monthly cost of the volumes the plan provisions."""
+        return sum(v.new_volume.estimated_monthly_cost for v in self.volumes if v.new_volume)
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON], text: str) -> "Plan":
+        """Build from a decoded plan object and the original text it came from."""
+        return cls(
+            plan_id=o["planId"],
+            spinner=o["spinner"],
+            base_version=int(o["baseVersion"]),
+            target_version=int(o["targetVersion"]),
+            state=o["state"],
+            diff=Diff.from_json(o.get("diff") or {}),
+            summary=o.get("summary") or "",
+            volumes=[PlanVolume.from_json(v) for v in o.get("volumes") or []],
+            steps=list(o.get("steps") or []),
+            warnings=list(o.get("warnings") or []),
+            requires_confirmation=bool(o.get("requiresConfirmation")),
+            digest=o["digest"],
+            json=text,
+            raw=dict(o),
+        )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A volume snapshot the host made and registered.
+
+    ``volume`` is the ``volumeId`` the snapshot was taken of.
+    """
+
+    id: str
+    volume: str
+    size_bytes: int
+    created_at: Optional[datetime]
+    ready: bool
+    storage_class: Optional[str] = None
+    metadata: Dict[str, JSON] = field(default_factory=dict)
+    raw: Dict[str, JSON] = _raw()
+
+    def to_json(self) -> Dict[str, JSON]:
+        """The ``snapshot_json`` object for ``spr_snapshot_register``."""
+        o: Dict[str, JSON] = {
+            "id": self.id,
+            "volume": self.volume,
+            "sizeBytes": self.size_bytes,
+            "ready": self.ready,
+            "metadata": dict(self.metadata),
+        }
+        if self.created_at is not None:
+            o["createdAt"] = format_timestamp(self.created_at)
+        if self.storage_class is not None:
+            o["storageClass"] = self.storage_class
+        return o
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "Snapshot":
+        """Build from an entry of ``spr_snapshots``."""
+        return cls(
+            id=o["id"],
+            volume=o["volume"],
+            size_bytes=int(o["sizeBytes"]),
+            created_at=_opt_ts(o.get("createdAt")),
+            ready=bool(o["ready"]),
+            storage_class=o.get("storageClass") or None,
+            metadata=dict(o.get("metadata") or {}),
+            raw=dict(o),
+        )
+
+
+@dataclass(frozen=True)
+class FromSnapshot:
+    """A plan data source: restore a volume from the snapshot ``id``.
+
+    ``plan_rollback(..., data={"data": FromSnapshot("snap-1")})`` is the same
+    as ``data={"data": {"snapshot": "snap-1"}}``.
+    """
+
+    id: str
+
+    def to_json(self) -> Dict[str, str]:
+        """The request's ``{"snapshot": id}`` object."""
+        return {"snapshot": self.id}
+
+
+DataSource = Union[str, Mapping[str, str], FromSnapshot, Snapshot]
+
+
+@dataclass(frozen=True)
+class SpinnerInfo:
+    """Facts about a spinner: whether rollback is enabled, its history limit,
+    its current version (``None`` when it has none) and when a state was last recorded."""
+
+    spinner: str
+    rollback_enabled: bool
+    history_limit: int
+    current_version: Optional[int]
+    versions_created: int
+    last_recorded_at: Optional[datetime]
+    raw: Dict[str, JSON] = _raw()
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "SpinnerInfo":
+        """Build from the object ``spr_spinner_info`` returns."""
+        return cls(
+            spinner=o["spinner"],
+            rollback_enabled=bool(o["rollbackEnabled"]),
+            history_limit=int(o["historyLimit"]),
+            current_version=o.get("currentVersion"),
+            versions_created=int(o.get("versionsCreated", 0)),
+            last_recorded_at=_opt_ts(o.get("lastRecordedAt")),
+            raw=dict(o),
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A policy decision: ``snapshot`` (would a version be created), ``outcome``
+    (``"created"``, ``"unchanged"``, ``"disabled"``) and the ``reasons``."""
+
+    snapshot: bool
+    outcome: str
+    reasons: List[Reason]
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "Decision":
+        """Build from the object ``spr_policy_evaluate`` returns."""
+        return cls(snapshot=bool(o["snapshot"]), outcome=o["outcome"], reasons=_reasons(o.get("reasons")))

@@ -1,0 +1,683 @@
+"""The :class:`Store` and the module-level functions over the C API."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import operator
+import os
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Union,
+)
+
+from . import _native
+from .errors import InternalError, InvalidError, SpinnerRollbackError, StoreClosedError, error_class
+from .models import (
+    DataSource,
+    Decision,
+    Diff,
+    FromSnapshot,
+    Plan,
+    RecordResult,
+    Snapshot,
+    SpinnerInfo,
+    Version,
+    VersionDetail,
+    format_timestamp,
+)
+
+__all__ = [
+    "Store",
+    "Cipher",
+    "evaluate_policy",
+    "diff_states",
+    "version",
+    "version_number",
+    "error_name",
+]
+
+#: A state document: a ``dict`` (serialised with :func:`json.dumps`) or JSON text.
+StateLike = Union[Mapping[str, Any], str, bytes]
+#: A snapshot policy: ``{"triggers": [...]}`` or just the list of triggers.
+PolicyLike = Union[Mapping[str, Any], Sequence[str]]
+PathLike = Union[str, "os.PathLike[str]"]
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+# --------------------------------------------------------------------------
+# Marshalling helpers
+# --------------------------------------------------------------------------
+
+
+def _text(value: Any, arg: str) -> bytes:
+    """A required ``const char *`` argument: str -> UTF-8, refusing NUL bytes."""
+    if not isinstance(value, str):
+        raise TypeError(f"{arg} must be a str, not {type(value).__name__}")
+    if "\x00" in value:
+        # A C string would silently end at the NUL: refuse rather than truncate.
+        raise InvalidError(f"{arg} must not contain NUL characters", path=arg)
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidError(f"{arg} is not valid Unicode (lone surrogate)", path=arg) from None
+
+
+def _opt_text(value: Optional[str], arg: str) -> Optional[bytes]:
+    return None if value is None else _text(value, arg)
+
+
+def _json_bytes(obj: Any, arg: str) -> bytes:
+    # ensure_ascii keeps the text pure ASCII (lone surrogates become \\udXXX
+    # escapes the library then judges); allow_nan stays on so that NaN reaches
+    # the library's validation and comes back as InvalidError with a path.
+    try:
+        text = json.dumps(obj)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{arg} is not JSON-serialisable: {e}") from None
+    return text.encode("ascii")
+
+
+def _doc(value: Any, arg: str) -> bytes:
+    """A JSON document argument: a mapping/list (dumped) or JSON text."""
+    if isinstance(value, str):
+        return _text(value, arg)
+    if isinstance(value, (bytes, bytearray)):
+        if b"\x00" in value:
+            raise InvalidError(f"{arg} must not contain NUL bytes", path=arg)
+        return bytes(value)
+    if isinstance(value, (Mapping, list, tuple)):
+        return _json_bytes(value if not isinstance(value, Mapping) else dict(value), arg)
+    raise TypeError(f"{arg} must be a dict or JSON text, not {type(value).__name__}")
+
+
+def _int64(value: Any, arg: str) -> int:
+    """An ``int64_t`` argument; ctypes would silently truncate out-of-range ints."""
+    if isinstance(value, bool):
+        raise TypeError(f"{arg} must be an int, not bool")
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{arg} must be an int, not {type(value).__name__}") from None
+    if not _INT64_MIN <= n <= _INT64_MAX:
+        raise InvalidError(f"{arg} is out of range for a 64-bit integer", path=arg)
+    return n
+
+
+def _meta(**fields: Any) -> Optional[bytes]:
+    m = {k: v for k, v in fields.items() if v is not None}
+    for k, v in m.items():
+        if k != "confirmed" and not isinstance(v, str):
+            raise TypeError(f"{k} must be a str, not {type(v).__name__}")
+    return _json_bytes(m, "meta") if m else None
+
+
+def _policy_obj(policy: PolicyLike) -> Dict[str, Any]:
+    if isinstance(policy, Mapping):
+        return dict(policy)
+    if isinstance(policy, (str, bytes)):
+        raise TypeError("policy must be a dict like {'triggers': [...]} or a list of triggers")
+    return {"triggers": list(policy)}
+
+
+def _last_error(rc: int) -> SpinnerRollbackError:
+    """Build the exception for a failed call from this thread's spr_last_error().
+
+    Call this *immediately* after the failing call, before any other spr_*
+    function.  That is safe with ctypes: a foreign call runs on the calling
+    OS thread (ctypes releases the GIL for the duration of the call, but the
+    thread does not change), and spr_last_error() is thread-local in the
+    library, so no other Python thread can overwrite it in between.
+    """
+    lib = _native.lib()
+    raw = lib.spr_last_error()  # copied into bytes by ctypes; library-owned, never freed
+    try:
+        o = json.loads(raw.decode("utf-8", "replace")) if raw else {}
+        if not isinstance(o, dict):
+            o = {}
+    except ValueError:
+        o = {}
+    name = o.get("name") or lib.spr_error_name(rc).decode("ascii", "replace")
+    message = o.get("message") or f"call failed with {name}"
+    return error_class(rc)(message, code=rc, name=name, path=o.get("path") or "")
+
+
+def _check(rc: int) -> None:
+    if rc != 0:
+        raise _last_error(rc)
+
+
+def _call_out(fn: Callable[..., int], *args: Any) -> str:
+    """Call ``fn(*args, &out)``, return the decoded JSON and free the library's string."""
+    out = ctypes.c_void_p()
+    rc = fn(*args, ctypes.byref(out))
+    if rc != 0:
+        err = _last_error(rc)  # first, before any other library call
+        if out.value:  # the contract says NULL on failure; be defensive anyway
+            _native.lib().spr_free(out)
+        raise err
+    if not out.value:
+        raise InternalError("library returned success without a result", code=13, name="SPR_E_INTERNAL")
+    try:
+        text = ctypes.string_at(out.value).decode("utf-8")
+    finally:
+        _native.lib().spr_free(out)
+    return text
+
+
+def _call_json(fn: Callable[..., int], *args: Any) -> Any:
+    return json.loads(_call_out(fn, *args))
+
+
+# --------------------------------------------------------------------------
+# Host cipher (KMS) support
+# --------------------------------------------------------------------------
+
+
+class Cipher:
+    """Base class for a host cipher (e.g. a KMS client) that wraps the store's data key.
+
+    Override :meth:`encrypt` and :meth:`decrypt`; both take and return
+    ``bytes`` and must be thread-safe.  An exception in either makes the
+    library call fail with :class:`~spinner_rollback.NoKeyError`, with the
+    original exception chained as ``__cause__``.
+    """
+
+    def encrypt(self, plaintext: bytes) -> bytes:
+        """Encrypt *plaintext* (the store's data key)."""
+        raise NotImplementedError
+
+    def decrypt(self, ciphertext: bytes) -> bytes:
+        """Decrypt what :meth:`encrypt` returned."""
+        raise NotImplementedError
+
+
+class _CipherBridge:
+    """Keeps the ctypes callbacks of one Store's cipher alive and remembers failures."""
+
+    def __init__(self, cipher: Any) -> None:
+        libc = ctypes.CDLL(None)  # the process's C library: the library frees with its free()
+        self._malloc = libc.malloc
+        self._malloc.restype = ctypes.c_void_p
+        self._malloc.argtypes = [ctypes.c_size_t]
+        self._cipher = cipher
+        self.errors = threading.local()
+        self._enc = _native.CIPHER_FN(self._wrap(cipher.encrypt))
+        self._dec = _native.CIPHER_FN(self._wrap(cipher.decrypt))
+        self.struct = _native.SprCipher(None, self._enc, self._dec)
+
+    def _wrap(self, fn: Callable[[bytes], bytes]) -> Callable[..., int]:
+        def callback(_user: Any, data: Any, n: int, out: Any, out_len: Any) -> int:
+            try:
+                inp = ctypes.string_at(data, n) if n else b""
+                res = bytes(fn(inp))
+                buf = self._malloc(max(len(res), 1))
+                if not buf:
+                    raise MemoryError("malloc failed")
+                ctypes.memmove(buf, res, len(res))
+                out[0] = buf
+                out_len[0] = len(res)
+                return 0
+            except BaseException as e:  # never let an exception unwind into C
+                self.errors.last = e
+                return 1
+
+        return callback
+
+    def take_error(self) -> Optional[BaseException]:
+        e = getattr(self.errors, "last", None)
+        self.errors.last = None
+        return e
+
+
+# --------------------------------------------------------------------------
+# Store
+# --------------------------------------------------------------------------
+
+
+class Store:
+    """An open spinner_rollback store (one SQLite file).
+
+    Use it as a context manager or call :meth:`close`.  One ``Store`` may be
+    shared by many threads: every call is thread-safe in the library, and the
+    ctypes calls release the GIL, so threads run in the library concurrently.
+    :meth:`close` waits for calls in progress on other threads, is idempotent,
+    and afterwards every method raises :class:`~spinner_rollback.StoreClosedError`.
+
+    Args:
+        path: the store file (created if needed, schema migrated on open).
+        key: the secrets key: 64 hex characters or base64 of 32 bytes, or the
+            32 raw bytes.
+        key_file: a file holding the key (instead of ``key``).
+        pricing: ``{"currency": "USD", "perGiBMonth": {"standard": 0.10, "*": 0.10}}``.
+        policy: ``{"triggers": [...]}`` or the list of triggers itself.
+        busy_timeout_ms: how long a write waits for a locked database.
+        durability: ``"full"`` or ``"normal"``.
+        cipher: a :class:`Cipher` (KMS) wrapping the data key, instead of a key.
+
+    Raises:
+        InvalidError: bad options; NoKeyError: wrong key; StoreIOError,
+        CorruptError, BusyError: the file could not be opened.
+    """
+
+    def __init__(
+        self,
+        path: PathLike,
+        *,
+        key: Union[str, bytes, None] = None,
+        key_file: Optional[PathLike] = None,
+        pricing: Optional[Mapping[str, Any]] = None,
+        policy: Optional[PolicyLike] = None,
+        busy_timeout_ms: Optional[int] = None,
+        durability: Optional[str] = None,
+        cipher: Optional[Cipher] = None,
+    ) -> None:
+        self._cond = threading.Condition()
+        self._active = 0
+        self._handle: Optional[int] = None
+        self._bridge: Optional[_CipherBridge] = None
+        self._path = os.fspath(path)
+        if isinstance(self._path, bytes):
+            bpath = self._path
+        else:
+            if "\x00" in self._path:
+                raise InvalidError("path must not contain NUL characters", path="path")
+            bpath = os.fsencode(self._path)
+
+        opts: Dict[str, Any] = {}
+        if key is not None:
+            if isinstance(key, (bytes, bytearray)):
+                if len(key) != 32:
+                    raise InvalidError("a raw key must be exactly 32 bytes", path="options.key")
+                key = bytes(key).hex()
+            opts["key"] = key
+        if key_file is not None:
+            opts["keyFile"] = os.fsdecode(os.fspath(key_file))
+        if pricing is not None:
+            opts["pricing"] = dict(pricing)
+        if policy is not None:
+            opts["policy"] = _policy_obj(policy)
+        if busy_timeout_ms is not None:
+            opts["busyTimeoutMs"] = busy_timeout_ms
+        if durability is not None:
+            opts["durability"] = durability
+        options = _json_bytes(opts, "options") if opts else None
+
+        lib = _native.lib()
+        out = ctypes.c_void_p()
+        if cipher is not None:
+            bridge = _CipherBridge(cipher)
+            rc = lib.spr_open_with_cipher(bpath, options, ctypes.byref(bridge.struct), ctypes.byref(out))
+            if rc != 0:
+                err = _last_error(rc)
+                cause = bridge.take_error()
+                if cause is not None:
+                    raise err from cause
+                raise err
+            self._bridge = bridge
+        else:
+            rc = lib.spr_open(bpath, options, ctypes.byref(out))
+            _check(rc)
+        if not out.value:
+            raise InternalError("spr_open returned success without a handle", code=13, name="SPR_E_INTERNAL")
+        self._handle = out.value
+
+    # -- lifecycle ---------------------------------------------------------
+
+    @property
+    def path(self) -> str:
+        """The store file's path as given."""
+        return self._path if isinstance(self._path, str) else os.fsdecode(self._path)
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._handle is None
+
+    def close(self) -> None:
+        """Close the store; waits for calls in progress. Closing twice is a no-op."""
+        with self._cond:
+            h = self._handle
+            if h is None:
+                return
+            self._handle = None  # new calls now raise StoreClosedError
+            while self._active:
+                self._cond.wait()
+        _native.lib().spr_close(h)
+        self._bridge = None
+
+    def __enter__(self) -> "Store":
+        """Return the store itself."""
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        """Close the store."""
+        self.close()
+
+    def __del__(self) -> None:
+        """Close a store that was never closed (best effort)."""
+        try:
+            h = getattr(self, "_handle", None)
+            if h is not None and not self._active and _native._lib is not None:
+                self._handle = None
+                _native._lib.spr_close(h)
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        """``<Store 'path' open|closed>``."""
+        return f"<Store {self.path!r} {'closed' if self.closed else 'open'}>"
+
+    @contextmanager
+    def _use(self) -> Iterator[int]:
+        with self._cond:
+            h = self._handle
+            if h is None:
+                raise StoreClosedError(f"store {self.path!r} is closed", path="store")
+            self._active += 1
+        try:
+            yield h
+        except SpinnerRollbackError as e:
+            bridge = self._bridge
+            cause = bridge.take_error() if bridge is not None else None
+            if cause is not None and e.__cause__ is None:
+                raise e from cause
+            raise
+        finally:
+            with self._cond:
+                self._active -= 1
+                if not self._active:
+                    self._cond.notify_all()
+
+    # -- versions ------------------------------------------------------------
+
+    def record(
+        self,
+        spinner: str,
+        state: StateLike,
+        *,
+        author: Optional[str] = None,
+        message: Optional[str] = None,
+        request_id: Optional[str] = None,
+    ) -> RecordResult:
+        """Validate *state* and record it; the policy decides whether it becomes a version.
+
+        *state* is a dict (serialised with :func:`json.dumps`) or JSON text.
+        A retried call with the same *request_id* returns the first result.
+
+        Raises:
+            InvalidError: the state is invalid (``path`` names the JSON path).
+            NoKeyError: the state holds secret values and the store has no key.
+        """
+        args = (
+            _text(spinner, "spinner"),
+            _doc(state, "state"),
+            _meta(author=author, message=message, requestId=request_id),
+        )
+        with self._use() as h:
+            o = _call_json(_native.lib().spr_record, h, *args)
+        return RecordResult.from_json(o)
+
+    def versions(self, spinner: str) -> List[Version]:
+        """The retained versions of *spinner*, newest (current) first.
+
+        Raises:
+            NotFoundError: no such spinner.
+        """
+        s = _text(spinner, "spinner")
+        with self._use() as h:
+            o = _call_json(_native.lib().spr_versions, h, s)
+        return [Version.from_json(v) for v in o]
+
+    def get(self, spinner: str, number: int, *, reveal_secrets: bool = False) -> VersionDetail:
+        """One version with its full state; secret values are ``"<redacted>"``
+        unless *reveal_secrets* is true (which needs the key).
+
+        Raises:
+            NotFoundError, PrunedError, NoKeyError, CorruptError.
+        """
+        s, n = _text(spinner, "spinner"), _int64(number, "number")
+        with self._use() as h:
+            o = _call_json(_native.lib().spr_version_get, h, s, n, 1 if reveal_secrets else 0)
+        return VersionDetail.from_json(o)
+
+    def diff(self, spinner: str, from_: int, to: int) -> Diff:
+        """Field-level diff from version *from_* to version *to* (secret values masked).
+
+        Raises:
+            NotFoundError, PrunedError.
+        """
+        s, a, b = _text(spinner, "spinner"), _int64(from_, "from"), _int64(to, "to")
+        with self._use() as h:
+            o = _call_json(_native.lib().spr_diff, h, s, a, b)
+        return Diff.from_json(o)
+
+    def set_status(self, spinner: str, number: int, status: str) -> None:
+        """Report a version's rollout status: ``"pending"``, ``"active"``, ``"failed"`` or ``"superseded"``.
+
+        Raises:
+            InvalidError, NotFoundError, PrunedError.
+        """
+        s, n, st = _text(spinner, "spinner"), _int64(number, "number"), _text(status, "status")
+        with self._use() as h:
+            _check(_native.lib().spr_set_status(h, s, n, st))
+
+    def spinner_info(self, spinner: str) -> SpinnerInfo:
+        """Facts about *spinner* (rollback enabled, history limit, current version, …).
+
+        Raises:
+            NotFoundError: no such spinner.
+        """
+        s = _text(spinner, "spinner")
+        with self._use() as h:
+            o = _call_json(_native.lib().spr_spinner_info, h, s)
+        return SpinnerInfo.from_json(o)
+
+    # -- rollback ------------------------------------------------------------
+
+    def plan_rollback(
+        self,
+        spinner: str,
+        target: int,
+        *,
+        data: Optional[Mapping[str, DataSource]] = None,
+        scope: Optional[str] = None,
+    ) -> Plan:
+        """Plan a rollback of *spinner* to version *target* (read-only).
+
+        Args:
+            data: volume name -> ``"current"`` (keep the volume in use now, the
+                default), ``{"snapshot": ID}``, :class:`FromSnapshot` or a
+                :class:`Snapshot` (restore onto a new volume; the plan then
+                needs confirmation and carries a cost estimate).
+            scope: ``"tracked"`` (default) or ``"all"`` (restore untracked
+                fields such as probes and labels too).
+
+        Raises:
+            RollbackDisabledError, CurrentVersionError, IdenticalError,
+            NotFoundError, PrunedError, UnknownVolumeError,
+            SnapshotNotReadyError, SnapshotMismatchError, InvalidError.
+        """
+        s, t = _text(spinner, "spinner"), _int64(target, "target")
+        req: Dict[str, Any] = {}
+        if data is not None:
+            if not isinstance(data, Mapping):
+                raise TypeError("data must be a mapping of volume name -> source")
+            req["data"] = {str(k): _source(v) for k, v in data.items()}
+        if scope is not None:
+            req["scope"] = scope
+        body = _json_bytes(req, "request") if req else None
+        with self._use() as h:
+            text = _call_out(_native.lib().spr_plan_rollback, h, s, t, body)
+        return Plan.from_json(json.loads(text), text)
+
+    def plan_auto_rollback(self, spinner: str) -> Plan:
+        """Plan a rollback to the newest earlier version whose status was ``active``.
+
+        Raises:
+            NotFoundError: no earlier version was ever active; and the
+            refusals of :meth:`plan_rollback`.
+        """
+        s = _text(spinner, "spinner")
+        with self._use() as h:
+            text = _call_out(_native.lib().spr_plan_auto_rollback, h, s)
+        return Plan.from_json(json.loads(text), text)
+
+    def commit(
+        self,
+        plan: Union[Plan, str],
+        *,
+        confirmed: bool = False,
+        author: Optional[str] = None,
+        message: Optional[str] = None,
+        request_id: Optional[str] = None,
+    ) -> Version:
+        """Commit *plan* as a new version (reason ``rollback``, status ``pending``).
+
+        The plan's original JSON (:attr:`Plan.json`) is passed back unchanged.
+        A retried commit with the same *request_id* returns the first result.
+
+        Raises:
+            NeedsConfirmationError: the plan provisions volumes and
+                *confirmed* is not true.
+            ConflictError: the current version moved since the plan.
+            InvalidError: the plan was altered.
+        """
+        text = plan.json if isinstance(plan, Plan) else plan
+        p = _text(text, "plan")
+        m = _meta(author=author, message=message, requestId=request_id, confirmed=True if confirmed else None)
+        with self._use() as h:
+            o = _call_json(_native.lib().spr_commit_rollback, h, p, m)
+        return Version.from_json(o)
+
+    # -- snapshots -------------------------------------------------------------
+
+    def register_snapshot(
+        self,
+        snapshot: Union[Snapshot, str],
+        volume: Optional[str] = None,
+        size_bytes: Optional[int] = None,
+        *,
+        ready: bool = True,
+        created_at: Union[datetime, str, None] = None,
+        storage_class: Optional[str] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+    ) -> Snapshot:
+        """Register (or replace) a volume snapshot the host made.
+
+        Either pass a :class:`Snapshot`, or its fields: ``register_snapshot(
+        "snap-1", "vol-7f3a", 2 * 2**30, storage_class="standard")``.
+        *volume* is the ``volumeId`` the snapshot was taken of; *created_at*
+        defaults to now.  Returns the snapshot as registered.
+
+        Raises:
+            InvalidError: a field is missing or malformed.
+        """
+        if isinstance(snapshot, Snapshot):
+            extra = (volume, size_bytes, created_at, storage_class, metadata)
+            if any(x is not None for x in extra):
+                raise TypeError("pass either a Snapshot or its fields, not both")
+            obj = snapshot.to_json()
+            if "createdAt" not in obj:
+                obj["createdAt"] = format_timestamp(datetime.now(timezone.utc))
+        else:
+            if not isinstance(snapshot, str):
+                raise TypeError("snapshot must be a Snapshot or an id (str)")
+            if volume is None or size_bytes is None:
+                raise TypeError("register_snapshot(id, volume, size_bytes, ...) needs volume and size_bytes")
+            if created_at is None:
+                created_at = datetime.now(timezone.utc)
+            obj = {
+                "id": snapshot,
+                "volume": volume,
+                "sizeBytes": size_bytes,
+                "createdAt": format_timestamp(created_at) if isinstance(created_at, datetime) else created_at,
+                "ready": ready,
+                "metadata": dict(metadata or {}),
+            }
+            if storage_class is not None:
+                obj["storageClass"] = storage_class
+        body = _json_bytes(obj, "snapshot")
+        with self._use() as h:
+            _check(_native.lib().spr_snapshot_register(h, body))
+        return Snapshot.from_json(obj)
+
+    def snapshots(self, volume: Optional[str] = None) -> List[Snapshot]:
+        """Registered snapshots of one ``volumeId`` (all when *volume* is None), newest first."""
+        v = _opt_text(volume, "volume")
+        with self._use() as h:
+            o = _call_json(_native.lib().spr_snapshots, h, v)
+        return [Snapshot.from_json(s) for s in o]
+
+    def delete_snapshot(self, id: str) -> None:
+        """Delete a snapshot record (not the snapshot itself).
+
+        Raises:
+            NotFoundError: no snapshot with that id.
+        """
+        i = _text(id, "id")
+        with self._use() as h:
+            _check(_native.lib().spr_snapshot_delete(h, i))
+
+
+def _source(v: Any) -> Any:
+    if isinstance(v, FromSnapshot):
+        return v.to_json()
+    if isinstance(v, Snapshot):
+        return {"snapshot": v.id}
+    if isinstance(v, Mapping):
+        return dict(v)
+    return v  # "current" or anything else: the library validates it
+
+
+# --------------------------------------------------------------------------
+# Module-level functions
+# --------------------------------------------------------------------------
+
+
+def evaluate_policy(
+    prev: Optional[StateLike], next: StateLike, policy: Optional[PolicyLike] = None
+) -> Decision:
+    """Evaluate a snapshot policy on two states (pure; no store).
+
+    *prev* is ``None`` when there is no previous version; *policy* is
+    ``{"triggers": [...]}``, a list of triggers, or ``None`` for the defaults.
+    Returns whether *next* would become a version and why.
+    """
+    p = _json_bytes(_policy_obj(policy), "policy") if policy is not None else None
+    a = _doc(prev, "prev") if prev is not None else None
+    b = _doc(next, "next")
+    return Decision.from_json(_call_json(_native.lib().spr_policy_evaluate, p, a, b))
+
+
+def diff_states(a: StateLike, b: StateLike) -> Diff:
+    """Field-level diff between two state documents (no store; secrets masked)."""
+    return Diff.from_json(_call_json(_native.lib().spr_diff_states, _doc(a, "a"), _doc(b, "b")))
+
+
+def version() -> str:
+    """The native library's version, e.g. ``"0.1.0"``."""
+    raw: bytes = _native.lib().spr_version_string()
+    return raw.decode("ascii")
+
+
+def version_number() -> int:
+    """The native library's version as ``MAJOR*10000 + MINOR*100 + PATCH``."""
+    return int(_native.lib().spr_version_number())
+
+
+def error_name(code: int) -> str:
+    """The name of a status code, e.g. ``error_name(3) == "SPR_E_CONFLICT"``."""
+    raw: bytes = _native.lib().spr_error_name(int(code))
+    return raw.decode("ascii")
