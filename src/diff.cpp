@@ -253,8 +253,8 @@ Diff to_public(const std::vector<RawChange> &changes) {
             pc.from = c.from.is_null() ? "null" : masked;
             pc.to = c.to.is_null() ? "null" : masked;
         } else {
-            pc.from = json::serialize(c.from);
-            pc.to = json::serialize(c.to);
+            pc.from = canonical(c.from);
+            pc.to = canonical(c.to);
         }
         d.changes.push_back(std::move(pc));
     }

@@ -150,7 +150,10 @@ Built build(Impl &I, const Impl::SpinnerRow &s, std::int64_t target, const PlanR
     auto crow = I.find_version(s.id, s.current);
     if (!crow) throw Error(ErrorCode::corrupt, "current version row is missing");
     json::object tcore = I.load_core(trow.core);
-    json::object ccore = I.load_core(crow->core);
+    // "Current" is what the host runs: the latest recorded state. Its tracked
+    // content equals the current version's (else a version would exist), but
+    // its settings and untracked fields may be newer.
+    json::object ccore = I.load_core(s.latest_core.empty() ? crow->core : s.latest_core);
     const SnapshotPolicy &policy = I.opts.policy;
     json::object merged = merge(tcore, ccore, policy, req.scope_all);
 

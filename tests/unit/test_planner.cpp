@@ -317,3 +317,21 @@ TEST_CASE("an explicit \"current\" for an unknown volume is refused too", "[plan
     CHECK(code_of([&] { planner.plan("shop", 1, PlanRequest::from_json(R"({"data":{"data":"current"}})")); }) ==
           ErrorCode::ok);
 }
+
+TEST_CASE("settings and untracked fields come from the latest recorded state", "[planner]") {
+    History h;
+    // Unchanged for the policy, but the host now runs these settings and labels.
+    h.store->record("shop", with([](auto &s) {
+                        container(s)["env"].as_array()[0].as_object()["value"] = "debug";
+                        s["configMaps"].as_object()["shop-config"].as_object()["flags"] = "green";
+                        s["secrets"].as_object()["db"].as_object()["password"] = "rotated";
+                        s["instances"] = 4;
+                        s["labels"].as_object()["team"] = "newest";
+                        s["settings"].as_object()["rollback"].as_object()["historyLimit"] = 50;
+                    }));
+    CHECK(h.store->versions("shop").size() == 3);
+    RollbackPlanner planner(*h.store);
+    auto p = parse(planner.plan("shop", 1).json);
+    CHECK(p.at("state").at("labels").at("team").as_string() == "newest");
+    CHECK(p.at("state").at("settings").at("rollback").at("historyLimit").as_int64() == 50);
+}

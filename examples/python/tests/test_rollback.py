@@ -140,11 +140,6 @@ def test_scope_all_restores_untracked(store, state):
     assert everything.state["labels"] == {"team": "shop"}
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="library keeps settings/untracked fields of the current *version*, not the latest "
-    "recorded state (product.md §4: 'the current state's untracked fields and settings')",
-)
 def test_plan_keeps_latest_recorded_settings(store, state):
     store.record("shop", state(image=V14))
     store.record("shop", state(image=V15))
