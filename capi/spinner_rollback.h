@@ -4,15 +4,22 @@
  *
  * Conventions (they hold for every function below):
  * - Every function that can fail returns `int`: #SPR_OK (0) or an `SPR_E_*` code.
+ *   Each function lists the codes it returns; any of them may also return
+ *   #SPR_E_INTERNAL (a bug, or out of memory). Treat unknown codes as failures.
+ * - String arguments are NUL-terminated UTF-8. An optional JSON argument may be
+ *   NULL or "" (the defaults).
  * - Results are UTF-8 JSON strings allocated by the library; the caller owns
  *   them and frees them with spr_free() (never with free()).
  * - On failure every out-pointer is set to NULL and nothing needs freeing.
  * - spr_last_error() returns this thread's last error as JSON
- *   `{"code","name","message","path"}`; it is cleared at the start of every call.
+ *   `{"code","name","message","path"}`; it is cleared at the start of every
+ *   function that returns a status code, and of spr_close().
  * - A NULL handle or required argument returns #SPR_E_INVALID naming the
- *   argument. No C++ exception ever crosses this API.
- * - Every function is thread-safe; one spr_store may be shared by threads.
+ *   argument (in `"path"`). No C++ exception ever crosses this API.
+ * - Every function is thread-safe; one spr_store may be shared by threads
+ *   (calls on one handle are serialised).
  * - Secret values never appear in errors, listings, summaries or diffs.
+ * - Hosts should ignore JSON fields they do not know: releases add fields.
  * @since 0.1
  */
 #ifndef SPINNER_ROLLBACK_H
@@ -21,6 +28,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/**
+ * @def SPR_C_API
+ * Marks a function of the C API as exported from the shared library (default
+ * visibility). Empty when `SPR_STATIC_DEFINE` is defined (static library).
+ * @since 0.1
+ */
 #if defined(SPR_STATIC_DEFINE)
 #define SPR_C_API
 #else
@@ -52,169 +65,408 @@ extern "C" {
 #define SPR_E_UNKNOWN_VOLUME 16     /**< request names a volume the target lacks */
 /**@}*/
 
-/** Opaque handle on an open store. Thread-safe. */
+/**
+ * Opaque handle on an open store. Thread-safe: one handle may be shared by
+ * threads. Created by spr_open() or spr_open_with_cipher(), destroyed by
+ * spr_close().
+ * @since 0.1
+ */
 typedef struct spr_store spr_store;
 
 /**
- * A host cipher for a KMS (see spr_open_with_cipher). Both callbacks return 0
- * on success and write a buffer allocated with malloc() into *out (the library
- * frees it with free()) and its length into *out_len. They must be thread-safe.
+ * A host cipher for a KMS (see spr_open_with_cipher). The library generates
+ * one random 32-byte data key per store and asks the cipher to wrap it; every
+ * secret value is then sealed locally under keys derived from it.
+ *
+ * Both callbacks return 0 on success and write a buffer allocated with
+ * malloc() into `*out` (the library frees it with free(), also on failure)
+ * and its length into `*out_len`. A non-zero return, or a NULL `*out` with a
+ * non-zero `*out_len`, fails the library call with #SPR_E_NO_KEY. They must be
+ * thread-safe and must not call back into this API (the store is locked while
+ * they run).
+ * @since 0.1
  */
 typedef struct spr_cipher {
     void *user_data; /**< passed back to both callbacks */
+    /**
+     * Wrap (encrypt) the `in_len` bytes at `in`: the store's data key. Called
+     * once per store, the first time a secret value is stored.
+     */
     int (*encrypt)(void *user_data, const unsigned char *in, size_t in_len,
                    unsigned char **out, size_t *out_len);
+    /**
+     * Unwrap (decrypt) what `encrypt` returned; must yield exactly the
+     * original bytes. Called when a store holding a data key is opened (or
+     * first needs the key).
+     */
     int (*decrypt)(void *user_data, const unsigned char *in, size_t in_len,
                    unsigned char **out, size_t *out_len);
 } spr_cipher;
 
 /**
  * Open (creating if needed) a store file and migrate its schema.
- * @param path  [in] file path of the SQLite store; required
- * @param options_json [in] NULL or `{"key": "<64 hex | base64>" | "keyFile": "path",
+ *
+ * Without a key, the store works but refuses states holding secret values
+ * (#SPR_E_NO_KEY) rather than store them in plaintext.
+ * @param[in] path file path of the SQLite store (`file:` URIs accepted); required
+ * @param[in] options_json NULL, "" or `{"key": "<64 hex | base64>" | "keyFile": "path",
  *        "pricing": {"currency": "USD", "perGiBMonth": {"standard": 0.10, "*": 0.10}},
- *        "policy": {"triggers": [...]}, "busyTimeoutMs": 5000, "durability": "full"|"normal"}`
- * @param out   [out] the handle; close with spr_close()
- * @return SPR_OK, SPR_E_INVALID, SPR_E_NO_KEY, SPR_E_IO, SPR_E_CORRUPT, SPR_E_BUSY
+ *        "policy": {"triggers": [...]}, "busyTimeoutMs": 5000, "durability": "full"|"normal"}`;
+ *        unknown fields are refused
+ * @param[out] out the handle, or NULL on failure; close it with spr_close(); required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL `path` or `out`; empty `path`; bad options (path names the field,
+ *         e.g. `options.busyTimeoutMs`); key not 32 bytes; both key and keyFile
+ * @retval SPR_E_NO_KEY keyFile unreadable or not a key; the key is not the one
+ *         the store was created with, or the store's data key was wrapped by a
+ *         host cipher (use spr_open_with_cipher())
+ * @retval SPR_E_IO the file cannot be opened or created, or was written by a
+ *         newer release
+ * @retval SPR_E_CORRUPT the file is not a store, or is damaged
+ * @retval SPR_E_BUSY the file stayed locked longer than busyTimeoutMs
+ * @since 0.1
  */
 SPR_C_API int spr_open(const char *path, const char *options_json, spr_store **out);
 
 /**
  * As spr_open(), with a host cipher that wraps the store's data key.
- * @param cipher [in] required; copied, must stay callable until spr_close()
+ * @param[in] path as spr_open(); required
+ * @param[in] options_json as spr_open(), but without "key" or "keyFile"
+ * @param[in] cipher required, both callbacks non-NULL; the struct is copied,
+ *        its callbacks and `user_data` must stay valid until spr_close()
+ * @param[out] out the handle, or NULL on failure; close it with spr_close(); required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID as spr_open(); NULL `cipher` or callback; options give a key too
+ * @retval SPR_E_NO_KEY the cipher failed to unwrap the store's data key, or the
+ *         store's data key was wrapped by a key (use spr_open())
+ * @retval SPR_E_IO as spr_open()
+ * @retval SPR_E_CORRUPT as spr_open()
+ * @retval SPR_E_BUSY as spr_open()
+ * @since 0.1
  */
 SPR_C_API int spr_open_with_cipher(const char *path, const char *options_json,
                                    const spr_cipher *cipher, spr_store **out);
 
-/** Close a store. NULL is a no-op. The handle must not be in use by another thread. */
+/**
+ * Close a store and free its handle. NULL is a no-op.
+ * @param[in] store handle from spr_open(), or NULL; invalid afterwards. It must
+ *        not be in use by another thread.
+ * @since 0.1
+ */
 SPR_C_API void spr_close(spr_store *store);
 
 /**
  * Validate a state and record it; create a version when the policy says so.
- * @param meta_json [in] NULL or `{"author","message","requestId"}`
- * @param out_json [out] `{"outcome": "created"|"unchanged"|"disabled", "version": {...}|null, "reasons": [...]}`
- * @return SPR_OK, SPR_E_INVALID, SPR_E_NO_KEY, SPR_E_BUSY, SPR_E_IO
+ *
+ * The state becomes the spinner's latest state even when no version is
+ * created. The first state recorded for a spinner creates version 1. One
+ * transaction; a retry with the same "requestId" returns the first result.
+ * @param[in] store required
+ * @param[in] spinner DNS-1123 label (1-63 lowercase letters, digits, '-'); required
+ * @param[in] state_json the full state document (schemaVersion 1, docs/state.md); required
+ * @param[in] meta_json NULL, "" or `{"author","message","requestId"}` ("confirmed" is ignored)
+ * @param[out] out_json `{"outcome": "created"|"unchanged"|"disabled", "version": {...}|null,
+ *        "reasons": [{"category","path"}]}`, or NULL on failure; free with spr_free(); required
+ * @retval SPR_OK success, whatever the outcome
+ * @retval SPR_E_INVALID NULL argument; bad spinner name; invalid state (path
+ *         is its JSON path) or meta
+ * @retval SPR_E_NO_KEY the state holds secret values and the store has no key,
+ *         or the host cipher failed
+ * @retval SPR_E_CONFLICT the requestId was already used for a different state
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read or written
+ * @retval SPR_E_CORRUPT stored data failed verification
+ * @since 0.1
  */
 SPR_C_API int spr_record(spr_store *store, const char *spinner, const char *state_json,
                          const char *meta_json, char **out_json);
 
 /**
  * List retained versions, newest (current) first.
- * @param out_json [out] array of `{"number","current","createdAt","author","message",
- *        "reason","reasons","summary","digest","rollbackOf","status"}`
- * @return SPR_OK, SPR_E_INVALID, SPR_E_NOT_FOUND
+ * @param[in] store required
+ * @param[in] spinner the spinner's name; required
+ * @param[out] out_json array of `{"spinner","number","current","createdAt","author",
+ *        "message","reason","reasons","summary","digest","rollbackOf","status"}`
+ *        (`[]` when no version was ever created), or NULL on failure; free with
+ *        spr_free(); required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL argument or bad spinner name
+ * @retval SPR_E_NOT_FOUND the store knows no spinner of that name
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read or written
+ * @retval SPR_E_CORRUPT stored data failed verification
+ * @since 0.1
  */
 SPR_C_API int spr_versions(spr_store *store, const char *spinner, char **out_json);
 
 /**
  * One version with its `"state"`. Secret values are "<redacted>" unless
  * reveal_secrets is non-zero (which needs the key).
- * @return SPR_OK, SPR_E_INVALID, SPR_E_NOT_FOUND, SPR_E_PRUNED, SPR_E_NO_KEY, SPR_E_CORRUPT
+ * @param[in] store required
+ * @param[in] spinner the spinner's name; required
+ * @param[in] number the version number
+ * @param[in] reveal_secrets non-zero to decrypt secret values into the state
+ * @param[out] out_json the listing fields of spr_versions() plus `"state"` (the
+ *        canonical state document), or NULL on failure; free with spr_free();
+ *        required. With reveal_secrets it holds secret values: treat it as secret.
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL argument or bad spinner name
+ * @retval SPR_E_NOT_FOUND unknown spinner, or the version never existed
+ * @retval SPR_E_PRUNED the version was removed by retention
+ * @retval SPR_E_NO_KEY reveal_secrets without the store's key or cipher
+ * @retval SPR_E_CORRUPT stored content failed its digest or authentication check
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read or written
+ * @since 0.1
  */
 SPR_C_API int spr_version_get(spr_store *store, const char *spinner, int64_t number,
                               int reveal_secrets, char **out_json);
 
 /**
  * Field-level diff between two versions.
- * @param out_json [out] `{"changes": [{"path","category","kind","from","to"}]}`, secrets masked
- * @return SPR_OK, SPR_E_INVALID, SPR_E_NOT_FOUND, SPR_E_PRUNED
+ * @param[in] store required
+ * @param[in] spinner the spinner's name; required
+ * @param[in] from version number of the old side
+ * @param[in] to version number of the new side
+ * @param[out] out_json `{"changes": [{"path","category","kind","from","to"}]}`, secrets
+ *        masked ("kind": "added"|"removed"|"changed"; "from"/"to" are JSON values,
+ *        null when absent), or NULL on failure; free with spr_free(); required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL argument or bad spinner name
+ * @retval SPR_E_NOT_FOUND unknown spinner, or a version never existed (path "from" or "to")
+ * @retval SPR_E_PRUNED a version was removed by retention
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read or written
+ * @retval SPR_E_CORRUPT stored data failed verification
+ * @since 0.1
  */
 SPR_C_API int spr_diff(spr_store *store, const char *spinner, int64_t from, int64_t to,
                        char **out_json);
 
 /**
  * Field-level diff between two state documents (no store needed).
- * @return SPR_OK, SPR_E_INVALID
+ * @param[in] a_json the old state document; required
+ * @param[in] b_json the new state document; required
+ * @param[out] out_json as spr_diff(), or NULL on failure; free with spr_free(); required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL argument, or an invalid document (the message names
+ *         "a" or "b", the path is the JSON path)
+ * @since 0.1
  */
 SPR_C_API int spr_diff_states(const char *a_json, const char *b_json, char **out_json);
 
 /**
- * Plan a rollback (read-only).
- * @param request_json [in] NULL or `{"data": {"<volume>": "current" | {"snapshot": "<id>"}},
+ * Plan a rollback (read-only). Commit the plan with spr_commit_rollback() on
+ * the same store.
+ * @param[in] store required
+ * @param[in] spinner the spinner's name; required
+ * @param[in] target the version number to roll back to
+ * @param[in] request_json NULL, "" or `{"data": {"<volume>": "current" | {"snapshot": "<id>"}},
  *        "scope": "tracked" | "all"}`
- * @param out_json [out] the plan: `{"planId","spinner","baseVersion","targetVersion","state",
- *        "diff","summary","volumes","steps","warnings","requiresConfirmation","request","digest"}`
- * @return SPR_OK, SPR_E_INVALID, SPR_E_NOT_FOUND, SPR_E_PRUNED, SPR_E_ROLLBACK_DISABLED,
- *         SPR_E_CURRENT_VERSION, SPR_E_IDENTICAL, SPR_E_UNKNOWN_VOLUME,
- *         SPR_E_SNAPSHOT_NOT_READY, SPR_E_SNAPSHOT_MISMATCH
+ * @param[out] out_json the plan: `{"planId","spinner","baseVersion","targetVersion","state",
+ *        "diff","summary","volumes","steps","warnings","requiresConfirmation","request",
+ *        "resultDigest","digest"}` (secret values masked in "state"), or NULL on
+ *        failure; free with spr_free(); required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL argument; bad spinner name or request; the resulting
+ *         state would be invalid
+ * @retval SPR_E_NOT_FOUND unknown spinner, spinner without versions, target never
+ *         existed, or unknown snapshot
+ * @retval SPR_E_PRUNED the target was removed by retention
+ * @retval SPR_E_ROLLBACK_DISABLED the spinner's latest state has rollback disabled
+ * @retval SPR_E_CURRENT_VERSION the target is the current version
+ * @retval SPR_E_IDENTICAL nothing would change and no snapshot is requested
+ * @retval SPR_E_UNKNOWN_VOLUME the request names a volume the target does not have
+ * @retval SPR_E_SNAPSHOT_NOT_READY a chosen snapshot is not ready
+ * @retval SPR_E_SNAPSHOT_MISMATCH a chosen snapshot is of a volume no retained
+ *         version bound to that name
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read or written
+ * @retval SPR_E_CORRUPT stored data failed verification
+ * @since 0.1
  */
 SPR_C_API int spr_plan_rollback(spr_store *store, const char *spinner, int64_t target,
                                 const char *request_json, char **out_json);
 
 /**
- * Plan a rollback to the newest version whose status is "active".
- * @return as spr_plan_rollback(); SPR_E_NOT_FOUND when no version was ever active
+ * Plan a rollback to the newest version, other than the current one, whose
+ * status is "active" (or, when there is none, "superseded": it was active
+ * once), with the default request. For hosts that roll back failed rollouts.
+ * @param[in] store required
+ * @param[in] spinner the spinner's name; required
+ * @param[out] out_json the plan, as spr_plan_rollback(), or NULL on failure; free
+ *        with spr_free(); required
+ * @return as spr_plan_rollback(); #SPR_E_NOT_FOUND also when no earlier version
+ *         was ever active
+ * @since 0.1
  */
 SPR_C_API int spr_plan_auto_rollback(spr_store *store, const char *spinner, char **out_json);
 
 /**
  * Commit a plan as a new version (reason "rollback", status "pending").
- * @param plan_json [in] a plan exactly as returned by spr_plan_rollback()
- * @param meta_json [in] NULL or `{"author","message","requestId","confirmed"}`
- * @param out_json [out] the new version (listing fields)
- * @return SPR_OK, SPR_E_CONFLICT, SPR_E_INVALID (plan altered), SPR_E_NEEDS_CONFIRMATION,
- *         and the refusals of spr_plan_rollback()
+ *
+ * The plan is checked again against the store in one transaction; the new
+ * version's state becomes the spinner's latest state. The host then fetches
+ * it with spr_version_get() (reveal_secrets = 1), applies it, and reports the
+ * outcome with spr_set_status(). A retry with the same "requestId" returns the
+ * first result.
+ * @param[in] store required
+ * @param[in] plan_json a plan exactly as returned by spr_plan_rollback() or
+ *        spr_plan_auto_rollback() on this store; required
+ * @param[in] meta_json NULL, "" or `{"author","message","requestId","confirmed"}`
+ * @param[out] out_json the new version (listing fields of spr_versions()), or NULL
+ *        on failure; free with spr_free(); required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL argument; plan malformed or altered (digest mismatch,
+ *         or made by another store); bad meta
+ * @retval SPR_E_CONFLICT the current version moved since planning; the plan no
+ *         longer matches the store (a snapshot or the pricing changed); or the
+ *         requestId was already used for a different request
+ * @retval SPR_E_NEEDS_CONFIRMATION the plan provisions new volumes and meta has
+ *         no `"confirmed": true`
+ * @retval SPR_E_PRUNED the target, or the version a retried requestId created,
+ *         was removed by retention
+ * @retval SPR_E_ROLLBACK_DISABLED rollback was disabled since planning
+ * @retval SPR_E_NOT_FOUND a chosen snapshot was deleted since planning
+ * @retval SPR_E_SNAPSHOT_NOT_READY a chosen snapshot is no longer ready
+ * @retval SPR_E_SNAPSHOT_MISMATCH a chosen snapshot's volume is no longer bound
+ *         to that name in a retained version
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read or written
+ * @retval SPR_E_CORRUPT stored data failed verification
+ * @since 0.1
  */
 SPR_C_API int spr_commit_rollback(spr_store *store, const char *plan_json,
                                   const char *meta_json, char **out_json);
 
 /**
  * Report a version's rollout status: "pending", "active", "failed" or "superseded".
- * @return SPR_OK, SPR_E_INVALID, SPR_E_NOT_FOUND, SPR_E_PRUNED
+ * Setting "active" marks the spinner's other active versions "superseded".
+ * @param[in] store required
+ * @param[in] spinner the spinner's name; required
+ * @param[in] number the version number
+ * @param[in] status "pending", "active", "failed" or "superseded"; required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL argument, bad spinner name, or unknown status
+ * @retval SPR_E_NOT_FOUND unknown spinner, or the version never existed
+ * @retval SPR_E_PRUNED the version was removed by retention
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read or written
+ * @retval SPR_E_CORRUPT stored data failed verification
+ * @since 0.1
  */
 SPR_C_API int spr_set_status(spr_store *store, const char *spinner, int64_t number,
                              const char *status);
 
 /**
- * Facts about a spinner: `{"spinner","rollbackEnabled","historyLimit","currentVersion",
- * "versionsCreated","lastRecordedAt"}`.
- * @return SPR_OK, SPR_E_INVALID, SPR_E_NOT_FOUND
+ * Facts about a spinner, kept even when no version is created.
+ * @param[in] store required
+ * @param[in] spinner the spinner's name; required
+ * @param[out] out_json `{"spinner","rollbackEnabled","historyLimit","currentVersion"
+ *        (0 when none),"versionsCreated" (highest number ever assigned),"lastRecordedAt"}`,
+ *        or NULL on failure; free with spr_free(); required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL argument or bad spinner name
+ * @retval SPR_E_NOT_FOUND the store knows no spinner of that name
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read or written
+ * @retval SPR_E_CORRUPT stored data failed verification
+ * @since 0.1
  */
 SPR_C_API int spr_spinner_info(spr_store *store, const char *spinner, char **out_json);
 
 /**
- * Register (or replace) a volume snapshot:
- * `{"id","volume","sizeBytes","createdAt","ready","storageClass","metadata"}`.
- * @return SPR_OK, SPR_E_INVALID
+ * Register (or replace, same id) a volume snapshot the host made.
+ * @param[in] store required
+ * @param[in] snapshot_json `{"id","volume","sizeBytes","createdAt","ready","storageClass",
+ *        "metadata"}`: "id", "volume" (a volumeId), "sizeBytes" (> 0) and "ready"
+ *        are required; "createdAt" (RFC 3339) defaults to now; required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL argument, or a bad snapshot (path names the field)
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read or written
+ * @retval SPR_E_CORRUPT stored data failed verification
+ * @since 0.1
  */
 SPR_C_API int spr_snapshot_register(spr_store *store, const char *snapshot_json);
 
 /**
  * List snapshots of one volumeId (all when volume is NULL), newest first.
- * @return SPR_OK, SPR_E_INVALID
+ * @param[in] store required
+ * @param[in] volume a volumeId, or NULL or "" for all snapshots
+ * @param[out] out_json array of snapshots in the form spr_snapshot_register() takes
+ *        (`[]` when none), or NULL on failure; free with spr_free(); required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL `store` or `out_json`
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read or written
+ * @retval SPR_E_CORRUPT stored data failed verification
+ * @since 0.1
  */
 SPR_C_API int spr_snapshots(spr_store *store, const char *volume, char **out_json);
 
-/** Delete a snapshot record. @return SPR_OK, SPR_E_INVALID, SPR_E_NOT_FOUND */
+/**
+ * Delete a snapshot record (the host deletes the snapshot itself).
+ * @param[in] store required
+ * @param[in] snapshot_id the snapshot's id; required, non-empty
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL argument or empty id
+ * @retval SPR_E_NOT_FOUND no snapshot with that id
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read or written
+ * @retval SPR_E_CORRUPT stored data failed verification
+ * @since 0.1
+ */
 SPR_C_API int spr_snapshot_delete(spr_store *store, const char *snapshot_id);
 
 /**
  * Evaluate a snapshot policy on two states (pure; no store).
- * @param policy_json [in] NULL (defaults) or `{"triggers": [...]}`
- * @param prev_state_json [in] NULL when there is no previous version
- * @param out_json [out] `{"snapshot": bool, "outcome", "reasons": [{"category","path"}]}`
- * @return SPR_OK, SPR_E_INVALID
+ * @param[in] policy_json NULL, "" (the default triggers) or `{"triggers": [...]}`
+ * @param[in] prev_state_json the current version's state; NULL or "" when there
+ *        is no previous version (then the outcome is "created" with reason
+ *        {"first","$"}, unless next disables rollback)
+ * @param[in] next_state_json the state about to be deployed; required
+ * @param[out] out_json `{"snapshot": bool, "outcome": "created"|"unchanged"|"disabled",
+ *        "reasons": [{"category","path"}]}`, or NULL on failure; free with spr_free();
+ *        required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL argument; bad policy (path names the entry); an
+ *         invalid state (the message names "previous" or "next")
+ * @since 0.1
  */
 SPR_C_API int spr_policy_evaluate(const char *policy_json, const char *prev_state_json,
                                   const char *next_state_json, char **out_json);
 
-/** Free a string returned by the library. NULL is a no-op. */
+/**
+ * Free a string returned by the library through an out-pointer. NULL is a no-op.
+ * Never pass the strings of spr_last_error(), spr_error_name() or
+ * spr_version_string(): the library owns them.
+ * @param[in] ptr a string from this library, or NULL
+ * @since 0.1
+ */
 SPR_C_API void spr_free(void *ptr);
 
 /**
  * This thread's last error as JSON `{"code","name","message","path"}`, or
  * `{"code":0,"name":"SPR_OK",...}` after a successful call. Owned by the
- * library; valid until this thread's next spr_* call.
+ * library (do not free); valid until this thread's next spr_* call. Never NULL.
+ * "path" is the JSON path or argument name the error is about, or "".
+ * @since 0.1
  */
 SPR_C_API const char *spr_last_error(void);
 
-/** Name of a status code, e.g. "SPR_E_CONFLICT". Never NULL; static storage. */
+/**
+ * Name of a status code, e.g. "SPR_E_CONFLICT"; "SPR_E_UNKNOWN" for a code this
+ * release does not know. Never NULL; static storage (do not free).
+ * @param[in] code a status code
+ * @since 0.1
+ */
 SPR_C_API const char *spr_error_name(int code);
 
-/** The library's version, e.g. "0.1.0". Static storage. */
+/** The library's version at run time, e.g. "0.1.0". Static storage (do not free). @since 0.1 */
 SPR_C_API const char *spr_version_string(void);
 
-/** The library's version as MAJOR*10000 + MINOR*100 + PATCH. */
+/** The library's version as MAJOR*10000 + MINOR*100 + PATCH (100 for 0.1.0). @since 0.1 */
 SPR_C_API int spr_version_number(void);
 
 #ifdef __cplusplus

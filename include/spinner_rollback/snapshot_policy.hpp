@@ -15,6 +15,7 @@ namespace spinner_rollback {
 struct Reason {
     std::string category; ///< e.g. "image", "env", "first", "reenabled"
     std::string path;     ///< e.g. "containers[web].env[DEBUG]"; "$" for the whole state
+    /// Equal when category and path are equal.
     friend bool operator==(const Reason &, const Reason &) = default;
 };
 

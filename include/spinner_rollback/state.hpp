@@ -36,6 +36,7 @@ struct Change {
     /// `configMaps[shop-config]["app.yaml"]`, `secrets[db][password]`, ...
     std::string path;
     std::string category; ///< the SnapshotPolicy category of the field
+    /// Whether the field was added, removed or changed.
     ChangeKind kind = ChangeKind::changed;
     std::string from;     ///< old value as JSON text; "null" when added; masked for secrets
     std::string to;       ///< new value as JSON text; "null" when removed; masked for secrets
@@ -43,13 +44,14 @@ struct Change {
 
 /// A field-level diff. @since 0.1
 struct SPR_API Diff {
+    /// One entry per changed field; empty when the states are equal.
     std::vector<Change> changes;
     /// `{"changes":[{"path","category","kind","from","to"}]}`
     std::string to_json() const;
 };
 
 /// The text that stands for a secret value wherever values are shown
-/// without an explicit request to reveal them.
+/// without an explicit request to reveal them. @since 0.1
 inline constexpr std::string_view masked_value = "<redacted>";
 
 /// Field-level diff of two valid state documents (a → b). Secret values are

@@ -16,39 +16,50 @@
 
 namespace spinner_rollback {
 
-/// Why a version exists. @since 0.1
+/// Why a version exists: `deploy` (record() of a changed state), `rollback`
+/// (RollbackPlanner::commit()) or `reenabled` (record() of a changed state
+/// that enables rollback again). @since 0.1
 enum class VersionReason { deploy, rollback, reenabled };
-/// Rollout status the host reports for a version. @since 0.1
+/// Rollout status the host reports for a version: `pending` (new versions),
+/// `active`, `failed`, `superseded` (was active; another version is now).
+/// @since 0.1
 enum class RolloutStatus { pending, active, failed, superseded };
 
+/// JSON name of a reason: "deploy", "rollback" or "reenabled". Static
+/// storage. @since 0.1
 SPR_API const char *to_string(VersionReason) noexcept;
+/// JSON name of a status: "pending", "active", "failed" or "superseded".
+/// Static storage. @since 0.1
 SPR_API const char *to_string(RolloutStatus) noexcept;
 /// Parse "pending" | "active" | "failed" | "superseded".
 /// @throws Error invalid (path "status")
+/// @since 0.1
 SPR_API RolloutStatus parse_status(std::string_view);
 
 /// One entry of a spinner's history. Never holds secret values. @since 0.1
 struct SPR_API Version {
-    std::string spinner;
+    std::string spinner;            ///< the spinner's name
     std::int64_t number = 0;        ///< 1, 2, 3 … per spinner, gap-free, never reused
     bool current = false;           ///< true for the newest version only
     std::string created_at;         ///< RFC 3339 UTC with milliseconds
-    std::string author;
-    std::string message;
-    VersionReason reason = VersionReason::deploy;
+    std::string author;             ///< ChangeMeta::author of the change; may be empty
+    std::string message;            ///< ChangeMeta::message of the change; may be empty
+    VersionReason reason = VersionReason::deploy; ///< why the version exists
     std::vector<Reason> reasons;    ///< the policy's reasons
     std::string summary;            ///< one line, see summarize()
     std::string digest;             ///< "sha256:<hex>" of the canonical (sealed) state
+    /// For a rollback, the version it restored; empty otherwise.
     std::optional<std::int64_t> rollback_of;
+    /// The rollout status the host last reported (pending until then).
     RolloutStatus status = RolloutStatus::pending;
-    /// `{"number","current","createdAt","author","message","reason","reasons",
-    ///   "summary","digest","rollbackOf","status"}`
+    /// `{"spinner","number","current","createdAt","author","message","reason","reasons",
+    ///   "summary","digest","rollbackOf","status"}` (rollbackOf null when empty)
     std::string to_json() const;
 };
 
 /// A version with its full state document. @since 0.1
 struct SPR_API VersionDetail {
-    Version version;
+    Version version; ///< the listing fields
     /// The canonical state; secret values are "<redacted>" unless revealed.
     std::string state_json;
     /// The listing fields plus "state".
@@ -59,6 +70,8 @@ struct SPR_API VersionDetail {
 struct SPR_API RecordResult {
     std::string outcome;               ///< "created", "unchanged" or "disabled"
     std::optional<Version> version;    ///< the new version when created
+    /// The policy's reasons when created ({"first","$"} for a first
+    /// version); empty otherwise.
     std::vector<Reason> reasons;
     /// `{"outcome", "version": {...} | null, "reasons": [...]}`
     std::string to_json() const;
@@ -66,10 +79,11 @@ struct SPR_API RecordResult {
 
 /// Who and why, for record() and commit(). @since 0.1
 struct SPR_API ChangeMeta {
-    std::string author;
-    std::string message;
+    std::string author;  ///< who made the change; may be empty (JSON: at most 256 bytes)
+    std::string message; ///< why; may be empty (JSON: at most 4096 bytes)
     /// Idempotency key: a write retried with the same requestId for the same
-    /// spinner returns the first result instead of writing again.
+    /// spinner returns the first result instead of writing again; reused for
+    /// a different request it is refused with conflict. Empty: none.
     std::string request_id;
     /// commit() only: the user confirmed the plan's extra cost.
     bool confirmed = false;
@@ -80,22 +94,25 @@ struct SPR_API ChangeMeta {
 
 /// A volume snapshot made by the host. @since 0.1
 struct SPR_API Snapshot {
-    std::string id;
+    std::string id;              ///< the host's id (1-253 bytes, no whitespace)
     std::string volume;          ///< the volumeId it was taken of
-    std::int64_t size_bytes = 0;
+    std::int64_t size_bytes = 0; ///< size in bytes (> 0); a volume made from it is at least this big
     std::string created_at;      ///< RFC 3339
-    bool ready = false;
+    bool ready = false;          ///< whether it can be restored from; plans refuse it otherwise
+    /// Storage class (DNS-1123 subdomain) or empty; prices a volume made from
+    /// it when the target version's volume names none.
     std::string storage_class;
     std::string metadata_json = "{}"; ///< free JSON object
     /// Parse `{"id","volume","sizeBytes","createdAt","ready","storageClass","metadata"}`.
     /// @throws Error invalid naming the field
     static Snapshot from_json(std::string_view json);
+    /// The same fields as from_json() takes, accepted back by it.
     std::string to_json() const;
 };
 
 /// Storage prices for new volumes. @since 0.1
 struct SPR_API Pricing {
-    std::string currency = "USD";
+    std::string currency = "USD"; ///< 3-letter currency code of the prices
     /// Price per GiB-month by storage class; "*" is the fallback.
     std::map<std::string, double> per_gib_month{{"*", 0.10}};
     /// Price for a class (falls back to "*", then 0).
@@ -111,7 +128,13 @@ struct SPR_API Pricing {
 class SPR_API Cipher {
 public:
     virtual ~Cipher();
+    /// Wrap `plaintext` (the store's data key). Called once per store, the
+    /// first time a secret value is stored. @return the wrapped bytes
     virtual std::string encrypt(std::string_view plaintext) = 0;
+    /// Unwrap what encrypt() returned; must return exactly the original
+    /// bytes. Called when a store holding a data key is opened (or first
+    /// needs the key).
+    /// @return the unwrapped bytes
     virtual std::string decrypt(std::string_view ciphertext) = 0;
 };
 
@@ -129,9 +152,14 @@ struct SPR_API StoreOptions {
     std::string key_file;
     /// Host cipher (KMS); used instead of key/key_file when set.
     std::shared_ptr<Cipher> cipher;
+    /// Prices of volumes that plans provision from snapshots.
     Pricing pricing;
+    /// Decides when a recorded state becomes a version.
     SnapshotPolicy policy;
+    /// How long a call waits for another connection's lock before failing
+    /// with busy, in milliseconds (>= 0; from_json: 0-3600000).
     int busy_timeout_ms = 5000;
+    /// How hard a commit waits for the disk.
     Durability durability = Durability::full;
     /// Parse `{"key"|"keyFile", "pricing": {"currency", "perGiBMonth": {...}},
     /// "policy": {"triggers": [...]}, "busyTimeoutMs", "durability": "full"|"normal"}`.
@@ -141,12 +169,12 @@ struct SPR_API StoreOptions {
 
 /// Per-spinner facts the store keeps even when no version is created. @since 0.1
 struct SPR_API SpinnerInfo {
-    std::string spinner;
-    bool rollback_enabled = true;
-    std::int64_t history_limit = 20;
+    std::string spinner;              ///< the spinner's name
+    bool rollback_enabled = true;     ///< settings.rollback.enabled of the latest state
+    std::int64_t history_limit = 20;  ///< settings.rollback.historyLimit of the latest state
     std::int64_t current_version = 0; ///< 0 when no version exists
     std::int64_t versions_created = 0; ///< highest number ever assigned
-    std::string last_recorded_at;
+    std::string last_recorded_at;      ///< RFC 3339 time of the last record() or commit()
     /// `{"spinner","rollbackEnabled","historyLimit","currentVersion","versionsCreated","lastRecordedAt"}`
     std::string to_json() const;
 };
@@ -165,8 +193,13 @@ public:
     class Impl;
 
     /// Open (creating if needed) the store at `path` and apply pending schema
-    /// migrations. @throws Error invalid (options), no_key (key file
-    /// unreadable, or key does not match the store), io, corrupt
+    /// migrations.
+    /// @param path file path of the SQLite store (`file:` URIs accepted)
+    /// @param options key or cipher, pricing, policy, timeouts
+    /// @return the store; destroying it closes the file
+    /// @throws Error invalid (empty path, options), no_key (key file
+    /// unreadable, key does not match the store, or cipher failure), io
+    /// (cannot open, or written by a newer release), corrupt, busy
     static std::unique_ptr<VersionStore> open(const std::string &path,
                                               const StoreOptions &options = {});
     ~VersionStore();
@@ -176,29 +209,36 @@ public:
     /// Validate `state_json`, store it as the spinner's latest state, and
     /// create a new version when the policy says so.
     /// @param spinner DNS-1123 label (1–63 chars)
+    /// @param state_json the full state document (see state.hpp)
+    /// @param meta who and why; a retry with the same request_id returns the
+    ///        first result
+    /// @return the outcome, the new version if any, and the policy's reasons
     /// @throws Error invalid (spinner name, state; path names the JSON path),
-    ///         no_key (secret values but no key configured)
+    ///         no_key (secret values but no key configured, or cipher failure),
+    ///         conflict (request_id already used for a different state)
     RecordResult record(std::string_view spinner, std::string_view state_json,
                         const ChangeMeta &meta = {});
 
-    /// Retained versions, newest (current) first. @throws Error not_found
+    /// Retained versions, newest (current) first; empty when none was ever
+    /// created. @throws Error invalid (spinner name), not_found
     std::vector<Version> versions(std::string_view spinner) const;
 
     /// One version with its state. With reveal_secrets the secret values are
-    /// decrypted (needs the key). @throws Error not_found, pruned, no_key, corrupt
+    /// decrypted (needs the key). @throws Error invalid (spinner name),
+    /// not_found, pruned, no_key, corrupt
     VersionDetail get(std::string_view spinner, std::int64_t number,
                       bool reveal_secrets = false) const;
 
     /// Field-level diff from version `from` to version `to` (secrets masked).
-    /// @throws Error not_found, pruned
+    /// @throws Error invalid (spinner name), not_found, pruned
     Diff diff(std::string_view spinner, std::int64_t from, std::int64_t to) const;
 
     /// Record the rollout status the host observed for a version. Setting
-    /// "active" marks older active versions "superseded".
+    /// "active" marks the spinner's other active versions "superseded".
     /// @throws Error not_found, pruned, invalid
     void set_status(std::string_view spinner, std::int64_t number, RolloutStatus status);
 
-    /// Facts about a spinner. @throws Error not_found
+    /// Facts about a spinner. @throws Error invalid (spinner name), not_found
     SpinnerInfo spinner_info(std::string_view spinner) const;
     /// Names of all spinners the store knows, sorted.
     std::vector<std::string> spinners() const;
@@ -208,13 +248,15 @@ public:
     void register_snapshot(const Snapshot &snapshot);
     /// Snapshots of one volumeId (all when empty), newest first.
     std::vector<Snapshot> snapshots(std::string_view volume = {}) const;
-    /// Delete a snapshot record. @throws Error not_found
+    /// Delete a snapshot record. @throws Error invalid (empty id), not_found
     void delete_snapshot(std::string_view id);
 
+    /// The snapshot policy the store was opened with.
     const SnapshotPolicy &policy() const noexcept;
+    /// The pricing the store was opened with.
     const Pricing &pricing() const noexcept;
 
-    /// Internal: used by RollbackPlanner.
+    /// Internal: used by RollbackPlanner; not part of the stable API.
     Impl &impl() const noexcept { return *impl_; }
 
 private:
