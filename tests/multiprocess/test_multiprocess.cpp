@@ -1,0 +1,136 @@
+// Several processes write one store file at once (same spinner, distinct
+// states, retried requestIds across processes). Afterwards the history must be
+// gap-free with exactly one current version, every version must read back, no
+// retried request may have created a duplicate, and SQLite's integrity check
+// must pass.
+#include <boost/json/src.hpp> // Boost.JSON, header-only, once per executable
+
+#include "capi/capi_support.hpp"
+#include "multiprocess/sqlite_check.hpp"
+
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <map>
+#include <set>
+
+extern char **environ;
+
+using namespace spr_test;
+
+namespace {
+
+struct Report {
+    std::string request_id;
+    std::int64_t number;
+    std::string outcome;
+};
+
+pid_t spawn(const std::vector<std::string> &args) {
+    std::vector<char *> argv;
+    for (const auto &a : args) argv.push_back(const_cast<char *>(a.c_str()));
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    int rc = posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
+    REQUIRE(rc == 0);
+    return pid;
+}
+
+int wait_exit(pid_t pid) {
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+struct RoundOptions {
+    bool precreate = true; // the store file exists before the workers start
+    bool reopen = false;   // workers reopen the store before every request
+};
+
+// Runs `workers` processes with `count` own requests each (and a retry of
+// each of their neighbour's requests) on one store file, then checks it.
+void run_round(const TempDir &dir, const std::string &name, int workers, int count, RoundOptions opt) {
+    const std::string store_path = dir.file(name + ".db");
+    if (opt.precreate) Store create(store_path, key_options());
+    std::vector<pid_t> pids;
+    std::vector<std::string> reports;
+    for (int w = 0; w < workers; ++w) {
+        reports.push_back(dir.file(name + "-worker-" + std::to_string(w) + ".txt"));
+        std::vector<std::string> args{SPR_MP_WORKER, store_path, std::to_string(w), std::to_string(workers),
+                                      std::to_string(count), reports.back()};
+        if (opt.reopen) args.push_back("reopen");
+        pids.push_back(spawn(args));
+    }
+    for (int w = 0; w < workers; ++w) {
+        INFO("worker " << w << " (see its stderr above)");
+        REQUIRE(wait_exit(pids[w]) == 0);
+    }
+
+    // What the workers were told.
+    std::map<std::string, std::set<std::int64_t>> by_request;
+    for (const auto &r : reports) {
+        std::istringstream in(read_file(r));
+        std::string rid, outcome;
+        std::int64_t n;
+        while (in >> rid >> n >> outcome) {
+            REQUIRE(outcome == "created");
+            by_request[rid].insert(n);
+        }
+    }
+    const std::size_t total = static_cast<std::size_t>(workers) * static_cast<std::size_t>(count);
+    REQUIRE(by_request.size() == total);
+    std::set<std::int64_t> numbers;
+    std::map<std::int64_t, std::string> request_of;
+    for (const auto &[rid, ns] : by_request) {
+        INFO("requestId " << rid << " was answered with " << ns.size() << " different numbers");
+        REQUIRE(ns.size() == 1); // the retry got the first result
+        REQUIRE(numbers.insert(*ns.begin()).second);
+        request_of[*ns.begin()] = rid;
+    }
+    REQUIRE(*numbers.begin() == 1);
+    REQUIRE(*numbers.rbegin() == static_cast<std::int64_t>(total));
+
+    // What the store holds.
+    Store store(store_path, key_options());
+    json::array vs = store.versions("shared");
+    REQUIRE(vs.size() == total); // no duplicates
+    REQUIRE(check_history_shape(vs) == static_cast<std::int64_t>(total));
+    json::value info = store.info("shared");
+    REQUIRE(num(info, "versionsCreated") == static_cast<std::int64_t>(total));
+    REQUIRE(num(info, "currentVersion") == static_cast<std::int64_t>(total));
+    for (const auto &v : vs) {
+        std::int64_t n = num(v, "number");
+        json::value g = store.get("shared", n, true);
+        INFO("version " << n);
+        REQUIRE(g.at("state").at("containers").at(0).at("codeVersion").as_string() == request_of[n]);
+        REQUIRE(g.at("state").at("secrets").at("db").at("password").as_string() == kSecretV1);
+        REQUIRE(str(g, "digest") == str(v, "digest"));
+    }
+    REQUIRE(sqlite_integrity_check(store_path) == "ok");
+}
+
+} // namespace
+
+TEST_CASE("4 processes record on one store file: gap-free, one current, no duplicates",
+          "[multiprocess][concurrency]") {
+    TempDir dir;
+    int count = 25;
+    if (const char *e = std::getenv("SPR_MP_COUNT")) count = std::max(1, std::atoi(e));
+    run_round(dir, "main", 4, count, {});
+}
+
+TEST_CASE("4 processes reopening the store between writes", "[multiprocess][concurrency]") {
+    TempDir dir;
+    run_round(dir, "reopen", 4, 10, {true, true});
+}
+
+// Hosts start together (e.g. after a reboot) and open a store that does not
+// exist yet: every open must succeed within busyTimeoutMs.
+TEST_CASE("processes opening a fresh store at the same instant", "[multiprocess][concurrency]") {
+    TempDir dir;
+    for (int round = 0; round < 100; ++round) {
+        INFO("round " << round);
+        run_round(dir, "fresh-" + std::to_string(round), 4, 1, {false, false});
+    }
+}
