@@ -22,9 +22,45 @@ namespace {
 
 thread_local std::string t_last_error;
 
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid.
+std::size_t utf8_len(std::string_view s, std::size_t i) {
+    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    auto cont = [&](std::size_t k) { return k < s.size() && (byte(k) & 0xC0) == 0x80; };
+    unsigned char c = byte(i);
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) return cont(i + 1) ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (!cont(i + 1) || !cont(i + 2)) return 0;
+        if (c == 0xE0 && byte(i + 1) < 0xA0) return 0;  // overlong
+        if (c == 0xED && byte(i + 1) > 0x9F) return 0;  // surrogate
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
+        if (c == 0xF0 && byte(i + 1) < 0x90) return 0;  // overlong
+        if (c == 0xF4 && byte(i + 1) > 0x8F) return 0;  // > U+10FFFF
+        return 4;
+    }
+    return 0;
+}
+
+// JSON string literal of `s`; invalid UTF-8 (e.g. from a caller's argument
+// echoed in a message, or a cut) becomes U+FFFD, so the error is always JSON.
 void json_escape(std::string &out, std::string_view s) {
     out.push_back('"');
-    for (unsigned char c : s) {
+    for (std::size_t i = 0; i < s.size();) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        std::size_t n = utf8_len(s, i);
+        if (n == 0) {
+            out += "\ufffd";
+            ++i;
+            continue;
+        }
+        if (n > 1) {
+            out.append(s.substr(i, n));
+            i += n;
+            continue;
+        }
         switch (c) {
         case '"': out += "\\\""; break;
         case '\\': out += "\\\\"; break;
@@ -32,7 +68,7 @@ void json_escape(std::string &out, std::string_view s) {
         case '\r': out += "\\r"; break;
         case '\t': out += "\\t"; break;
         default:
-            if (c < 0x20) {
+            if (c < 0x20 || c == 0x7f) {
                 char buf[8];
                 std::snprintf(buf, sizeof buf, "\\u%04x", c);
                 out += buf;
@@ -40,6 +76,7 @@ void json_escape(std::string &out, std::string_view s) {
                 out.push_back(static_cast<char>(c));
             }
         }
+        ++i;
     }
     out.push_back('"');
 }
