@@ -1,0 +1,3 @@
+module spr.example/testapp
+
+go 1.22
