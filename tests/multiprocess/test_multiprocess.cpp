@@ -127,7 +127,7 @@ TEST_CASE("4 processes reopening the store between writes", "[multiprocess][conc
 
 // Hosts start together (e.g. after a reboot) and open a store that does not
 // exist yet: every open must succeed within busyTimeoutMs.
-TEST_CASE("processes opening a fresh store at the same instant", "[multiprocess][concurrency]") {
+TEST_CASE("processes opening a fresh store at the same instant", "[multiprocess][concurrency][fresh-open]") {
     TempDir dir;
     for (int round = 0; round < 100; ++round) {
         INFO("round " << round);
