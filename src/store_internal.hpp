@@ -23,6 +23,8 @@ namespace spinner_rollback {
 class VersionStore::Impl {
 public:
     Impl(const std::string &path, const StoreOptions &options);
+    /// WAL, pragmas and migrations; returns the schema version found.
+    std::int64_t set_up(const StoreOptions &options);
 
     struct SpinnerRow {
         std::int64_t id = 0;

@@ -5,6 +5,8 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 namespace spinner_rollback {
 
@@ -152,33 +154,53 @@ static std::optional<Key> key_from(const StoreOptions &o) {
     return std::nullopt;
 }
 
+std::int64_t VersionStore::Impl::set_up(const StoreOptions &options) {
+    db.exec("PRAGMA journal_mode=WAL");
+    db.exec(options.durability == Durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    db.exec("PRAGMA secure_delete=ON");
+    Tx tx(db, true);
+    std::int64_t v = 0;
+    {
+        Stmt st(db, "PRAGMA user_version");
+        if (st.step()) v = st.i64(0);
+    }
+    if (v > kSchemaVersion) return v; // refused by the caller; nothing written
+    for (std::int64_t m = v; m < kSchemaVersion; ++m) {
+        db.exec(kMigrations[m]);
+        db.exec("PRAGMA user_version=" + std::to_string(m + 1));
+    }
+    Stmt ins(db, "INSERT OR IGNORE INTO meta(key, value) VALUES('plan_key', ?)");
+    ins.bind_blob(1, random_bytes(32)).run();
+    tx.commit();
+    return v;
+}
+
 VersionStore::Impl::Impl(const std::string &path, const StoreOptions &options)
     : db(path, options.busy_timeout_ms), opts(options), keys(key_from(options), options.cipher) {
     if (!options.key.empty() && !options.key_file.empty())
         throw Error(ErrorCode::invalid, "give key or keyFile, not both", "options.keyFile");
-    db.exec("PRAGMA journal_mode=WAL");
-    db.exec(options.durability == Durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-    db.exec("PRAGMA secure_delete=ON");
-    {
-        Tx tx(db, true);
-        std::int64_t v = 0;
-        {
-            Stmt st(db, "PRAGMA user_version");
-            if (st.step()) v = st.i64(0);
+    // Several processes may open a store that does not exist yet at once.
+    // Switching to WAL and the first migration take locks that SQLite's busy
+    // handler does not always wait for, so the whole set-up is retried until
+    // busyTimeoutMs (at least 1 s) has passed.
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(std::max(options.busy_timeout_ms, 1000));
+    std::int64_t found = 0;
+    for (int attempt = 0;; ++attempt) {
+        try {
+            found = set_up(options);
+            break;
+        } catch (const Error &e) {
+            const bool transient = e.code() == ErrorCode::busy || (e.code() == ErrorCode::io && attempt < 5);
+            if (!transient || std::chrono::steady_clock::now() >= deadline) throw;
+            std::this_thread::sleep_for(std::chrono::milliseconds(2 + (attempt % 8) * 3));
         }
-        if (v > kSchemaVersion)
-            throw Error(ErrorCode::io, "store schema version " + std::to_string(v) +
-                                           " is newer than this library supports (" +
-                                           std::to_string(kSchemaVersion) + "); upgrade spinner_rollback",
-                        "path");
-        for (std::int64_t m = v; m < kSchemaVersion; ++m) {
-            db.exec(kMigrations[m]);
-            db.exec("PRAGMA user_version=" + std::to_string(m + 1));
-        }
-        Stmt ins(db, "INSERT OR IGNORE INTO meta(key, value) VALUES('plan_key', ?)");
-        ins.bind_blob(1, random_bytes(32)).run();
-        tx.commit();
     }
+    if (found > kSchemaVersion)
+        throw Error(ErrorCode::io, "store schema version " + std::to_string(found) +
+                                       " is newer than this library supports (" + std::to_string(kSchemaVersion) +
+                                       "); upgrade spinner_rollback",
+                    "path");
     Stmt pk(db, "SELECT value FROM meta WHERE key='plan_key'");
     if (!pk.step()) throw Error(ErrorCode::corrupt, "store has no plan key");
     plan_key = pk.blob(0);
