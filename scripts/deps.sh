@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Install the Debian (bookworm) packages spinner_rollback builds and tests with.
+# Install the Debian (bookworm) packages spinner_rollback builds and tests with
+# (Go comes with the machine: /usr/local/go; Debian's golang-go is the fallback).
 # Uses sudo when not run as root. Safe to run again.
 set -euo pipefail
 packages=(
-  build-essential cmake ninja-build pkg-config git python3
+  build-essential cmake ninja-build pkg-config git python3 python3-venv python3-pip
   libboost1.81-dev libboost-json1.81-dev libboost-container1.81-dev
   libsqlite3-dev sqlite3 libmsgsl-dev catch2 libsodium-dev libzstd-dev
   libbenchmark-dev doxygen
+  docker.io busybox-static
 )
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -18,4 +20,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ]; then
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends golang-go
 fi

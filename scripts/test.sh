@@ -1,10 +1,26 @@
 #!/usr/bin/env bash
-# The whole test suite: build (if needed) and run every test with CTest.
-# Usage: scripts/test.sh [build-dir] [extra cmake args...]
+# The whole test suite, on a machine set up with scripts/setup.sh (or deps.sh):
+#   1. C++/C: unit, C API, C99 programs, multi-process, crash, CLI, examples,
+#      packaging (CTest);
+#   2. the Python binding (pip install + pytest);
+#   3. the Go binding (go vet, go test -race, leak check);
+#   4. the Docker host end-to-end test against a real Docker engine.
+# Usage: scripts/test.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
-shift || true
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE="${SPR_BUILD_TYPE:-RelWithDebInfo}" "$@"
-cmake --build "$build"
-ctest --test-dir "$build" --output-on-failure -j "$(nproc)" ${SPR_CTEST_ARGS:-}
+step() { echo; echo "=== $*"; }
+
+step "C++ and C tests (CTest)"
+scripts/ctest-build.sh "$build"
+
+step "Python binding"
+examples/python/run_tests.sh "$build"
+
+if [ -x examples/go/run_tests.sh ]; then
+  step "Go binding"
+  examples/go/run_tests.sh "$build"
+fi
+
+step "Docker host end-to-end"
+examples/docker-host/run_e2e.sh "$build"
