@@ -22,7 +22,13 @@
 
 extern char **environ;
 
-using namespace spr_test;
+using #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int kSlowdown = 8;
+#else
+constexpr int kSlowdown = 1;
+#endif
+
+namespace spr_test;
 
 namespace {
 
@@ -143,7 +149,9 @@ void crash_loop(const std::string &durability) {
                                   "r" + std::to_string(round) + "w" + std::to_string(w)}));
         for (pid_t pid : pids) {
             // Random instant: early ones hit open and schema creation, later ones writes.
-            std::uniform_int_distribution<int> delay_us(0, round == 0 ? 20000 : 150000);
+            // Sanitizer builds write several times slower: stretch the window so the
+            // writers still get work done between kills.
+            std::uniform_int_distribution<int> delay_us(0, kSlowdown * (round == 0 ? 20000 : 150000));
             std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
             int status = 0;
             pid_t r = waitpid(pid, &status, WNOHANG);
