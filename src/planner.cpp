@@ -414,7 +414,7 @@ Version RollbackPlanner::commit(const Plan &given, const ChangeMeta &meta) {
                          p.target_version, meta);
     // The rollback's result is now what the host is to deploy.
     if (s.latest_core != b.sealed.core_id) {
-        I.incref(b.sealed.core_id, &b.sealed);
+        I.incref(b.sealed.core_id);
         if (!s.latest_core.empty()) I.decref(s.latest_core);
         Stmt st(I.db, "UPDATE spinners SET latest_core=?, updated_at=? WHERE id=?");
         st.bind_blob(1, from_hex(b.sealed.core_id)).bind(2, now_rfc3339()).bind(3, s.id).run();

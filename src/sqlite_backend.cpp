@@ -20,7 +20,40 @@ Db::Db(const std::string &path, int busy_timeout_ms) {
     sqlite3_busy_timeout(db_, busy_timeout_ms);
 }
 
-Db::~Db() { sqlite3_close_v2(db_); }
+Db::~Db() {
+    for (auto &[sql, stmts] : cache_)
+        for (auto *st : stmts) sqlite3_finalize(st);
+    sqlite3_close_v2(db_);
+}
+
+sqlite3_stmt *Db::acquire(const std::string &sql) {
+    auto it = cache_.find(sql);
+    if (it != cache_.end() && !it->second.empty()) {
+        sqlite3_stmt *st = it->second.back();
+        it->second.pop_back();
+        return st;
+    }
+    sqlite3_stmt *st = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), gsl::narrow<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &st,
+                                nullptr);
+    if (rc != SQLITE_OK) raise(rc, "prepare");
+    Ensures(st != nullptr);
+    return st;
+}
+
+void Db::release(const std::string &sql, sqlite3_stmt *st) noexcept {
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    try {
+        auto &pool = cache_[sql];
+        if (pool.size() < 4) {
+            pool.push_back(st);
+            return;
+        }
+    } catch (...) {
+    }
+    sqlite3_finalize(st);
+}
 
 void Db::raise(int rc, std::string_view what) const {
     int primary = rc & 0xff;
@@ -49,13 +82,9 @@ void Db::exec(std::string_view sql) {
 
 std::int64_t Db::changes() const { return sqlite3_changes64(db_); }
 
-Stmt::Stmt(Db &db, std::string_view sql) : db_(db) {
-    int rc = sqlite3_prepare_v3(db.raw(), sql.data(), gsl::narrow<int>(sql.size()), 0, &stmt_, nullptr);
-    if (rc != SQLITE_OK) db_.raise(rc, "prepare");
-    Ensures(stmt_ != nullptr);
-}
+Stmt::Stmt(Db &db, std::string_view sql) : db_(db), sql_(sql) { stmt_ = db_.acquire(sql_); }
 
-Stmt::~Stmt() { sqlite3_finalize(stmt_); }
+Stmt::~Stmt() { db_.release(sql_, stmt_); }
 
 Stmt &Stmt::bind(int i, std::int64_t v) {
     int rc = sqlite3_bind_int64(stmt_, i, v);

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <unordered_map>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -16,6 +18,8 @@ namespace spinner_rollback::detail {
 
 class Db;
 
+/// A prepared statement, borrowed from the connection's cache for the
+/// lifetime of this object and returned (reset) on destruction.
 class Stmt {
 public:
     Stmt(Db &db, std::string_view sql);
@@ -40,6 +44,7 @@ public:
 
 private:
     Db &db_;
+    std::string sql_;
     sqlite3_stmt *stmt_ = nullptr;
 };
 
@@ -56,8 +61,13 @@ public:
     /// Throw the Error that matches SQLite result code `rc`.
     [[noreturn]] void raise(int rc, std::string_view what) const;
 
+    /// Statement cache: prepared once per connection, reused after reset.
+    sqlite3_stmt *acquire(const std::string &sql);
+    void release(const std::string &sql, sqlite3_stmt *stmt) noexcept;
+
 private:
     sqlite3 *db_ = nullptr;
+    std::unordered_map<std::string, std::vector<sqlite3_stmt *>> cache_;
 };
 
 /// BEGIN IMMEDIATE (write) or BEGIN (read) … COMMIT, rolled back on exception.

@@ -16,6 +16,8 @@
 #include <spinner_rollback/version_store.hpp>
 
 #include <map>
+#include <memory>
+#include <unordered_map>
 #include <mutex>
 
 namespace spinner_rollback {
@@ -61,7 +63,16 @@ public:
     VersionRow require_version(const SpinnerRow &s, std::int64_t number, const std::string &what);
     std::int64_t min_retained(const SpinnerRow &s);
 
+    /// A verified core: its canonical text and parsed object (cached by id).
+    struct CoreEntry {
+        std::string text;
+        detail::json::object obj;
+    };
+    std::shared_ptr<const CoreEntry> core_entry(const std::string &id);
     detail::json::object load_core(const std::string &id);
+    /// Stored bytes of a blob, decompressed (delta bases resolved), unverified.
+    std::string load_blob(const std::string &id, int expected_kind);
+    std::string current_core(const SpinnerRow &s);
     detail::json::object load_map(const std::string &id);
     detail::MapLoader loader(const Sealed *pending = nullptr);
     /// Full state from a core: config values loaded; secrets masked, revealed,
@@ -74,9 +85,18 @@ public:
     Sealed seal(const detail::json::object &normalized);
     /// Re-seal a core object built from other cores (blobs already stored).
     Sealed reseal(detail::json::object core);
-    void put(const Sealed &s);           // store blobs (no ref change)
-    void incref(const std::string &core_id, const Sealed *pending);
-    void decref(const std::string &core_id);
+    /// Store the blobs of `s` that are new (no ref change); the core is
+    /// delta-compressed against `base` (a stored core id) when given.
+    void put(const Sealed &s, const std::string &base);
+    bool has_blob(const std::string &id);
+    void put_blob(const std::string &id, int kind, std::string_view data, const std::string &base,
+                  const std::vector<std::string> &children);
+    std::vector<std::string> children(const std::string &id);
+    /// Reference counting; a blob's first reference takes one on each child.
+    void incref(const std::string &id);
+    void decref(const std::string &id);
+    void release_base(const std::string &id);
+    void drop(const std::string &id);
 
     Version make_version(const SpinnerRow &s, const VersionRow &r) const;
     /// Append a version; prunes; returns it.
@@ -99,6 +119,9 @@ public:
     StoreOptions opts;
     detail::Keyring keys;
     std::string plan_key;
+
+private:
+    std::unordered_map<std::string, std::shared_ptr<const CoreEntry>> cores_;
 };
 
 namespace detail {

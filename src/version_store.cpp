@@ -73,30 +73,58 @@ CREATE TABLE snapshots(
   metadata TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX snapshots_by_volume ON snapshots(volume, created_at);
 )sql",
+    // 2: delta-compressed cores and explicit child lists (no parsing to collect garbage)
+    R"sql(
+ALTER TABLE blobs ADD COLUMN base BLOB;
+ALTER TABLE blobs ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE blobs ADD COLUMN children BLOB;
+ALTER TABLE blobs ADD COLUMN base_refs INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 constexpr int kSchemaVersion = sizeof kMigrations / sizeof kMigrations[0];
 
 enum BlobKind { kCore = 1, kMap = 2, kSecret = 3 };
-enum Codec { kRaw = 0, kZstd = 1 };
+enum Codec { kRaw = 0, kZstd = 1, kZstdDelta = 2 };
+constexpr std::int64_t kMaxDeltaDepth = 16; // a full core at least every 17 versions
+
+struct ZstdContexts {
+    ZSTD_CCtx *c = ZSTD_createCCtx();
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+    ~ZstdContexts() {
+        ZSTD_freeCCtx(c);
+        ZSTD_freeDCtx(d);
+    }
+};
+ZstdContexts &zstd() {
+    thread_local ZstdContexts ctx;
+    return ctx;
+}
 
 
-std::string compress(std::string_view data, int &codec) {
+// zstd when it helps; against `dict` (the previous core) when one is given.
+std::string compress(std::string_view data, int &codec, std::string_view dict = {}) {
     codec = kRaw;
-    if (data.size() < 96) return std::string(data);
+    if (data.size() < 96 && dict.empty()) return std::string(data);
     std::string out(ZSTD_compressBound(data.size()), '\0');
-    std::size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 3);
+    std::size_t n = dict.empty()
+                        ? ZSTD_compressCCtx(zstd().c, out.data(), out.size(), data.data(), data.size(), 3)
+                        : ZSTD_compress_usingDict(zstd().c, out.data(), out.size(), data.data(), data.size(),
+                                                  dict.data(), dict.size(), 3);
     if (ZSTD_isError(n) || n >= data.size()) return std::string(data);
     out.resize(n);
-    codec = kZstd;
+    codec = dict.empty() ? kZstd : kZstdDelta;
     return out;
 }
 
-std::string decompress(std::string_view data, int codec, std::int64_t size) {
+std::string decompress(std::string_view data, int codec, std::int64_t size, std::string_view dict = {}) {
     if (codec == kRaw) return std::string(data);
-    if (codec != kZstd || size < 0 || size > (std::int64_t(1) << 32))
+    if ((codec != kZstd && codec != kZstdDelta) || size < 0 || size > (std::int64_t(1) << 32))
         throw Error(ErrorCode::corrupt, "blob has an unknown encoding");
     std::string out(static_cast<std::size_t>(size), '\0');
-    std::size_t n = ZSTD_decompress(out.data(), out.size(), data.data(), data.size());
+    std::size_t n = codec == kZstd
+                        ? ZSTD_decompressDCtx(zstd().d, out.data(), out.size(), data.data(), data.size())
+                        : ZSTD_decompress_usingDict(zstd().d, out.data(), out.size(), data.data(), data.size(),
+                                                    dict.data(), dict.size());
     if (ZSTD_isError(n) || n != out.size()) throw Error(ErrorCode::corrupt, "blob does not decompress");
     return out;
 }
@@ -290,31 +318,50 @@ VersionStore::Impl::VersionRow VersionStore::Impl::require_version(const Spinner
                 what);
 }
 
+std::string VersionStore::Impl::current_core(const SpinnerRow &s) {
+    auto cur = find_version(s.id, s.current);
+    if (!cur) throw Error(ErrorCode::corrupt, "current version row is missing");
+    return cur->core;
+}
+
 std::int64_t VersionStore::Impl::min_retained(const SpinnerRow &s) {
     Stmt st(db, "SELECT min(number) FROM versions WHERE spinner_id=?");
     st.bind(1, s.id);
     return st.step() && !st.is_null(0) ? st.i64(0) : 0;
 }
 
-static std::string load_blob(detail::Db &db, const std::string &id, int expected_kind) {
-    Stmt st(db, "SELECT kind, codec, size, data FROM blobs WHERE id=?");
+std::string VersionStore::Impl::load_blob(const std::string &id, int expected_kind) {
+    Stmt st(db, "SELECT kind, codec, size, data, base FROM blobs WHERE id=?");
     st.bind_blob(1, from_hex(id));
     if (!st.step()) throw Error(ErrorCode::corrupt, "content " + id.substr(0, 12) + " is missing from the store");
     if (st.i64(0) != expected_kind) throw Error(ErrorCode::corrupt, "content " + id.substr(0, 12) + " has the wrong kind");
-    return decompress(st.blob(3), static_cast<int>(st.i64(1)), st.i64(2));
+    const int codec = static_cast<int>(st.i64(1));
+    const std::int64_t size = st.i64(2);
+    std::string data = st.blob(3);
+    if (codec != kZstdDelta) return decompress(data, codec, size);
+    if (st.is_null(4)) throw Error(ErrorCode::corrupt, "delta content " + id.substr(0, 12) + " has no base");
+    std::string base = to_hex(st.blob(4));
+    return decompress(data, codec, size, core_entry(base)->text);
 }
 
-json::object VersionStore::Impl::load_core(const std::string &id) {
-    std::string text = load_blob(db, id, kCore);
-    if (to_hex(sha256_raw(text)) != id)
+std::shared_ptr<const VersionStore::Impl::CoreEntry> VersionStore::Impl::core_entry(const std::string &id) {
+    if (auto it = cores_.find(id); it != cores_.end()) return it->second;
+    auto e = std::make_shared<CoreEntry>();
+    e->text = load_blob(id, kCore);
+    if (to_hex(sha256_raw(e->text)) != id)
         throw Error(ErrorCode::corrupt, "version content " + id.substr(0, 12) + " fails its digest");
-    json::value v = json::parse(text);
+    json::value v = json::parse(e->text);
     if (!v.is_object()) throw Error(ErrorCode::corrupt, "version content is not an object");
-    return std::move(v.get_object());
+    e->obj = std::move(v.get_object());
+    if (cores_.size() >= 256) cores_.clear(); // a bounded cache of immutable, verified content
+    cores_.emplace(id, e);
+    return e;
 }
+
+json::object VersionStore::Impl::load_core(const std::string &id) { return core_entry(id)->obj; }
 
 json::object VersionStore::Impl::load_map(const std::string &id) {
-    std::string text = load_blob(db, id, kMap);
+    std::string text = load_blob(id, kMap);
     if (to_hex(sha256_raw(text)) != id)
         throw Error(ErrorCode::corrupt, "config map content " + id.substr(0, 12) + " fails its digest");
     json::value v = json::parse(text);
@@ -357,7 +404,7 @@ json::object VersionStore::Impl::materialize(const json::object &core, Secrets m
         auto *idv = blobs.if_contains(kv.key());
         if (!idv || !idv->is_string()) throw Error(ErrorCode::corrupt, "secret without sealed content");
         std::string id(idv->get_string());
-        std::string plain = keys.open(id, load_blob(db, id, kSecret));
+        std::string plain = keys.open(id, load_blob(id, kSecret));
         if (keys.secret_id(plain) != id) throw Error(ErrorCode::corrupt, "secret content fails its digest");
         json::value v = json::parse(plain);
         // Check every per-value MAC the core claims.
@@ -408,20 +455,6 @@ VersionStore::Impl::Sealed VersionStore::Impl::reseal(json::object core) {
     return s;
 }
 
-static void put_blob(detail::Db &db, const std::string &id, int kind, std::string_view data) {
-    int codec = kRaw;
-    std::string stored = kind == kSecret ? std::string(data) : compress(data, codec);
-    Stmt st(db, "INSERT OR IGNORE INTO blobs(id, refs, kind, codec, size, data) VALUES(?, 0, ?, ?, ?, ?)");
-    st.bind_blob(1, from_hex(id)).bind(2, kind).bind(3, codec).bind(4, static_cast<std::int64_t>(data.size()));
-    st.bind_blob(5, stored).run();
-}
-
-void VersionStore::Impl::put(const Sealed &s) {
-    for (const auto &[id, text] : s.maps) put_blob(db, id, kMap, text);
-    for (const auto &[id, sealed] : s.secrets) put_blob(db, id, kSecret, sealed);
-    put_blob(db, s.core_id, kCore, s.core_text);
-}
-
 static std::vector<std::string> children_of(const json::object &core) {
     std::vector<std::string> ids;
     if (auto *maps = core.if_contains("configMaps"); maps && maps->is_object())
@@ -434,40 +467,114 @@ static std::vector<std::string> children_of(const json::object &core) {
     return ids;
 }
 
-void VersionStore::Impl::incref(const std::string &core_id, const Sealed *pending) {
-    Stmt st(db, "UPDATE blobs SET refs = refs + 1 WHERE id=? RETURNING refs");
-    st.bind_blob(1, from_hex(core_id));
-    if (!st.step()) throw Error(ErrorCode::corrupt, "content to reference is missing");
-    std::int64_t refs = st.i64(0);
+bool VersionStore::Impl::has_blob(const std::string &id) {
+    Stmt st(db, "SELECT 1 FROM blobs WHERE id=?");
+    st.bind_blob(1, from_hex(id));
+    return st.step();
+}
+
+void VersionStore::Impl::put_blob(const std::string &id, int kind, std::string_view data, const std::string &base,
+                                  const std::vector<std::string> &children) {
+    if (has_blob(id)) return; // content-addressed: already stored (and not recompressed)
+    int codec = kRaw;
+    std::string stored;
+    std::int64_t depth = 0;
+    std::string base_used;
+    if (kind == kSecret) {
+        stored = std::string(data);
+    } else if (!base.empty()) {
+        Stmt d(db, "SELECT depth FROM blobs WHERE id=? AND kind=?");
+        d.bind_blob(1, from_hex(base)).bind(2, kCore);
+        if (d.step() && d.i64(0) < kMaxDeltaDepth) {
+            stored = compress(data, codec, core_entry(base)->text);
+            if (codec == kZstdDelta) {
+                depth = d.i64(0) + 1;
+                base_used = base;
+            }
+        }
+    }
+    if (stored.empty() && kind != kSecret) stored = compress(data, codec);
+    std::string kids;
+    for (const auto &c : children) kids += from_hex(c);
+    Stmt st(db, "INSERT INTO blobs(id, refs, kind, codec, size, data, base, depth, children) "
+                "VALUES(?, 0, ?, ?, ?, ?, ?, ?, ?)");
+    st.bind_blob(1, from_hex(id)).bind(2, kind).bind(3, codec).bind(4, static_cast<std::int64_t>(data.size()));
+    st.bind_blob(5, stored);
+    if (base_used.empty()) st.bind_null(6); else st.bind_blob(6, from_hex(base_used));
+    st.bind(7, depth);
+    if (kids.empty()) st.bind_null(8); else st.bind_blob(8, kids);
     st.run();
-    if (refs != 1) return; // children already counted for this core
-    json::object core = pending && pending->core_id == core_id ? pending->core : load_core(core_id);
-    Stmt up(db, "UPDATE blobs SET refs = refs + 1 WHERE id=?");
-    for (const auto &c : children_of(core)) {
-        up.reset();
-        up.bind_blob(1, from_hex(c)).run();
+    if (!base_used.empty()) {
+        // The base's text must outlive this delta (not its config maps or secrets).
+        Stmt b(db, "UPDATE blobs SET base_refs = base_refs + 1 WHERE id=?");
+        b.bind_blob(1, from_hex(base_used)).run();
     }
 }
 
-void VersionStore::Impl::decref(const std::string &core_id) {
-    Stmt st(db, "UPDATE blobs SET refs = refs - 1 WHERE id=? RETURNING refs");
-    st.bind_blob(1, from_hex(core_id));
-    if (!st.step()) return;
+void VersionStore::Impl::put(const Sealed &s, const std::string &base) {
+    for (const auto &[id, text] : s.maps) put_blob(id, kMap, text, {}, {});
+    for (const auto &[id, sealed] : s.secrets) put_blob(id, kSecret, sealed, {}, {});
+    put_blob(s.core_id, kCore, s.core_text, base, children_of(s.core));
+}
+
+// The blobs a blob holds a reference on (a core's config maps, secrets and
+// delta base). Rows written before schema 2 have no list: parse the core.
+std::vector<std::string> VersionStore::Impl::children(const std::string &id) {
+    Stmt st(db, "SELECT kind, children FROM blobs WHERE id=?");
+    st.bind_blob(1, from_hex(id));
+    if (!st.step()) return {};
+    if (st.is_null(1)) return st.i64(0) == kCore ? children_of(load_core(id)) : std::vector<std::string>{};
+    std::string raw = st.blob(1);
+    if (raw.size() % 32 != 0) throw Error(ErrorCode::corrupt, "blob has a malformed child list");
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < raw.size(); i += 32) out.push_back(to_hex(std::string_view(raw).substr(i, 32)));
+    return out;
+}
+
+void VersionStore::Impl::incref(const std::string &id) {
+    Stmt st(db, "UPDATE blobs SET refs = refs + 1 WHERE id=? RETURNING refs");
+    st.bind_blob(1, from_hex(id));
+    if (!st.step()) throw Error(ErrorCode::corrupt, "content to reference is missing");
     std::int64_t refs = st.i64(0);
     st.run();
+    if (refs != 1) return; // children already counted for this blob
+    for (const auto &c : children(id)) incref(c);
+}
+
+// Two counts per blob: `refs` (versions, latest-state pointers, cores holding
+// a config map or secret) keeps its children alive; `base_refs` (deltas built
+// on a core) keeps only its bytes. A blob is deleted when both reach zero.
+void VersionStore::Impl::decref(const std::string &id) {
+    Stmt st(db, "UPDATE blobs SET refs = refs - 1 WHERE id=? RETURNING refs, base_refs");
+    st.bind_blob(1, from_hex(id));
+    if (!st.step()) return;
+    const std::int64_t refs = st.i64(0), base_refs = st.i64(1);
+    st.run();
     if (refs > 0) return;
-    json::object core = load_core(core_id);
-    Stmt del(db, "DELETE FROM blobs WHERE id=?");
-    del.bind_blob(1, from_hex(core_id)).run();
-    Stmt dec(db, "UPDATE blobs SET refs = refs - 1 WHERE id=? RETURNING refs");
-    Stmt del2(db, "DELETE FROM blobs WHERE id=? AND refs <= 0");
-    for (const auto &c : children_of(core)) {
-        dec.reset();
-        dec.bind_blob(1, from_hex(c));
-        dec.run();
-        del2.reset();
-        del2.bind_blob(1, from_hex(c)).run();
+    for (const auto &c : children(id)) decref(c);
+    if (base_refs == 0) drop(id);
+}
+
+void VersionStore::Impl::release_base(const std::string &id) {
+    Stmt st(db, "UPDATE blobs SET base_refs = base_refs - 1 WHERE id=? RETURNING refs, base_refs");
+    st.bind_blob(1, from_hex(id));
+    if (!st.step()) return;
+    const std::int64_t refs = st.i64(0), base_refs = st.i64(1);
+    st.run();
+    if (refs <= 0 && base_refs <= 0) drop(id);
+}
+
+void VersionStore::Impl::drop(const std::string &id) {
+    std::string base;
+    {
+        Stmt st(db, "SELECT base FROM blobs WHERE id=?");
+        st.bind_blob(1, from_hex(id));
+        if (st.step() && !st.is_null(0)) base = to_hex(st.blob(0));
     }
+    Stmt del(db, "DELETE FROM blobs WHERE id=?");
+    del.bind_blob(1, from_hex(id)).run();
+    cores_.erase(id);
+    if (!base.empty()) release_base(base);
 }
 
 Version VersionStore::Impl::make_version(const SpinnerRow &s, const VersionRow &r) const {
@@ -490,8 +597,8 @@ Version VersionStore::Impl::make_version(const SpinnerRow &s, const VersionRow &
 Version VersionStore::Impl::append(SpinnerRow &s, const Sealed &sealed, int reason,
                                    const std::vector<Reason> &reasons, const std::string &summary,
                                    std::optional<std::int64_t> rollback_of, const ChangeMeta &meta) {
-    put(sealed);
-    incref(sealed.core_id, &sealed);
+    put(sealed, s.current ? current_core(s) : std::string());
+    incref(sealed.core_id);
     VersionRow r;
     r.number = s.last_number + 1;
     r.created_at = now_rfc3339();
@@ -660,10 +767,10 @@ RecordResult VersionStore::record(std::string_view spinner, std::string_view sta
     }
 
     const bool was_enabled = s.enabled;
-    I.put(sealed);
+    I.put(sealed, s.current ? I.current_core(s) : std::string());
     // Latest state pointer.
     if (s.latest_core != sealed.core_id) {
-        I.incref(sealed.core_id, &sealed);
+        I.incref(sealed.core_id);
         if (!s.latest_core.empty()) I.decref(s.latest_core);
         s.latest_core = sealed.core_id;
     }

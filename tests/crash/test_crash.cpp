@@ -22,13 +22,13 @@
 
 extern char **environ;
 
-using #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr int kSlowdown = 8;
+using namespace spr_test;
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int kSlowdown = 8; // sanitizer builds write several times slower
 #else
 constexpr int kSlowdown = 1;
 #endif
-
-namespace spr_test;
 
 namespace {
 
