@@ -1,0 +1,3 @@
+module spinner_rollback.example/go/spinnerrollback
+
+go 1.24

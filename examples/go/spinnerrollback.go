@@ -1,0 +1,615 @@
+// Package spinnerrollback is a Go binding of spinner_rollback, the library
+// that versions the desired state of container "spinners" and plans
+// rollbacks (see docs/go.md in the repository).
+//
+// A *Store is safe for concurrent use by many goroutines. Errors are *Error
+// values; match them with errors.Is against the Err* sentinels.
+//
+// The binding links the installed C library through pkg-config
+// (spinner_rollback.pc); cgo must be enabled.
+package spinnerrollback
+
+/*
+#cgo pkg-config: spinner_rollback
+#include <spinner_rollback.h>
+#include <stdlib.h>
+#include <string.h>
+
+// spr_last_error() is thread-local, and a goroutine may move to another OS
+// thread between two cgo calls. So each wrapper below makes the spr_* call
+// AND copies this thread's error in one cgo call: on failure *err receives a
+// malloc'd copy of the error JSON (free it with free()), else NULL.
+static char *gospr_take_error(int rc) {
+	if (rc == SPR_OK) return NULL;
+	const char *e = spr_last_error();
+	if (e == NULL) return NULL;
+	size_t n = strlen(e) + 1;
+	char *c = (char *)malloc(n);
+	if (c != NULL) memcpy(c, e, n);
+	return c;
+}
+
+static int gospr_open(const char *path, const char *opts, spr_store **out, char **err) {
+	int rc = spr_open(path, opts, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_record(spr_store *s, const char *spinner, const char *state, const char *meta,
+                        char **out, char **err) {
+	int rc = spr_record(s, spinner, state, meta, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_versions(spr_store *s, const char *spinner, char **out, char **err) {
+	int rc = spr_versions(s, spinner, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_version_get(spr_store *s, const char *spinner, int64_t n, int reveal,
+                             char **out, char **err) {
+	int rc = spr_version_get(s, spinner, n, reveal, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_diff(spr_store *s, const char *spinner, int64_t from, int64_t to,
+                      char **out, char **err) {
+	int rc = spr_diff(s, spinner, from, to, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_diff_states(const char *a, const char *b, char **out, char **err) {
+	int rc = spr_diff_states(a, b, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_plan_rollback(spr_store *s, const char *spinner, int64_t target, const char *req,
+                               char **out, char **err) {
+	int rc = spr_plan_rollback(s, spinner, target, req, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_plan_auto_rollback(spr_store *s, const char *spinner, char **out, char **err) {
+	int rc = spr_plan_auto_rollback(s, spinner, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_commit_rollback(spr_store *s, const char *plan, const char *meta,
+                                 char **out, char **err) {
+	int rc = spr_commit_rollback(s, plan, meta, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_set_status(spr_store *s, const char *spinner, int64_t n, const char *status,
+                            char **out, char **err) {
+	*out = NULL;
+	int rc = spr_set_status(s, spinner, n, status);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_spinner_info(spr_store *s, const char *spinner, char **out, char **err) {
+	int rc = spr_spinner_info(s, spinner, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_snapshot_register(spr_store *s, const char *snap, char **out, char **err) {
+	*out = NULL;
+	int rc = spr_snapshot_register(s, snap);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_snapshots(spr_store *s, const char *volume, char **out, char **err) {
+	int rc = spr_snapshots(s, volume, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_snapshot_delete(spr_store *s, const char *id, char **out, char **err) {
+	*out = NULL;
+	int rc = spr_snapshot_delete(s, id);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_policy_evaluate(const char *policy, const char *prev, const char *next,
+                                 char **out, char **err) {
+	int rc = spr_policy_evaluate(policy, prev, next, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"runtime"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// LibraryVersion is the version of the linked C library, e.g. "0.1.0".
+func LibraryVersion() string { return C.GoString(C.spr_version_string()) }
+
+// LibraryVersionNumber is the linked library's MAJOR*10000 + MINOR*100 + PATCH.
+func LibraryVersionNumber() int { return int(C.spr_version_number()) }
+
+// Store is an open store file. It is safe for concurrent use; Close waits
+// for calls in flight. Methods called after Close return ErrClosed.
+type Store struct {
+	mu      sync.RWMutex
+	h       *C.spr_store
+	cleanup runtime.Cleanup
+}
+
+// Open opens (creating if needed) the SQLite store file at path.
+// opts may be nil.
+func Open(path string, opts *Options) (*Store, error) {
+	const op = "Open"
+	cpath, err := cstring(op, "path", path)
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(cpath))
+	var copts *C.char
+	if opts != nil {
+		b, err := json.Marshal(opts)
+		if err != nil {
+			return nil, invalidArg(op, "options", "cannot encode options: %v", err)
+		}
+		if copts, err = cjson(op, "options", b); err != nil {
+			return nil, err
+		}
+		defer C.free(unsafe.Pointer(copts))
+	}
+	var h *C.spr_store
+	var cerr *C.char
+	rc := C.gospr_open(cpath, copts, &h, &cerr)
+	if rc != C.SPR_OK {
+		return nil, takeError(op, rc, cerr)
+	}
+	s := &Store{h: h}
+	// A Store dropped without Close still releases its handle eventually.
+	s.cleanup = runtime.AddCleanup(s, func(h *C.spr_store) { C.spr_close(h) }, h)
+	return s, nil
+}
+
+// Close closes the store. It waits for calls in flight on other goroutines;
+// closing twice is not an error.
+func (s *Store) Close() error {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.h != nil {
+		s.cleanup.Stop()
+		C.spr_close(s.h)
+		s.h = nil
+	}
+	return nil
+}
+
+// Record validates a state document and records it; a version is created
+// when the snapshot policy says so. state is the JSON document as []byte,
+// json.RawMessage or string, or any other value, which is json.Marshal'd.
+// meta may be nil.
+func (s *Store) Record(spinner string, state any, meta *Meta) (*RecordResult, error) {
+	const op = "Record"
+	var res RecordResult
+	err := s.call(op, &res, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		csp, err := cstring(op, "spinner", spinner)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(csp))
+		cstate, err := cdoc(op, "state", state)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(cstate))
+		cm, err := cmeta(op, meta)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(cm))
+		return C.gospr_record(h, csp, cstate, cm, out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Versions lists the spinner's retained versions, newest (current) first.
+func (s *Store) Versions(spinner string) ([]Version, error) {
+	const op = "Versions"
+	var res []Version
+	err := s.call(op, &res, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		csp, err := cstring(op, "spinner", spinner)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(csp))
+		return C.gospr_versions(h, csp, out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Get returns one version with its state document. Secret values are
+// "<redacted>" unless revealSecrets is true (which needs the key).
+func (s *Store) Get(spinner string, number int64, revealSecrets bool) (*VersionDetail, error) {
+	const op = "Get"
+	var res VersionDetail
+	err := s.call(op, &res, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		csp, err := cstring(op, "spinner", spinner)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(csp))
+		reveal := C.int(0)
+		if revealSecrets {
+			reveal = 1
+		}
+		return C.gospr_version_get(h, csp, C.int64_t(number), reveal, out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Diff compares two versions of a spinner field by field (secrets masked).
+func (s *Store) Diff(spinner string, from, to int64) (*Diff, error) {
+	const op = "Diff"
+	var res Diff
+	err := s.call(op, &res, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		csp, err := cstring(op, "spinner", spinner)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(csp))
+		return C.gospr_diff(h, csp, C.int64_t(from), C.int64_t(to), out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// PlanRollback plans a rollback of spinner to version target (read-only).
+// req may be nil.
+func (s *Store) PlanRollback(spinner string, target int64, req *PlanRequest) (*Plan, error) {
+	const op = "PlanRollback"
+	var res Plan
+	err := s.call(op, &res, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		csp, err := cstring(op, "spinner", spinner)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(csp))
+		var creq *C.char
+		if req != nil {
+			b, err := json.Marshal(req)
+			if err != nil {
+				return 0, invalidArg(op, "request", "cannot encode request: %v", err)
+			}
+			if creq, err = cjson(op, "request", b); err != nil {
+				return 0, err
+			}
+			defer C.free(unsafe.Pointer(creq))
+		}
+		return C.gospr_plan_rollback(h, csp, C.int64_t(target), creq, out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// PlanAutoRollback plans a rollback to the newest earlier version whose
+// rollout was reported active; ErrNotFound when there is none.
+func (s *Store) PlanAutoRollback(spinner string) (*Plan, error) {
+	const op = "PlanAutoRollback"
+	var res Plan
+	err := s.call(op, &res, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		csp, err := cstring(op, "spinner", spinner)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(csp))
+		return C.gospr_plan_auto_rollback(h, csp, out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Commit appends the version a plan describes (reason "rollback", status
+// pending). The plan's Raw JSON is sent back unchanged; an altered plan is
+// refused with ErrInvalid, a stale one with ErrConflict, and one that
+// RequiresConfirmation without meta.Confirmed with ErrNeedsConfirmation.
+func (s *Store) Commit(plan *Plan, meta *Meta) (*Version, error) {
+	const op = "Commit"
+	if plan == nil || len(plan.Raw) == 0 {
+		return nil, invalidArg(op, "plan", "a plan returned by PlanRollback (or ParsePlan) is required")
+	}
+	var res Version
+	err := s.call(op, &res, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		cplan, err := cjson(op, "plan", plan.Raw)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(cplan))
+		cm, err := cmeta(op, meta)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(cm))
+		return C.gospr_commit_rollback(h, cplan, cm, out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// SetStatus reports a version's rollout status.
+func (s *Store) SetStatus(spinner string, number int64, status Status) error {
+	const op = "SetStatus"
+	return s.call(op, nil, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		csp, err := cstring(op, "spinner", spinner)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(csp))
+		cst, err := cstring(op, "status", string(status))
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(cst))
+		return C.gospr_set_status(h, csp, C.int64_t(number), cst, out, cerr), nil
+	})
+}
+
+// SpinnerInfo returns facts about a spinner (rollback enabled, history
+// limit, current version, …).
+func (s *Store) SpinnerInfo(spinner string) (*SpinnerInfo, error) {
+	const op = "SpinnerInfo"
+	var res SpinnerInfo
+	err := s.call(op, &res, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		csp, err := cstring(op, "spinner", spinner)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(csp))
+		return C.gospr_spinner_info(h, csp, out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// RegisterSnapshot registers (or replaces) a volume snapshot the host made.
+func (s *Store) RegisterSnapshot(snap Snapshot) error {
+	const op = "RegisterSnapshot"
+	return s.call(op, nil, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		csnap, err := cdoc(op, "snapshot", snap)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(csnap))
+		return C.gospr_snapshot_register(h, csnap, out, cerr), nil
+	})
+}
+
+// Snapshots lists the snapshots of one volumeId, newest first; volume ""
+// lists all.
+func (s *Store) Snapshots(volume string) ([]Snapshot, error) {
+	const op = "Snapshots"
+	var res []Snapshot
+	err := s.call(op, &res, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		var cvol *C.char
+		if volume != "" {
+			var err error
+			if cvol, err = cstring(op, "volume", volume); err != nil {
+				return 0, err
+			}
+			defer C.free(unsafe.Pointer(cvol))
+		}
+		return C.gospr_snapshots(h, cvol, out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// DeleteSnapshot deletes a snapshot record (not the snapshot itself).
+func (s *Store) DeleteSnapshot(id string) error {
+	const op = "DeleteSnapshot"
+	return s.call(op, nil, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		cid, err := cstring(op, "snapshot_id", id)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(cid))
+		return C.gospr_snapshot_delete(h, cid, out, cerr), nil
+	})
+}
+
+// EvaluatePolicy runs a snapshot policy on two states (no store): would
+// next become a version after prev? policy nil means the defaults; prev nil
+// means there is no previous version. States are encoded as in Record.
+func EvaluatePolicy(policy *Policy, prev, next any) (*PolicyResult, error) {
+	const op = "EvaluatePolicy"
+	var res PolicyResult
+	err := callFree(op, &res, func(out, cerr **C.char) (C.int, error) {
+		var cpol, cprev *C.char
+		var err error
+		if policy != nil {
+			if cpol, err = cdoc(op, "policy", policy); err != nil {
+				return 0, err
+			}
+			defer C.free(unsafe.Pointer(cpol))
+		}
+		if prev != nil {
+			if cprev, err = cdoc(op, "prev_state", prev); err != nil {
+				return 0, err
+			}
+			defer C.free(unsafe.Pointer(cprev))
+		}
+		cnext, err := cdoc(op, "next_state", next)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(cnext))
+		return C.gospr_policy_evaluate(cpol, cprev, cnext, out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// DiffStates compares two state documents field by field (no store).
+// States are encoded as in Record; secret values are masked.
+func DiffStates(a, b any) (*Diff, error) {
+	const op = "DiffStates"
+	var res Diff
+	err := callFree(op, &res, func(out, cerr **C.char) (C.int, error) {
+		ca, err := cdoc(op, "a", a)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(ca))
+		cb, err := cdoc(op, "b", b)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(cb))
+		return C.gospr_diff_states(ca, cb, out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// ---- plumbing ----
+
+// cfunc makes one wrapped C call on a store handle; it may refuse an
+// argument before calling (returning a non-nil error).
+type cfunc func(h *C.spr_store, out, cerr **C.char) (C.int, error)
+
+// call runs f with the store's handle under the read lock (so Close waits
+// for it) and decodes the result JSON into res (when res is non-nil).
+func (s *Store) call(op string, res any, f cfunc) error {
+	if s == nil {
+		return ErrClosed
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.h == nil {
+		return ErrClosed
+	}
+	return callFree(op, res, func(out, cerr **C.char) (C.int, error) { return f(s.h, out, cerr) })
+}
+
+// callFree runs one wrapped C call, turns a failure into an *Error and
+// decodes the library's JSON into res, freeing every C string.
+func callFree(op string, res any, f func(out, cerr **C.char) (C.int, error)) error {
+	var out, cerr *C.char
+	rc, err := f(&out, &cerr)
+	if err != nil {
+		return err
+	}
+	if rc != C.SPR_OK {
+		if out != nil { // the contract says NULL on failure; free it anyway
+			C.spr_free(unsafe.Pointer(out))
+		}
+		return takeError(op, rc, cerr)
+	}
+	if out == nil {
+		return nil
+	}
+	defer C.spr_free(unsafe.Pointer(out))
+	if res == nil {
+		return nil
+	}
+	// Decode straight from the C buffer (no intermediate Go string); the
+	// decoded values never alias it.
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(out)), C.strlen(out))
+	if err := json.Unmarshal(buf, res); err != nil {
+		return &Error{Code: CodeInternal, Name: "SPR_E_INTERNAL", Op: op,
+			Message: "cannot decode the library's result: " + err.Error()}
+	}
+	return nil
+}
+
+// takeError converts (and frees) an error JSON copied by a gospr_ wrapper.
+func takeError(op string, rc C.int, cerr *C.char) error {
+	e := &Error{Code: int(rc), Op: op}
+	if cerr != nil {
+		defer C.free(unsafe.Pointer(cerr))
+		buf := unsafe.Slice((*byte)(unsafe.Pointer(cerr)), C.strlen(cerr))
+		_ = json.Unmarshal(buf, e)
+		e.Code = int(rc) // the return code is authoritative
+	}
+	if e.Name == "" {
+		e.Name = C.GoString(C.spr_error_name(rc)) // static storage, thread-independent
+	}
+	return e
+}
+
+// cstring copies a Go string to C; C strings end at the first NUL, so a
+// string containing one is refused rather than silently truncated.
+func cstring(op, path, s string) (*C.char, error) {
+	if strings.IndexByte(s, 0) >= 0 {
+		return nil, invalidArg(op, path, "must not contain a NUL byte")
+	}
+	return C.CString(s), nil
+}
+
+// cjson copies JSON bytes to a NUL-terminated C string.
+func cjson(op, path string, b []byte) (*C.char, error) {
+	for _, c := range b {
+		if c == 0 {
+			return nil, invalidArg(op, path, "must not contain a NUL byte")
+		}
+	}
+	p := (*C.char)(C.malloc(C.size_t(len(b) + 1)))
+	if len(b) > 0 {
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(p)), len(b)), b)
+	}
+	*(*byte)(unsafe.Add(unsafe.Pointer(p), len(b))) = 0
+	return p, nil
+}
+
+// cdoc encodes a JSON document argument: []byte, json.RawMessage and
+// string are taken as JSON text, anything else is json.Marshal'd.
+func cdoc(op, path string, v any) (*C.char, error) {
+	switch d := v.(type) {
+	case []byte:
+		return cjson(op, path, d)
+	case json.RawMessage:
+		return cjson(op, path, d)
+	case string:
+		return cstring(op, path, d)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, invalidArg(op, path, "cannot encode as JSON: %v", err)
+	}
+	return cjson(op, path, b)
+}
+
+// cmeta encodes meta (nil → NULL).
+func cmeta(op string, meta *Meta) (*C.char, error) {
+	if meta == nil {
+		return nil, nil
+	}
+	return cdoc(op, "meta", meta)
+}

@@ -1,0 +1,363 @@
+package spinnerrollback
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Durability of commits (options "durability").
+const (
+	DurabilityFull   = "full"   // fsync on every commit (the library default)
+	DurabilityNormal = "normal" // faster; the last commits may be lost on power failure, never corrupted
+)
+
+// Options configure Open. The zero value (or a nil *Options) uses the
+// library's defaults: no key, default policy, no pricing.
+type Options struct {
+	// Key is the 32-byte secret-encryption key as 64 hex digits or base64.
+	// Without Key or KeyFile, states holding secret values are refused (ErrNoKey).
+	Key string `json:"key,omitempty"`
+	// KeyFile names a file holding the key (instead of Key).
+	KeyFile string `json:"keyFile,omitempty"`
+	// Pricing is used to estimate the cost of volumes provisioned from snapshots.
+	Pricing *Pricing `json:"pricing,omitempty"`
+	// Policy sets which changes create a version; nil means the defaults.
+	Policy *Policy `json:"policy,omitempty"`
+	// BusyTimeoutMs is how long a write waits for a lock held by another
+	// process before failing with ErrBusy. 0 keeps the library default;
+	// a negative value means "do not wait".
+	BusyTimeoutMs int `json:"-"`
+	// Durability is DurabilityFull or DurabilityNormal ("" = library default).
+	Durability string `json:"durability,omitempty"`
+}
+
+func (o Options) MarshalJSON() ([]byte, error) {
+	type plain Options
+	aux := struct {
+		plain
+		BusyTimeoutMs *int `json:"busyTimeoutMs,omitempty"`
+	}{plain: plain(o)}
+	if o.BusyTimeoutMs != 0 {
+		ms := max(o.BusyTimeoutMs, 0)
+		aux.BusyTimeoutMs = &ms
+	}
+	return json.Marshal(aux)
+}
+
+// Pricing of storage per GiB-month, per storage class ("*" is the fallback).
+type Pricing struct {
+	Currency    string             `json:"currency,omitempty"` // 3 letters, e.g. "USD"
+	PerGiBMonth map[string]float64 `json:"perGiBMonth,omitempty"`
+}
+
+// Policy is a SnapshotPolicy: the categories (e.g. "image", "env") and
+// "extensions.…" paths whose change creates a version. A nil Triggers slice
+// means the default set; an empty non-nil slice tracks nothing.
+type Policy struct {
+	Triggers []string
+}
+
+func (p Policy) MarshalJSON() ([]byte, error) {
+	if p.Triggers == nil {
+		return []byte("{}"), nil
+	}
+	return json.Marshal(struct {
+		Triggers []string `json:"triggers"`
+	}{p.Triggers})
+}
+
+func (p *Policy) UnmarshalJSON(b []byte) error {
+	var aux struct {
+		Triggers []string `json:"triggers"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	p.Triggers = aux.Triggers
+	return nil
+}
+
+// Meta describes who made a change and why; every field is optional.
+type Meta struct {
+	Author  string `json:"author,omitempty"`
+	Message string `json:"message,omitempty"`
+	// RequestID makes a write idempotent: a retry with the same id returns
+	// the first result instead of creating a duplicate.
+	RequestID string `json:"requestId,omitempty"`
+	// Confirmed must be true to commit a plan whose RequiresConfirmation is set.
+	Confirmed bool `json:"confirmed,omitempty"`
+}
+
+// Outcomes of Record and EvaluatePolicy.
+const (
+	OutcomeCreated   = "created"
+	OutcomeUnchanged = "unchanged"
+	OutcomeDisabled  = "disabled"
+)
+
+// Reasons a version was created (Version.Reason).
+const (
+	ReasonDeploy    = "deploy"
+	ReasonRollback  = "rollback"
+	ReasonReenabled = "reenabled"
+)
+
+// Status is a version's rollout status, reported by the host with SetStatus.
+type Status string
+
+const (
+	StatusPending    Status = "pending"
+	StatusActive     Status = "active"
+	StatusFailed     Status = "failed"
+	StatusSuperseded Status = "superseded"
+)
+
+// Trigger is one policy reason: the category and JSON path that changed.
+type Trigger struct {
+	Category string `json:"category"`
+	Path     string `json:"path"`
+}
+
+// Version is one entry of a spinner's history (the listing fields).
+type Version struct {
+	Spinner    string    `json:"spinner"`
+	Number     int64     `json:"number"`
+	Current    bool      `json:"current"`
+	CreatedAt  time.Time `json:"createdAt"`
+	Author     string    `json:"author"`
+	Message    string    `json:"message"`
+	Reason     string    `json:"reason"`  // ReasonDeploy, ReasonRollback or ReasonReenabled
+	Reasons    []Trigger `json:"reasons"` // what the policy saw change
+	Summary    string    `json:"summary"`
+	Digest     string    `json:"digest"`     // sha256 of the canonical content
+	RollbackOf *int64    `json:"rollbackOf"` // the target of a rollback, else nil
+	Status     Status    `json:"status"`
+}
+
+// VersionDetail is a Version with its full state document (Store.Get).
+type VersionDetail struct {
+	Version
+	// State is the state document; secret values are "<redacted>" unless
+	// revealed.
+	State json.RawMessage `json:"state"`
+}
+
+// RecordResult is what Store.Record returns.
+type RecordResult struct {
+	Outcome string    `json:"outcome"` // OutcomeCreated, OutcomeUnchanged or OutcomeDisabled
+	Version *Version  `json:"version"` // the new version when Outcome is OutcomeCreated
+	Reasons []Trigger `json:"reasons"`
+}
+
+// Change kinds in a Diff.
+const (
+	KindAdded   = "added"
+	KindRemoved = "removed"
+	KindChanged = "changed"
+)
+
+// Change is one field-level difference. From and To are JSON values (null
+// when absent); secret values are always masked.
+type Change struct {
+	Path     string          `json:"path"`
+	Category string          `json:"category"`
+	Kind     string          `json:"kind"`
+	From     json.RawMessage `json:"from"`
+	To       json.RawMessage `json:"to"`
+}
+
+// Diff is a list of field-level changes.
+type Diff struct {
+	Changes []Change `json:"changes"`
+}
+
+// Plan scopes (PlanRequest.Scope).
+const (
+	ScopeTracked = "tracked" // restore tracked content only (default)
+	ScopeAll     = "all"     // restore untracked fields too
+)
+
+// DataSource says where a volume's data comes from after a rollback: the
+// volume in use now (the zero value, KeepCurrent) or a new volume
+// provisioned from a snapshot (FromSnapshot).
+type DataSource struct {
+	SnapshotID string // "" means "current"
+}
+
+// KeepCurrent keeps the volume in use now (the default).
+var KeepCurrent = DataSource{}
+
+// FromSnapshot provisions a new volume from the registered snapshot id.
+func FromSnapshot(id string) DataSource { return DataSource{SnapshotID: id} }
+
+func (d DataSource) MarshalJSON() ([]byte, error) {
+	if d.SnapshotID == "" {
+		return []byte(`"current"`), nil
+	}
+	return json.Marshal(map[string]string{"snapshot": d.SnapshotID})
+}
+
+func (d *DataSource) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		d.SnapshotID = "" // "current"
+		return nil
+	}
+	var o struct {
+		Snapshot string `json:"snapshot"`
+	}
+	if err := json.Unmarshal(b, &o); err != nil {
+		return err
+	}
+	d.SnapshotID = o.Snapshot
+	return nil
+}
+
+// PlanRequest tunes a rollback plan; nil means defaults.
+type PlanRequest struct {
+	// Data maps a volume name of the target version to its data source.
+	Data  map[string]DataSource `json:"data,omitempty"`
+	Scope string                `json:"scope,omitempty"` // ScopeTracked (default) or ScopeAll
+}
+
+// Volume data sources in a PlanVolume.
+const (
+	SourceCurrent  = "current"
+	SourceSnapshot = "snapshot"
+)
+
+// PlanVolume says what a plan does with one volume.
+type PlanVolume struct {
+	Volume     string     `json:"volume"` // the volume's name in the state
+	Mounts     []string   `json:"mounts"` // its mount paths
+	Source     string     `json:"source"` // SourceCurrent or SourceSnapshot
+	SnapshotID string     `json:"snapshotId"`
+	VolumeID   string     `json:"volumeId"`  // the volumeId bound in the resulting state
+	NewVolume  *NewVolume `json:"newVolume"` // set when Source is SourceSnapshot
+}
+
+// NewVolume is a volume the host must provision from a snapshot.
+type NewVolume struct {
+	Name                 string  `json:"name"`
+	SizeBytes            int64   `json:"sizeBytes"`
+	StorageClass         string  `json:"storageClass"`
+	Copies               int64   `json:"copies"` // instances for dedicated volumes, else 1
+	EstimatedMonthlyCost float64 `json:"estimatedMonthlyCost"`
+	Currency             string  `json:"currency"`
+}
+
+// Step actions of a plan, in the order the host runs them.
+const (
+	ActionProvisionVolume = "provisionVolume"
+	ActionApplyState      = "applyState"
+	ActionReportStatus    = "reportStatus"
+)
+
+// Step is one thing the host does to carry out a plan.
+type Step struct {
+	Action       string `json:"action"`
+	Description  string `json:"description"`
+	Version      int64  `json:"version,omitempty"`      // applyState, reportStatus
+	Volume       string `json:"volume,omitempty"`       // provisionVolume
+	NewVolume    string `json:"newVolume,omitempty"`    // provisionVolume
+	FromSnapshot string `json:"fromSnapshot,omitempty"` // provisionVolume
+	SizeBytes    int64  `json:"sizeBytes,omitempty"`    // provisionVolume
+	StorageClass string `json:"storageClass,omitempty"` // provisionVolume
+}
+
+// Plan is a rollback plan. It is a value: commit it unchanged with
+// Store.Commit, which sends Raw — the library's own JSON — back byte for
+// byte (the library verifies its digest). Marshalling a Plan to JSON yields
+// Raw, and unmarshalling stores the input in Raw, so a plan can be kept or
+// sent elsewhere and committed later.
+type Plan struct {
+	PlanID               string          `json:"planId"`
+	Spinner              string          `json:"spinner"`
+	BaseVersion          int64           `json:"baseVersion"`   // current when planned
+	TargetVersion        int64           `json:"targetVersion"` // the version restored
+	Request              json.RawMessage `json:"request"`
+	State                json.RawMessage `json:"state"` // resulting state, secret values masked
+	Diff                 Diff            `json:"diff"`  // current → resulting state
+	Summary              string          `json:"summary"`
+	Volumes              []PlanVolume    `json:"volumes"`
+	Steps                []Step          `json:"steps"`
+	Warnings             []string        `json:"warnings"`
+	RequiresConfirmation bool            `json:"requiresConfirmation"`
+	ResultDigest         string          `json:"resultDigest"`
+	Digest               string          `json:"digest"`
+
+	// Raw is the plan exactly as the library returned it.
+	Raw json.RawMessage `json:"-"`
+}
+
+func (p *Plan) UnmarshalJSON(b []byte) error {
+	type plain Plan
+	var aux plain
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*p = Plan(aux)
+	p.Raw = append(json.RawMessage(nil), b...)
+	return nil
+}
+
+func (p Plan) MarshalJSON() ([]byte, error) {
+	if len(p.Raw) > 0 {
+		return p.Raw, nil
+	}
+	type plain Plan
+	return json.Marshal(plain(p))
+}
+
+// ParsePlan decodes a plan kept as JSON (e.g. from Plan.Raw) for Store.Commit.
+func ParsePlan(raw []byte) (*Plan, error) {
+	var p Plan
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, invalidArg("ParsePlan", "plan", "not a plan: %v", err)
+	}
+	return &p, nil
+}
+
+// SpinnerInfo holds facts about one spinner.
+type SpinnerInfo struct {
+	Spinner         string `json:"spinner"`
+	RollbackEnabled bool   `json:"rollbackEnabled"`
+	HistoryLimit    int64  `json:"historyLimit"`
+	CurrentVersion  int64  `json:"currentVersion"` // 0 when no version exists
+	VersionsCreated int64  `json:"versionsCreated"`
+	LastRecordedAt  string `json:"lastRecordedAt"` // RFC 3339
+}
+
+// Snapshot is a volume snapshot the host made and registers with the store.
+type Snapshot struct {
+	ID           string          `json:"id"`
+	Volume       string          `json:"volume"` // the volumeId it was taken of
+	SizeBytes    int64           `json:"sizeBytes"`
+	CreatedAt    time.Time       `json:"createdAt,omitzero"` // zero = now; sent as UTC, milliseconds
+	Ready        bool            `json:"ready"`
+	StorageClass string          `json:"storageClass,omitempty"`
+	Metadata     json.RawMessage `json:"metadata,omitempty"` // a JSON object, free-form
+}
+
+// MarshalJSON sends CreatedAt in one fixed form, UTC with milliseconds like
+// the library's own timestamps ("2026-01-02T03:04:05.000Z"): the library
+// orders snapshot listings by the createdAt text, so mixed offsets or
+// precisions would list out of order.
+func (s Snapshot) MarshalJSON() ([]byte, error) {
+	type plain Snapshot
+	aux := struct {
+		plain
+		CreatedAt string `json:"createdAt,omitempty"`
+	}{plain: plain(s)}
+	if !s.CreatedAt.IsZero() {
+		aux.CreatedAt = s.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z")
+	}
+	return json.Marshal(aux)
+}
+
+// PolicyResult is what EvaluatePolicy returns.
+type PolicyResult struct {
+	Snapshot bool      `json:"snapshot"`
+	Outcome  string    `json:"outcome"`
+	Reasons  []Trigger `json:"reasons"`
+}
