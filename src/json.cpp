@@ -284,6 +284,45 @@ bool is_rfc3339(std::string_view s) {
     return false;
 }
 
+std::string normalize_rfc3339(std::string_view s) {
+    if (!is_rfc3339(s)) return {};
+    auto num = [&](std::size_t pos, std::size_t n) {
+        int v = 0;
+        for (std::size_t i = 0; i < n; ++i) v = v * 10 + (s[pos + i] - '0');
+        return v;
+    };
+    std::tm tm{};
+    tm.tm_year = num(0, 4) - 1900;
+    tm.tm_mon = num(5, 2) - 1;
+    tm.tm_mday = num(8, 2);
+    tm.tm_hour = num(11, 2);
+    tm.tm_min = num(14, 2);
+    tm.tm_sec = num(17, 2);
+    if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+        return {};
+    std::size_t i = 19;
+    int millis = 0;
+    if (s[i] == '.') {
+        ++i;
+        int digits = 0;
+        for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, ++digits)
+            if (digits < 3) millis = millis * 10 + (s[i] - '0');
+        for (; digits < 3; ++digits) millis *= 10;
+    }
+    long offset = 0;
+    if (s[i] == '+' || s[i] == '-') {
+        offset = (num(i + 1, 2) * 60L + num(i + 4, 2)) * 60L;
+        if (s[i] == '-') offset = -offset;
+    }
+    std::time_t t = timegm(&tm) - offset;
+    std::tm utc{};
+    gmtime_r(&t, &utc);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
+                  utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, millis);
+    return buf;
+}
+
 std::string path_key(const std::string &base, std::string_view key) {
     bool simple = !key.empty();
     for (char c : key)

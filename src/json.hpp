@@ -47,6 +47,9 @@ std::string from_hex(std::string_view hex);
 std::string now_rfc3339();
 /// True if `s` is an RFC 3339 timestamp (date-time with Z or offset).
 bool is_rfc3339(std::string_view s);
+/// The same instant as UTC with milliseconds ("…T02:00:00.500Z"), so that
+/// timestamps sort as text; empty if `s` is not a valid RFC 3339 time.
+std::string normalize_rfc3339(std::string_view s);
 
 /// JSON-path helpers for error messages: "$.a.b[3]".
 std::string path_key(const std::string &base, std::string_view key);

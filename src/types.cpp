@@ -92,8 +92,8 @@ Snapshot Snapshot::from_json(std::string_view text) {
     s.size_bytes = as_int(req("sizeBytes"), "snapshot.sizeBytes");
     if (s.size_bytes <= 0) fail("snapshot.sizeBytes", "must be a positive integer");
     if (auto *x = o.if_contains("createdAt")) {
-        s.created_at = short_text(*x, "snapshot.createdAt", 64);
-        if (!is_rfc3339(s.created_at)) fail("snapshot.createdAt", "must be an RFC 3339 timestamp");
+        s.created_at = normalize_rfc3339(short_text(*x, "snapshot.createdAt", 64));
+        if (s.created_at.empty()) fail("snapshot.createdAt", "must be an RFC 3339 timestamp");
     } else {
         s.created_at = now_rfc3339();
     }

@@ -79,12 +79,15 @@ ALTER TABLE blobs ADD COLUMN base BLOB;
 ALTER TABLE blobs ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE blobs ADD COLUMN children BLOB;
 ALTER TABLE blobs ADD COLUMN base_refs INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE requests ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX requests_by_seq ON requests(spinner_id, seq);
 )sql",
 };
 constexpr int kSchemaVersion = sizeof kMigrations / sizeof kMigrations[0];
 
 enum BlobKind { kCore = 1, kMap = 2, kSecret = 3 };
 enum Codec { kRaw = 0, kZstd = 1, kZstdDelta = 2 };
+constexpr std::int64_t kRequestWindow = 1000;
 constexpr std::int64_t kMaxDeltaDepth = 16; // a full core at least every 17 versions
 
 struct ZstdContexts {
@@ -677,9 +680,15 @@ std::optional<std::string> VersionStore::Impl::find_request(const SpinnerRow &s,
 void VersionStore::Impl::save_request(const SpinnerRow &s, const std::string &rid, const std::string &payload,
                                       const std::string &outcome, std::int64_t number,
                                       const std::string &reasons) {
-    Stmt st(db, "INSERT INTO requests(spinner_id, request_id, payload, outcome, number, reasons) "
-                "VALUES(?,?,?,?,?,?)");
-    st.bind(1, s.id).bind(2, rid).bind(3, payload).bind(4, outcome).bind(5, number).bind(6, reasons).run();
+    Stmt st(db, "INSERT INTO requests(spinner_id, request_id, payload, outcome, number, reasons, seq) "
+                "VALUES(?,?,?,?,?,?, (SELECT coalesce(max(seq), 0) + 1 FROM requests WHERE spinner_id=?))");
+    st.bind(1, s.id).bind(2, rid).bind(3, payload).bind(4, outcome).bind(5, number).bind(6, reasons);
+    st.bind(7, s.id).run();
+    if (number > 0) return; // kept as long as its version is retained
+    // Requests that created nothing are remembered for the newest kRequestWindow.
+    Stmt trim(db, "DELETE FROM requests WHERE spinner_id=? AND number=0 AND seq <= "
+                  "(SELECT max(seq) FROM requests WHERE spinner_id=?) - ?");
+    trim.bind(1, s.id).bind(2, s.id).bind(3, kRequestWindow).run();
 }
 
 std::optional<Snapshot> VersionStore::Impl::find_snapshot(std::string_view id) {

@@ -141,6 +141,20 @@ TEST_CASE("requestId makes retries idempotent", "[store]") {
     CHECK(c.version->number == 2);
     CHECK(d.version->number == 2);
     CHECK(store->versions("shop").size() == 2);
+    // Requests that created nothing are remembered for a bounded window.
+    for (int i = 0; i < 1100; ++i) {
+        ChangeMeta again;
+        again.request_id = "reconcile-" + std::to_string(i);
+        CHECK(store->record("shop", env_state(2), again).outcome == "unchanged");
+    }
+    sqlite3 *db = nullptr;
+    REQUIRE(sqlite3_open(dir.file().c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt *st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM requests WHERE number = 0", -1, &st, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    CHECK(sqlite3_column_int(st, 0) == 1000);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
     // Reusing a requestId for another state is a conflict, not a silent no-op.
     CHECK(code_of([&] { store->record("shop", env_state(3), meta); }) == ErrorCode::conflict);
     CHECK(store->versions("shop").size() == 2);
@@ -377,7 +391,7 @@ TEST_CASE("a store at schema 1 (release 0.1 pre-delta) opens, migrates and keeps
     sql(dir.file(), "UPDATE blobs SET refs = CASE kind WHEN 1 THEN 2 ELSE 1 END, base_refs = 0, children = NULL");
     sql(dir.file(), "ALTER TABLE blobs DROP COLUMN base; ALTER TABLE blobs DROP COLUMN depth; "
                     "ALTER TABLE blobs DROP COLUMN children; ALTER TABLE blobs DROP COLUMN base_refs; "
-                    "PRAGMA user_version = 1");
+                    "DROP INDEX requests_by_seq; ALTER TABLE requests DROP COLUMN seq; PRAGMA user_version = 1");
     auto store = VersionStore::open(dir.file(), keyed());
     CHECK(store->get("shop", 1, true).state_json.find(kSecretValue) != std::string::npos);
     CHECK(store->record("shop", env_state(3)).version->number == 2);
@@ -433,6 +447,20 @@ TEST_CASE("volume snapshots: register, list per volume, delete", "[store][snapsh
     CHECK(a[0].id == "s2"); // newest first
     CHECK(a[1].metadata_json == R"({"by":"cron"})");
     CHECK(store->snapshots().size() == 3);
+    // Times are normalised to UTC milliseconds, so they sort as instants.
+    store->register_snapshot(Snapshot::from_json(
+        R"({"id":"tz-old","volume":"vol-t","sizeBytes":1,"ready":true,"createdAt":"2026-01-02T10:00:00+09:00"})"));
+    store->register_snapshot(Snapshot::from_json(
+        R"({"id":"tz-new","volume":"vol-t","sizeBytes":1,"ready":true,"createdAt":"2026-01-02T02:00:00Z"})"));
+    store->register_snapshot(Snapshot::from_json(
+        R"({"id":"tz-newest","volume":"vol-t","sizeBytes":1,"ready":true,"createdAt":"2026-01-02T02:00:00.5Z"})"));
+    auto t = store->snapshots("vol-t");
+    REQUIRE(t.size() == 3);
+    CHECK(t[0].id == "tz-newest");
+    CHECK(t[0].created_at == "2026-01-02T02:00:00.500Z");
+    CHECK(t[1].id == "tz-new");
+    CHECK(t[2].id == "tz-old");
+    CHECK(t[2].created_at == "2026-01-02T01:00:00.000Z");
     store->delete_snapshot("s2");
     CHECK(store->snapshots("vol-a").size() == 1);
     CHECK(code_of([&] { store->delete_snapshot("s2"); }) == ErrorCode::not_found);
