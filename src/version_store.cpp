@@ -284,13 +284,13 @@ VersionStore::Impl::SpinnerRow VersionStore::Impl::require_spinner(std::string_v
     return *s;
 }
 
-std::optional<VersionStore::Impl::VersionRow>
-VersionStore::Impl::find_version(std::int64_t spinner_id, std::int64_t number) {
-    Stmt st(db, "SELECT number, created_at, author, message, reason, reasons, summary, core, "
-                "rollback_of, status FROM versions WHERE spinner_id=? AND number=?");
-    st.bind(1, spinner_id).bind(2, number);
-    if (!st.step()) return std::nullopt;
-    VersionRow r;
+constexpr const char *kVersionColumns =
+    "SELECT number, created_at, author, message, reason, reasons, summary, core, rollback_of, status "
+    "FROM versions";
+
+// A version row from a statement selecting kVersionColumns.
+static VersionStore::Impl::VersionRow version_row(const Stmt &st) {
+    VersionStore::Impl::VersionRow r;
     r.number = st.i64(0);
     r.created_at = st.text(1);
     r.author = st.text(2);
@@ -304,6 +304,14 @@ VersionStore::Impl::find_version(std::int64_t spinner_id, std::int64_t number) {
     if (r.reason < 0 || r.reason > 2 || r.status < 0 || r.status > 3)
         throw Error(ErrorCode::corrupt, "version row has an invalid reason or status");
     return r;
+}
+
+std::optional<VersionStore::Impl::VersionRow>
+VersionStore::Impl::find_version(std::int64_t spinner_id, std::int64_t number) {
+    Stmt st(db, std::string(kVersionColumns) + " WHERE spinner_id=? AND number=?");
+    st.bind(1, spinner_id).bind(2, number);
+    if (!st.step()) return std::nullopt;
+    return version_row(st);
 }
 
 VersionStore::Impl::VersionRow VersionStore::Impl::require_version(const SpinnerRow &s, std::int64_t n,
@@ -830,25 +838,9 @@ std::vector<Version> VersionStore::versions(std::string_view spinner) const {
     Tx tx(I.db, false);
     auto s = I.require_spinner(spinner);
     std::vector<Version> out;
-    Stmt st(I.db, "SELECT number, created_at, author, message, reason, reasons, summary, core, "
-                  "rollback_of, status FROM versions WHERE spinner_id=? ORDER BY number DESC");
+    Stmt st(I.db, std::string(kVersionColumns) + " WHERE spinner_id=? ORDER BY number DESC");
     st.bind(1, s.id);
-    while (st.step()) {
-        Impl::VersionRow r;
-        r.number = st.i64(0);
-        r.created_at = st.text(1);
-        r.author = st.text(2);
-        r.message = st.text(3);
-        r.reason = static_cast<int>(st.i64(4));
-        r.reasons_json = st.text(5);
-        r.summary = st.text(6);
-        r.core = to_hex(st.blob(7));
-        if (!st.is_null(8)) r.rollback_of = st.i64(8);
-        r.status = static_cast<int>(st.i64(9));
-        if (r.reason < 0 || r.reason > 2 || r.status < 0 || r.status > 3)
-            throw Error(ErrorCode::corrupt, "version row has an invalid reason or status");
-        out.push_back(I.make_version(s, r));
-    }
+    while (st.step()) out.push_back(I.make_version(s, version_row(st)));
     tx.commit();
     return out;
 }
