@@ -4,7 +4,8 @@
 #      packaging (CTest);
 #   2. the Python binding (pip install + pytest);
 #   3. the Go binding (go vet, go test -race, leak check);
-#   4. the Docker host end-to-end test against a real Docker engine.
+#   4. the cross-language test (CLI, Python and Go on one store file);
+#   5. the Docker host end-to-end test against a real Docker engine.
 # Usage: scripts/test.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,9 @@ if [ -x examples/go/run_tests.sh ]; then
   step "Go binding"
   examples/go/run_tests.sh "$build"
 fi
+
+step "Cross-language: one store written by the CLI, Python and Go, read identically by all three"
+tests/cross/cross_language.sh "$build"
 
 step "Docker host end-to-end"
 examples/docker-host/run_e2e.sh "$build"
