@@ -82,7 +82,7 @@ public:
 
     /// Ensure the data key is available (creating it on first use when `create`).
     void ensure_data_key(bool create);
-    Sealed seal(const detail::json::object &normalized);
+    Sealed seal(detail::json::object normalized);
     /// Re-seal a core object built from other cores (blobs already stored).
     Sealed reseal(detail::json::object core);
     /// Store the blobs of `s` that are new (no ref change); the core is

@@ -429,9 +429,9 @@ json::object VersionStore::Impl::materialize(const json::object &core, Secrets m
     return out;
 }
 
-VersionStore::Impl::Sealed VersionStore::Impl::seal(const json::object &n) {
+VersionStore::Impl::Sealed VersionStore::Impl::seal(json::object n) {
     Sealed s;
-    s.core = n;
+    s.core = std::move(n);
     if (auto *maps = s.core.if_contains("configMaps"); maps && maps->is_object())
         for (auto &kv : maps->get_object()) {
             std::string text = canonical(kv.value());
@@ -752,7 +752,7 @@ RecordResult VersionStore::record(std::string_view spinner, std::string_view sta
     auto &I = *impl_;
     std::lock_guard lock(I.mu);
     Tx tx(I.db, true);
-    Impl::Sealed sealed = I.seal(n);
+    Impl::Sealed sealed = I.seal(std::move(n));
     const std::string payload = "record:" + sealed.core_id;
 
     auto existing = I.find_spinner(spinner);
@@ -807,8 +807,8 @@ RecordResult VersionStore::record(std::string_view spinner, std::string_view sta
     } else {
         auto cur = I.find_version(s.id, s.current);
         if (!cur) throw Error(ErrorCode::corrupt, "current version row is missing");
-        json::object prev = I.load_core(cur->core);
-        auto changes = diff_objects(prev, sealed.core, I.loader(&sealed));
+        auto prev = I.core_entry(cur->core); // shared, immutable: no copy
+        auto changes = diff_objects(prev->obj, sealed.core, I.loader(&sealed));
         result.reasons = tracked_reasons(changes, I.opts.policy);
         result.outcome = result.reasons.empty() ? "unchanged" : "created";
         if (!result.reasons.empty()) {
