@@ -20,7 +20,12 @@ struct spr_store {
 
 namespace {
 
-thread_local std::string t_last_error;
+// This thread's last error as JSON. A trivially destructible buffer, not a
+// std::string: thread-local destructors run before atexit handlers, and a
+// host may call spr_close() from one.
+constexpr std::size_t kErrorCapacity = 8192;
+constexpr std::size_t kErrorFieldMax = 512; // message and path bytes kept (x6 worst-case escaping)
+thread_local char t_last_error[kErrorCapacity];
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid.
 std::size_t utf8_len(std::string_view s, std::size_t i) {
@@ -81,18 +86,27 @@ void json_escape(std::string &out, std::string_view s) {
     out.push_back('"');
 }
 
+// At most `max` bytes of `s`, not ending inside a UTF-8 sequence.
+std::string_view clip(std::string_view s, std::size_t max) {
+    if (s.size() <= max) return s;
+    std::size_t n = max;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+    return s.substr(0, n);
+}
+
 void set_error(int code, std::string_view message, std::string_view path) {
     std::string e = "{\"code\":" + std::to_string(code) + ",\"name\":";
     json_escape(e, spr_error_name(code));
     e += ",\"message\":";
-    json_escape(e, message);
+    json_escape(e, clip(message, kErrorFieldMax));
     e += ",\"path\":";
-    json_escape(e, path);
+    json_escape(e, clip(path, kErrorFieldMax));
     e += "}";
-    t_last_error = std::move(e);
+    static_assert(kErrorCapacity > 2 * 6 * kErrorFieldMax + 128, "an escaped error always fits");
+    std::memcpy(t_last_error, e.c_str(), e.size() + 1);
 }
 
-void clear_error() { t_last_error.clear(); }
+void clear_error() { t_last_error[0] = '\0'; }
 
 template <class F> int guard(F &&f) {
     clear_error();
@@ -342,9 +356,9 @@ int spr_policy_evaluate(const char *policy_json, const char *prev_state_json, co
 void spr_free(void *ptr) { std::free(ptr); }
 
 const char *spr_last_error(void) {
-    if (t_last_error.empty())
+    if (t_last_error[0] == '\0')
         return "{\"code\":0,\"name\":\"SPR_OK\",\"message\":\"\",\"path\":\"\"}";
-    return t_last_error.c_str();
+    return t_last_error;
 }
 
 const char *spr_error_name(int code) {
