@@ -9,7 +9,7 @@ packages=(
   libsqlite3-dev sqlite3 libmsgsl-dev catch2 libsodium-dev libzstd-dev
   libbenchmark-dev doxygen
   docker.io busybox-static
-  abigail-tools
+  abigail-tools clang-14 libclang-rt-14-dev
 )
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
