@@ -17,17 +17,14 @@ namespace {
 
 const json::value kNull;
 
-json::object *find_named(json::array &arr, std::string_view name) {
+// The element of `arr` whose "name" is `name` (const or not), or nullptr.
+template <class Array> auto find_named(Array &arr, std::string_view name) -> decltype(&arr[0].get_object()) {
     for (auto &e : arr)
         if (e.is_object()) {
             auto *n = e.get_object().if_contains("name");
             if (n && n->is_string() && n->get_string() == name) return &e.get_object();
         }
     return nullptr;
-}
-
-const json::object *find_named(const json::array &arr, std::string_view name) {
-    return find_named(const_cast<json::array &>(arr), name);
 }
 
 json::array &array_at(json::object &o, std::string_view k) {
