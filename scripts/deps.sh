@@ -8,19 +8,30 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-container1.81-dev
   libsqlite3-dev sqlite3 libmsgsl-dev catch2 libsodium-dev libzstd-dev
   libbenchmark-dev doxygen
-  docker.io busybox-static
+  busybox-static
   abigail-tools clang-14 libclang-rt-14-dev
 )
+# Docker as machine-notes.md installs it (with its recommended packages).
+with_recommends=(docker.io)
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}"
+missing_rec=()
+for p in "${with_recommends[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing_rec+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ] || [ ${#missing_rec[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]} ${missing_rec[*]}"
   $SUDO apt-get update -qq
+fi
+if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ ${#missing_rec[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing_rec[@]}"
 fi
 if ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends golang-go
