@@ -11,9 +11,11 @@ endif()
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+# libpq: the PostgreSQL backend (docs/backends.md).
+pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
 
 # Everything the core needs, linked PRIVATE so no dependency type reaches users.
 add_library(spr_deps INTERFACE)
 target_link_libraries(spr_deps INTERFACE
   Boost::json Boost::container Boost::headers SQLite::SQLite3 Microsoft.GSL::GSL
-  PkgConfig::SODIUM PkgConfig::ZSTD Threads::Threads)
+  PkgConfig::SODIUM PkgConfig::ZSTD PkgConfig::PQ Threads::Threads)

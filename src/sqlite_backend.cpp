@@ -1,149 +1,165 @@
-#include "sqlite_backend.hpp"
+// The SQLite engine: a store is one database file (WAL mode).
+#include "db.hpp"
 
 #include <gsl/gsl>
 #include <sqlite3.h>
 
+#include <unordered_map>
+#include <vector>
+
 namespace spinner_rollback::detail {
 
-Db::Db(const std::string &path, int busy_timeout_ms) {
-    int rc = sqlite3_open_v2(path.c_str(), &db_,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX |
-                                 SQLITE_OPEN_URI,
-                             nullptr);
-    if (rc != SQLITE_OK) {
-        std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
-        sqlite3_close(db_);
-        db_ = nullptr;
-        throw Error(ErrorCode::io, "cannot open store \"" + path + "\": " + msg, "path");
+namespace {
+
+class SqliteDb;
+
+class SqliteCursor final : public Cursor {
+public:
+    SqliteCursor(SqliteDb &db, sqlite3_stmt *st) : db_(db), st_(st) {}
+    ~SqliteCursor() override { sqlite3_finalize(st_); }
+    SqliteCursor(const SqliteCursor &) = delete;
+    SqliteCursor &operator=(const SqliteCursor &) = delete;
+
+    void bind_i64(int i, std::int64_t v) override { check(sqlite3_bind_int64(st_, i, v)); }
+    void bind_text(int i, std::string_view t) override {
+        check(sqlite3_bind_text64(st_, i, t.data(), t.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
     }
-    sqlite3_extended_result_codes(db_, 1);
-    sqlite3_busy_timeout(db_, busy_timeout_ms);
-}
-
-Db::~Db() {
-    for (auto &[sql, stmts] : cache_)
-        for (auto *st : stmts) sqlite3_finalize(st);
-    sqlite3_close_v2(db_);
-}
-
-sqlite3_stmt *Db::acquire(const std::string &sql) {
-    auto it = cache_.find(sql);
-    if (it != cache_.end() && !it->second.empty()) {
-        sqlite3_stmt *st = it->second.back();
-        it->second.pop_back();
-        return st;
+    void bind_blob(int i, std::string_view b) override {
+        check(sqlite3_bind_blob64(st_, i, b.data(), b.size(), SQLITE_TRANSIENT));
     }
-    sqlite3_stmt *st = nullptr;
-    int rc = sqlite3_prepare_v3(db_, sql.data(), gsl::narrow<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &st,
-                                nullptr);
-    if (rc != SQLITE_OK) raise(rc, "prepare");
-    Ensures(st != nullptr);
-    return st;
-}
+    void bind_null(int i) override { check(sqlite3_bind_null(st_, i)); }
+    bool step() override;
+    void reset() noexcept override {
+        sqlite3_reset(st_);
+        sqlite3_clear_bindings(st_);
+    }
+    std::int64_t i64(int c) const override { return sqlite3_column_int64(st_, c); }
+    std::string text(int c) const override {
+        const auto *p = sqlite3_column_text(st_, c);
+        int n = sqlite3_column_bytes(st_, c);
+        return p ? std::string(reinterpret_cast<const char *>(p), static_cast<std::size_t>(n)) : std::string();
+    }
+    std::string blob(int c) const override {
+        const void *p = sqlite3_column_blob(st_, c);
+        int n = sqlite3_column_bytes(st_, c);
+        return p ? std::string(static_cast<const char *>(p), static_cast<std::size_t>(n)) : std::string();
+    }
+    bool is_null(int c) const override { return sqlite3_column_type(st_, c) == SQLITE_NULL; }
 
-void Db::release(const std::string &sql, sqlite3_stmt *st) noexcept {
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    try {
-        auto &pool = cache_[sql];
-        if (pool.size() < 4) {
-            pool.push_back(st);
-            return;
+private:
+    void check(int rc);
+    SqliteDb &db_;
+    sqlite3_stmt *st_;
+};
+
+class SqliteDb final : public Db {
+public:
+    SqliteDb(const std::string &path, int busy_timeout_ms) {
+        int rc = sqlite3_open_v2(path.c_str(), &db_,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX |
+                                     SQLITE_OPEN_URI,
+                                 nullptr);
+        if (rc != SQLITE_OK) {
+            std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+            sqlite3_close(db_);
+            db_ = nullptr;
+            throw Error(ErrorCode::io, "cannot open store \"" + path + "\": " + msg, "path");
         }
-    } catch (...) {
+        sqlite3_extended_result_codes(db_, 1);
+        sqlite3_busy_timeout(db_, busy_timeout_ms);
     }
-    sqlite3_finalize(st);
-}
-
-void Db::raise(int rc, std::string_view what) const {
-    int primary = rc & 0xff;
-    std::string msg = std::string(what) + ": " + sqlite3_errstr(rc);
-    switch (primary) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED: throw Error(ErrorCode::busy, msg);
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: throw Error(ErrorCode::corrupt, msg);
-    case SQLITE_IOERR:
-    case SQLITE_FULL:
-    case SQLITE_CANTOPEN:
-    case SQLITE_READONLY:
-    case SQLITE_PERM: throw Error(ErrorCode::io, msg);
-    default: throw Error(ErrorCode::internal, msg + " (" + sqlite3_errmsg(db_) + ")");
+    ~SqliteDb() override {
+        cache_.clear(); // finalize every statement before closing
+        sqlite3_close_v2(db_);
     }
-}
 
-void Db::exec(std::string_view sql) {
-    std::string s(sql);
-    char *err = nullptr;
-    int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
-    sqlite3_free(err);
-    if (rc != SQLITE_OK) raise(rc, "sqlite");
-}
+    Engine engine() const noexcept override { return Engine::sqlite; }
 
-std::int64_t Db::changes() const { return sqlite3_changes64(db_); }
+    void exec(std::string_view sql) override {
+        std::string s(sql);
+        char *err = nullptr;
+        int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
+        sqlite3_free(err);
+        if (rc != SQLITE_OK) raise(rc, "sqlite");
+    }
+    void session(const std::string &sql) override { exec(sql); }
+    std::int64_t changes() const override { return sqlite3_changes64(db_); }
+    void begin(bool write) override { exec(write ? "BEGIN IMMEDIATE" : "BEGIN"); }
+    void commit() override { exec("COMMIT"); }
+    void rollback() noexcept override { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); }
 
-Stmt::Stmt(Db &db, std::string_view sql) : db_(db), sql_(sql) { stmt_ = db_.acquire(sql_); }
+    Cursor *acquire(const std::string &sql) override {
+        auto it = cache_.find(sql);
+        if (it != cache_.end() && !it->second.empty()) {
+            Cursor *c = it->second.back().release();
+            it->second.pop_back();
+            return c;
+        }
+        sqlite3_stmt *st = nullptr;
+        int rc = sqlite3_prepare_v3(db_, sql.data(), gsl::narrow<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                    &st, nullptr);
+        if (rc != SQLITE_OK) raise(rc, "prepare");
+        Ensures(st != nullptr);
+        return new SqliteCursor(*this, st);
+    }
 
-Stmt::~Stmt() { db_.release(sql_, stmt_); }
+    void release(const std::string &sql, Cursor *c) noexcept override {
+        std::unique_ptr<Cursor> owned(c);
+        owned->reset();
+        try {
+            auto &pool = cache_[sql];
+            if (pool.size() < 4) pool.push_back(std::move(owned));
+        } catch (...) {
+        }
+    }
 
-Stmt &Stmt::bind(int i, std::int64_t v) {
-    int rc = sqlite3_bind_int64(stmt_, i, v);
+    /// Throw the Error that matches SQLite result code `rc`.
+    [[noreturn]] void raise(int rc, std::string_view what) const {
+        int primary = rc & 0xff;
+        std::string msg = std::string(what) + ": " + sqlite3_errstr(rc);
+        switch (primary) {
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED: throw Error(ErrorCode::busy, msg);
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB: throw Error(ErrorCode::corrupt, msg);
+        case SQLITE_IOERR:
+        case SQLITE_FULL:
+        case SQLITE_CANTOPEN:
+        case SQLITE_READONLY:
+        case SQLITE_PERM: throw Error(ErrorCode::io, msg);
+        default: throw Error(ErrorCode::internal, msg + " (" + sqlite3_errmsg(db_) + ")");
+        }
+    }
+
+private:
+    sqlite3 *db_ = nullptr;
+    std::unordered_map<std::string, std::vector<std::unique_ptr<Cursor>>> cache_;
+};
+
+void SqliteCursor::check(int rc) {
     if (rc != SQLITE_OK) db_.raise(rc, "bind");
-    return *this;
-}
-Stmt &Stmt::bind(int i, std::string_view t) {
-    int rc = sqlite3_bind_text64(stmt_, i, t.data(), t.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-    if (rc != SQLITE_OK) db_.raise(rc, "bind");
-    return *this;
-}
-Stmt &Stmt::bind_blob(int i, std::string_view b) {
-    int rc = sqlite3_bind_blob64(stmt_, i, b.data(), b.size(), SQLITE_TRANSIENT);
-    if (rc != SQLITE_OK) db_.raise(rc, "bind");
-    return *this;
-}
-Stmt &Stmt::bind_null(int i) {
-    int rc = sqlite3_bind_null(stmt_, i);
-    if (rc != SQLITE_OK) db_.raise(rc, "bind");
-    return *this;
 }
 
-bool Stmt::step() {
-    int rc = sqlite3_step(stmt_);
+bool SqliteCursor::step() {
+    int rc = sqlite3_step(st_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
     db_.raise(rc, "step");
 }
 
-void Stmt::run() {
-    while (step()) {
-    }
+} // namespace
+
+bool is_postgres_location(std::string_view location) noexcept {
+    return location.starts_with("postgres://") || location.starts_with("postgresql://");
 }
 
-void Stmt::reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
+std::unique_ptr<Db> open_sqlite(const std::string &path, int busy_timeout_ms) {
+    return std::make_unique<SqliteDb>(path, busy_timeout_ms);
 }
 
-std::int64_t Stmt::i64(int c) const { return sqlite3_column_int64(stmt_, c); }
-std::string Stmt::text(int c) const {
-    const auto *p = sqlite3_column_text(stmt_, c);
-    int n = sqlite3_column_bytes(stmt_, c);
-    return p ? std::string(reinterpret_cast<const char *>(p), static_cast<std::size_t>(n)) : std::string();
-}
-std::string Stmt::blob(int c) const {
-    const void *p = sqlite3_column_blob(stmt_, c);
-    int n = sqlite3_column_bytes(stmt_, c);
-    return p ? std::string(static_cast<const char *>(p), static_cast<std::size_t>(n)) : std::string();
-}
-bool Stmt::is_null(int c) const { return sqlite3_column_type(stmt_, c) == SQLITE_NULL; }
-
-Tx::Tx(Db &db, bool write) : db_(db) { db_.exec(write ? "BEGIN IMMEDIATE" : "BEGIN"); }
-Tx::~Tx() {
-    if (!done_) sqlite3_exec(db_.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
-}
-void Tx::commit() {
-    db_.exec("COMMIT");
-    done_ = true;
+std::unique_ptr<Db> Db::open(const std::string &location, int busy_timeout_ms) {
+    if (is_postgres_location(location)) return open_postgres(location, busy_timeout_ms);
+    return open_sqlite(location, busy_timeout_ms);
 }
 
 } // namespace spinner_rollback::detail

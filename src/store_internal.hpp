@@ -11,7 +11,7 @@
 #include "crypto.hpp"
 #include "diff_internal.hpp"
 #include "json.hpp"
-#include "sqlite_backend.hpp"
+#include "db.hpp"
 
 #include <spinner_rollback/version_store.hpp>
 
@@ -25,7 +25,7 @@ namespace spinner_rollback {
 class VersionStore::Impl {
 public:
     Impl(const std::string &path, const StoreOptions &options);
-    /// WAL, pragmas and migrations; returns the schema version found.
+    /// Session settings and migrations; returns the schema version found.
     std::int64_t set_up(const StoreOptions &options);
 
     struct SpinnerRow {
@@ -115,7 +115,8 @@ public:
     bool volume_bound(const SpinnerRow &s, std::string_view name, std::string_view volume_id);
 
     mutable std::mutex mu;
-    detail::Db db;
+    std::unique_ptr<detail::Db> conn; // SQLite or PostgreSQL
+    detail::Db &db;
     StoreOptions opts;
     detail::Keyring keys;
     std::string plan_key;

@@ -363,9 +363,11 @@ sr::VersionStore& Cli::Store() {
     throw UsageError("no store: give --store PATH or set SPR_STORE");
   }
   // Reading commands never create a store file by accident (a typo in the
-  // path would otherwise show an empty history).
+  // path would otherwise show an empty history). A PostgreSQL URI names a
+  // server, not a file.
+  const bool postgres = path.rfind("postgres://", 0) == 0 || path.rfind("postgresql://", 0) == 0;
   std::error_code ec;
-  if (!store_may_be_created_ && path != ":memory:" &&
+  if (!store_may_be_created_ && !postgres && path != ":memory:" &&
       path.rfind("file:", 0) != 0 && !std::filesystem::exists(path, ec)) {
     throw sr::Error(sr::ErrorCode::not_found,
                     "no store at \"" + path +

@@ -1,0 +1,125 @@
+// Internal: the storage engine seen by the store — a connection (Db), its
+// statements (Stmt) and transactions (Tx) — with two implementations:
+// SQLite (a file path; sqlite_backend.cpp) and PostgreSQL (a postgres:// or
+// postgresql:// URI; pg_backend.cpp).
+//
+// SQL is written once, in the common subset of both dialects, with `?`
+// placeholders (numbered $1, $2, ... for PostgreSQL). Every failure becomes
+// an Error with the right code: busy (lock wait timed out), io (cannot
+// reach or write the database), corrupt, internal.
+#pragma once
+
+#include <spinner_rollback/error.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace spinner_rollback::detail {
+
+enum class Engine { sqlite, postgres };
+
+/// True when `location` names a PostgreSQL database (postgres:// or postgresql://).
+bool is_postgres_location(std::string_view location) noexcept;
+
+/// One prepared statement of a backend.
+class Cursor {
+public:
+    virtual ~Cursor() = default;
+    virtual void bind_i64(int i, std::int64_t v) = 0;
+    virtual void bind_text(int i, std::string_view v) = 0;
+    virtual void bind_blob(int i, std::string_view v) = 0;
+    virtual void bind_null(int i) = 0;
+    /// Execute on the first call; then true while a row is available.
+    virtual bool step() = 0;
+    /// Forget results and bindings; the statement can run again.
+    virtual void reset() noexcept = 0;
+    virtual std::int64_t i64(int col) const = 0;
+    virtual std::string text(int col) const = 0;
+    virtual std::string blob(int col) const = 0;
+    virtual bool is_null(int col) const = 0;
+};
+
+/// A connection. Not thread-safe: the store serialises use with its mutex.
+class Db {
+public:
+    /// Open `location` (a SQLite path or a PostgreSQL URI).
+    static std::unique_ptr<Db> open(const std::string &location, int busy_timeout_ms);
+    virtual ~Db() = default;
+    Db(const Db &) = delete;
+    Db &operator=(const Db &) = delete;
+
+    virtual Engine engine() const noexcept = 0;
+    /// Run SQL without results (may hold several statements).
+    virtual void exec(std::string_view sql) = 0;
+    /// A per-connection setting: run now and again after every reconnect.
+    virtual void session(const std::string &sql) = 0;
+    /// Rows changed by the last statement.
+    virtual std::int64_t changes() const = 0;
+    /// Transactions: a write transaction excludes every other writer of the
+    /// store (SQLite BEGIN IMMEDIATE; PostgreSQL a store-wide advisory lock);
+    /// a read transaction sees one consistent snapshot.
+    virtual void begin(bool write) = 0;
+    virtual void commit() = 0;
+    virtual void rollback() noexcept = 0;
+
+    /// Statement cache: prepared once per connection, reused after reset.
+    virtual Cursor *acquire(const std::string &sql) = 0;
+    virtual void release(const std::string &sql, Cursor *cursor) noexcept = 0;
+
+protected:
+    Db() = default;
+};
+
+std::unique_ptr<Db> open_sqlite(const std::string &path, int busy_timeout_ms);
+std::unique_ptr<Db> open_postgres(const std::string &uri, int busy_timeout_ms);
+
+/// A prepared statement, borrowed from the connection's cache for the
+/// lifetime of this object and returned (reset) on destruction.
+class Stmt {
+public:
+    Stmt(Db &db, std::string_view sql) : db_(db), sql_(sql), c_(db.acquire(sql_)) {}
+    ~Stmt() { db_.release(sql_, c_); }
+    Stmt(const Stmt &) = delete;
+    Stmt &operator=(const Stmt &) = delete;
+
+    Stmt &bind(int i, std::int64_t v) { c_->bind_i64(i, v); return *this; }
+    Stmt &bind(int i, std::string_view text) { c_->bind_text(i, text); return *this; }
+    Stmt &bind_blob(int i, std::string_view bytes) { c_->bind_blob(i, bytes); return *this; }
+    Stmt &bind_null(int i) { c_->bind_null(i); return *this; }
+    /// Step once: true if a row is available, false when done.
+    bool step() { return c_->step(); }
+    /// Step until done (for writes).
+    void run() { while (c_->step()) {} }
+    void reset() { c_->reset(); }
+
+    std::int64_t i64(int col) const { return c_->i64(col); }
+    std::string text(int col) const { return c_->text(col); }
+    std::string blob(int col) const { return c_->blob(col); }
+    bool is_null(int col) const { return c_->is_null(col); }
+
+private:
+    Db &db_;
+    std::string sql_;
+    Cursor *c_;
+};
+
+/// A write or read transaction, rolled back unless committed.
+class Tx {
+public:
+    Tx(Db &db, bool write) : db_(db) { db_.begin(write); }
+    ~Tx() { if (!done_) db_.rollback(); }
+    Tx(const Tx &) = delete;
+    Tx &operator=(const Tx &) = delete;
+    void commit() {
+        db_.commit();
+        done_ = true;
+    }
+
+private:
+    Db &db_;
+    bool done_ = false;
+};
+
+} // namespace spinner_rollback::detail

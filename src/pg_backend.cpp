@@ -1,0 +1,359 @@
+// The PostgreSQL engine: a store is the set of tables in the connection's
+// current schema (search_path), shared by every process that connects.
+//
+// - Statements are prepared once per connection (named s1, s2, ...) and run
+//   with binary results; integer parameters travel as text, blobs as binary.
+// - A write transaction takes a transaction-scoped advisory lock named after
+//   the schema, so writers of one store are serialised exactly as SQLite's
+//   BEGIN IMMEDIATE serialises them (gap-free numbering, one current
+//   version); readers run at REPEATABLE READ and never wait.
+// - A connection that was lost is re-established at the start of the next
+//   transaction or statement; a loss inside a transaction fails it with io.
+#include "db.hpp"
+
+#include <libpq-fe.h>
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_map>
+#include <vector>
+
+namespace spinner_rollback::detail {
+
+namespace {
+
+// Type OIDs of the integer results we read (pg_type.h).
+constexpr Oid kBoolOid = 16, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23;
+
+std::string first_line(const char *msg) {
+    std::string s = msg ? msg : "";
+    if (auto nl = s.find('\n'); nl != std::string::npos) s.resize(nl);
+    return s.empty() ? "unknown error" : s;
+}
+
+// `?` placeholders become $1, $2, ... (never inside a quoted literal).
+std::string number_placeholders(std::string_view sql, int &count) {
+    std::string out;
+    out.reserve(sql.size() + 16);
+    bool quoted = false;
+    count = 0;
+    for (char c : sql) {
+        if (c == '\'') quoted = !quoted;
+        if (c == '?' && !quoted) {
+            out += '$';
+            out += std::to_string(++count);
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+class PgDb;
+
+class PgCursor final : public Cursor {
+public:
+    PgCursor(PgDb &db, std::string sql, int params)
+        : db_(db), sql_(std::move(sql)), values_(static_cast<std::size_t>(params)),
+          set_(static_cast<std::size_t>(params), false), binary_(static_cast<std::size_t>(params), 0) {}
+    ~PgCursor() override { PQclear(res_); }
+    PgCursor(const PgCursor &) = delete;
+    PgCursor &operator=(const PgCursor &) = delete;
+
+    void bind_i64(int i, std::int64_t v) override { put(i, std::to_string(v), false); }
+    void bind_text(int i, std::string_view t) override {
+        if (t.find('\0') != std::string_view::npos)
+            throw Error(ErrorCode::invalid, "text for PostgreSQL must not contain NUL characters");
+        put(i, std::string(t), false);
+    }
+    void bind_blob(int i, std::string_view b) override { put(i, std::string(b), true); }
+    void bind_null(int i) override {
+        slot(i);
+        set_[static_cast<std::size_t>(i - 1)] = false;
+    }
+    bool step() override;
+    void reset() noexcept override {
+        PQclear(res_);
+        res_ = nullptr;
+        executed_ = false;
+        row_ = -1;
+        rows_ = 0;
+        for (std::size_t i = 0; i < values_.size(); ++i) {
+            set_[i] = false;
+            values_[i].clear();
+        }
+    }
+    std::int64_t i64(int c) const override {
+        if (is_null(c)) return 0;
+        const char *p = PQgetvalue(res_, row_, c);
+        switch (PQftype(res_, c)) {
+        case kInt8Oid: {
+            std::uint32_t hi = 0, lo = 0;
+            std::memcpy(&hi, p, 4);
+            std::memcpy(&lo, p + 4, 4);
+            return static_cast<std::int64_t>((std::uint64_t(ntohl(hi)) << 32) | ntohl(lo));
+        }
+        case kInt4Oid: {
+            std::uint32_t v = 0;
+            std::memcpy(&v, p, 4);
+            return static_cast<std::int32_t>(ntohl(v));
+        }
+        case kInt2Oid: {
+            std::uint16_t v = 0;
+            std::memcpy(&v, p, 2);
+            return static_cast<std::int16_t>(ntohs(v));
+        }
+        case kBoolOid: return p[0] != 0;
+        default: throw Error(ErrorCode::internal, "PostgreSQL column is not an integer");
+        }
+    }
+    std::string text(int c) const override { return blob(c); }
+    std::string blob(int c) const override {
+        if (is_null(c)) return {};
+        return std::string(PQgetvalue(res_, row_, c), static_cast<std::size_t>(PQgetlength(res_, row_, c)));
+    }
+    bool is_null(int c) const override {
+        if (!res_ || row_ < 0 || row_ >= rows_ || c < 0 || c >= PQnfields(res_))
+            throw Error(ErrorCode::internal, "PostgreSQL column read outside a row");
+        return PQgetisnull(res_, row_, c) != 0;
+    }
+
+private:
+    void slot(int i) const {
+        if (i < 1 || static_cast<std::size_t>(i) > values_.size())
+            throw Error(ErrorCode::internal, "statement parameter out of range");
+    }
+    void put(int i, std::string v, bool binary) {
+        slot(i);
+        auto k = static_cast<std::size_t>(i - 1);
+        values_[k] = std::move(v);
+        set_[k] = true;
+        binary_[k] = binary ? 1 : 0;
+    }
+
+    PgDb &db_;
+    std::string sql_; // as given, with `?`
+    std::vector<std::string> values_;
+    std::vector<bool> set_;
+    std::vector<int> binary_;
+    PGresult *res_ = nullptr;
+    bool executed_ = false;
+    int row_ = -1, rows_ = 0;
+};
+
+class PgDb final : public Db {
+public:
+    PgDb(const std::string &uri, int busy_timeout_ms) : busy_timeout_ms_(busy_timeout_ms) {
+        // Defaults first: anything the URI names wins (expand_dbname).
+        const char *const keys[] = {"connect_timeout", "application_name", "keepalives_idle",
+                                    "keepalives_interval", "keepalives_count", "dbname", nullptr};
+        const char *const values[] = {"10", "spinner_rollback", "15", "5", "3", uri.c_str(), nullptr};
+        conn_ = PQconnectdbParams(keys, values, 1);
+        if (!conn_) throw Error(ErrorCode::io, "cannot connect to PostgreSQL: out of memory", "path");
+        PQsetNoticeProcessor(conn_, [](void *, const char *) {}, nullptr);
+        if (PQstatus(conn_) != CONNECTION_OK) {
+            // libpq's message names host and port, never the password.
+            std::string msg = first_line(PQerrorMessage(conn_));
+            PQfinish(conn_);
+            conn_ = nullptr;
+            throw Error(ErrorCode::io, "cannot connect to PostgreSQL: " + msg, "path");
+        }
+        configure();
+    }
+    ~PgDb() override {
+        cache_.clear();
+        PQfinish(conn_);
+    }
+
+    Engine engine() const noexcept override { return Engine::postgres; }
+
+    void exec(std::string_view sql) override {
+        if (!in_tx_) ensure_connected();
+        exec_here(sql);
+    }
+    void session(const std::string &sql) override {
+        exec(sql);
+        if (std::find(session_.begin(), session_.end(), sql) == session_.end()) session_.push_back(sql);
+    }
+
+    // On this connection as it is: never reconnects.
+    void exec_here(std::string_view sql) {
+        std::string s(sql);
+        PGresult *r = PQexec(conn_, s.c_str());
+        check(r, "postgres");
+        changes_ = affected(r);
+        PQclear(r);
+    }
+    std::int64_t changes() const override { return changes_; }
+
+    void begin(bool write) override {
+        ensure_connected();
+        if (write) {
+            exec_here("BEGIN ISOLATION LEVEL READ COMMITTED");
+            in_tx_ = true;
+            // Serialise the store's writers (the schema names the store).
+            exec_here("SELECT pg_advisory_xact_lock(1936749170, hashtext(current_schema()))");
+        } else {
+            exec_here("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+            in_tx_ = true;
+        }
+    }
+    void commit() override {
+        // On a lost connection the outcome of COMMIT is unknown: io, and the
+        // caller retries with its requestId. A failed transaction is never
+        // reported as committed (PostgreSQL answers COMMIT with ROLLBACK).
+        if (PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_INERROR)
+            throw Error(ErrorCode::internal, "postgres: the transaction failed before COMMIT");
+        PGresult *r = PQexec(conn_, "COMMIT");
+        check(r, "commit");
+        const std::string tag = PQcmdStatus(r);
+        PQclear(r);
+        in_tx_ = false;
+        if (tag != "COMMIT") throw Error(ErrorCode::internal, "postgres: the transaction was rolled back");
+    }
+    void rollback() noexcept override {
+        in_tx_ = false;
+        if (conn_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) != PQTRANS_IDLE)
+            PQclear(PQexec(conn_, "ROLLBACK"));
+    }
+
+    Cursor *acquire(const std::string &sql) override {
+        auto it = cache_.find(sql);
+        if (it != cache_.end() && !it->second.empty()) {
+            Cursor *c = it->second.back().release();
+            it->second.pop_back();
+            return c;
+        }
+        int params = 0;
+        number_placeholders(sql, params);
+        return new PgCursor(*this, sql, params);
+    }
+    void release(const std::string &sql, Cursor *c) noexcept override {
+        std::unique_ptr<Cursor> owned(c);
+        owned->reset();
+        try {
+            auto &pool = cache_[sql];
+            if (pool.size() < 4) pool.push_back(std::move(owned));
+        } catch (...) {
+        }
+    }
+
+    /// Run a prepared statement; returns its result (owned by the caller).
+    PGresult *run(const std::string &sql, const std::vector<std::string> &values, const std::vector<bool> &set,
+                  const std::vector<int> &binary) {
+        if (!in_tx_) ensure_connected();
+        const std::string &name = prepared(sql);
+        std::vector<const char *> vals(values.size());
+        std::vector<int> lens(values.size());
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            vals[i] = set[i] ? values[i].data() : nullptr;
+            lens[i] = static_cast<int>(values[i].size());
+        }
+        PGresult *r = PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()), vals.data(),
+                                     lens.data(), binary.data(), 1);
+        check(r, "postgres");
+        changes_ = affected(r);
+        return r;
+    }
+
+private:
+    static std::int64_t affected(const PGresult *r) {
+        const char *n = PQcmdTuples(const_cast<PGresult *>(r));
+        return n && *n ? std::strtoll(n, nullptr, 10) : 0;
+    }
+
+    // Session settings, again after every reconnect.
+    void configure() {
+        // busyTimeoutMs bounds lock waits, as it does for SQLite (0 = do not wait).
+        std::string wait = std::to_string(busy_timeout_ms_ > 0 ? busy_timeout_ms_ : 1) + "ms";
+        PGresult *r = PQexec(conn_, ("SET client_min_messages = warning; SET lock_timeout = '" + wait + "'").c_str());
+        check(r, "postgres session");
+        PQclear(r);
+        for (const auto &s : session_) {
+            r = PQexec(conn_, s.c_str());
+            check(r, "postgres session");
+            PQclear(r);
+        }
+    }
+
+    void ensure_connected() {
+        if (PQstatus(conn_) == CONNECTION_OK) return;
+        prepared_.clear();
+        PQreset(conn_);
+        if (PQstatus(conn_) != CONNECTION_OK)
+            throw Error(ErrorCode::io, "lost the connection to PostgreSQL and cannot reconnect: " +
+                                           first_line(PQerrorMessage(conn_)));
+        configure();
+    }
+
+    const std::string &prepared(const std::string &sql) {
+        auto it = prepared_.find(sql);
+        if (it != prepared_.end()) return it->second;
+        int params = 0;
+        std::string text = number_placeholders(sql, params);
+        std::string name = "s" + std::to_string(++next_name_);
+        PGresult *r = PQprepare(conn_, name.c_str(), text.c_str(), params, nullptr);
+        check(r, "prepare");
+        PQclear(r);
+        return prepared_.emplace(sql, std::move(name)).first->second;
+    }
+
+    // Throw the Error that matches a failed result (and free it).
+    void check(PGresult *r, std::string_view what) {
+        ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return;
+        std::string state, msg;
+        if (r) {
+            const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            state = s ? s : "";
+            msg = first_line(PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+            if (msg == "unknown error") msg = first_line(PQresultErrorMessage(r));
+        }
+        if (msg.empty() || msg == "unknown error") msg = first_line(PQerrorMessage(conn_));
+        PQclear(r);
+        const bool lost = PQstatus(conn_) != CONNECTION_OK;
+        std::string text = std::string(what) + ": " + msg + (state.empty() ? "" : " (SQLSTATE " + state + ")");
+        if (lost || state.empty()) {
+            prepared_.clear();
+            throw Error(ErrorCode::io, "lost the connection to PostgreSQL: " + msg);
+        }
+        const std::string cls = state.substr(0, 2);
+        if (state == "40001" || state == "40P01" || state == "55P03" || state == "57014")
+            throw Error(ErrorCode::busy, text);
+        if (cls == "08" || cls == "53" || cls == "57" || cls == "58" || state == "3F000" || cls == "28" ||
+            state == "42501" || state == "25006")
+            throw Error(ErrorCode::io, text);
+        if (state == "XX001" || state == "XX002") throw Error(ErrorCode::corrupt, text);
+        throw Error(ErrorCode::internal, text);
+    }
+
+    PGconn *conn_ = nullptr;
+    int busy_timeout_ms_ = 0;
+    bool in_tx_ = false;
+    std::int64_t changes_ = 0;
+    long next_name_ = 0;
+    std::vector<std::string> session_;
+    std::unordered_map<std::string, std::string> prepared_;
+    std::unordered_map<std::string, std::vector<std::unique_ptr<Cursor>>> cache_;
+};
+
+bool PgCursor::step() {
+    if (!executed_) {
+        executed_ = true;
+        res_ = db_.run(sql_, values_, set_, binary_);
+        rows_ = PQntuples(res_);
+        row_ = -1;
+    }
+    if (row_ < rows_) ++row_;
+    return row_ < rows_;
+}
+
+} // namespace
+
+std::unique_ptr<Db> open_postgres(const std::string &uri, int busy_timeout_ms) {
+    return std::make_unique<PgDb>(uri, busy_timeout_ms);
+}
+
+} // namespace spinner_rollback::detail
