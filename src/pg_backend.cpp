@@ -194,7 +194,13 @@ public:
             exec_here("BEGIN ISOLATION LEVEL READ COMMITTED");
             in_tx_ = true;
             // Serialise the store's writers (the schema names the store).
-            exec_here("SELECT pg_advisory_xact_lock(1936749170, hashtext(current_schema()))");
+            // Tx's destructor does not run when begin() throws: end it here.
+            try {
+                exec_here("SELECT pg_advisory_xact_lock(1936749170, hashtext(current_schema()))");
+            } catch (...) {
+                rollback();
+                throw;
+            }
         } else {
             exec_here("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
             in_tx_ = true;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "spinner_rollback.h"
+#include "support/backend.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -12,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -84,19 +86,26 @@ inline std::string with_history_limit(const std::string &doc, int limit) {
     return replace_all(doc, "\"historyLimit\": 20", "\"historyLimit\": " + std::to_string(limit));
 }
 
-// A fresh directory under the system temp dir, removed on destruction.
+// A fresh directory under the system temp dir, removed on destruction, and
+// the stores of one test (support/backend.hpp: SQLite files or PostgreSQL
+// schemas).
 struct TempDir {
     fs::path path;
     TempDir() {
         std::string tmpl = (fs::temp_directory_path() / "spr-test-XXXXXX").string();
         if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
         path = tmpl;
+        stores_ = std::make_unique<spr_backend::Stores>(path);
     }
     ~TempDir() {
+        stores_.reset();
         std::error_code ec;
         fs::remove_all(path, ec);
     }
     std::string file(const std::string &name) const { return (path / name).string(); }
+    /// The store named `name` in this test (created empty on first use).
+    std::string store(const std::string &name = "s") { return stores_->get(name); }
+    std::unique_ptr<spr_backend::Stores> stores_;
     TempDir(const TempDir &) = delete;
     TempDir &operator=(const TempDir &) = delete;
 };

@@ -111,7 +111,7 @@ TEST_CASE("version string, version number and error names", "[capi]") {
 // ---------------------------------------------------------------------------
 TEST_CASE("the valid documents of tests/data are accepted", "[capi][data]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     for (const char *name : {"shop_v1.json", "shop_v2.json", "shop_v1_config_changed.json",
                              "shop_v1_untracked_changed.json", "shop_v1_history_limit_2.json",
                              "shop_v1_dedicated_volume.json", "plain_v1.json", "plain_v2.json",
@@ -135,7 +135,7 @@ TEST_CASE("the valid documents of tests/data are accepted", "[capi][data]") {
 
 TEST_CASE("invalid documents are refused with the JSON path of the broken rule", "[capi][data]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     json::value manifest = parse(data("invalid/manifest.json"));
     REQUIRE(manifest.as_array().size() >= 10);
     for (const auto &entry : manifest.as_array()) {
@@ -167,7 +167,7 @@ TEST_CASE("invalid documents are refused with the JSON path of the broken rule",
 
 TEST_CASE("hostile input is refused quickly", "[capi][data]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     std::vector<std::pair<std::string, std::string>> cases;
     cases.emplace_back("deep nesting", std::string(200000, '[') + std::string(200000, ']'));
     {
@@ -200,7 +200,7 @@ TEST_CASE("hostile input is refused quickly", "[capi][data]") {
 // ---------------------------------------------------------------------------
 TEST_CASE("record: created, unchanged, disabled, reenabled", "[capi][record]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
 
     json::value r1 = store.record("shop", data("shop_v1.json"), R"({"author":"alice","message":"first deploy"})");
     REQUIRE(str(r1, "outcome") == "created");
@@ -284,7 +284,7 @@ TEST_CASE("record: created, unchanged, disabled, reenabled", "[capi][record]") {
 
 TEST_CASE("versions listing: newest first, one current, contract fields", "[capi][record]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     store.record_created("shop", data("shop_v1.json"), R"({"author":"a1"})");
     store.record_created("shop", data("shop_v2.json"), R"({"author":"a2"})");
     store.record_created("shop", data("shop_v1.json"), R"({"author":"a3"})");
@@ -323,7 +323,7 @@ TEST_CASE("versions listing: newest first, one current, contract fields", "[capi
 
 TEST_CASE("version_get masks secret values unless revealed", "[capi][secrets]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     store.record_created("shop", data("shop_v1.json"));
     store.record_created("shop", data("shop_v2.json"));
 
@@ -362,7 +362,7 @@ TEST_CASE("version_get masks secret values unless revealed", "[capi][secrets]") 
 
 TEST_CASE("diff between versions and between documents", "[capi][diff]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     store.record_created("shop", data("shop_v1.json"));
     store.record_created("shop", data("shop_v2.json"));
 
@@ -480,7 +480,7 @@ TEST_CASE("policy evaluation is a pure function", "[capi][policy]") {
 
     // A store configured with a policy applies it.
     TempDir dir;
-    Store store(dir.file("s.db"), key_options(R"("policy": {"triggers": ["labels"]})"));
+    Store store(dir.store("s"), key_options(R"("policy": {"triggers": ["labels"]})"));
     store.record_created("shop", v1);
     REQUIRE(str(store.record("shop", replace_all(v1, "shop:1.4", "shop:1.9")), "outcome") == "unchanged");
     REQUIRE(str(store.record("shop", data("shop_v1_untracked_changed.json")), "outcome") == "created");
@@ -489,7 +489,7 @@ TEST_CASE("policy evaluation is a pure function", "[capi][policy]") {
 // ---------------------------------------------------------------------------
 TEST_CASE("plan and commit a rollback", "[capi][rollback]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     store.record_created("shop", data("shop_v1.json"));
     // v2 also moves a setting (never versioned content): historyLimit 30.
     std::string v2 = with_history_limit(data("shop_v2.json"), 30);
@@ -572,7 +572,7 @@ TEST_CASE("plan and commit a rollback", "[capi][rollback]") {
 
 TEST_CASE("plan with scope all restores untracked fields too", "[capi][rollback]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     store.record_created("shop", data("shop_v1.json"));
     store.record_created("shop", data("shop_v2.json"));
     json::value tracked = parse(store.plan_raw("shop", 1, R"({"scope":"tracked"})"));
@@ -587,7 +587,7 @@ TEST_CASE("plan with scope all restores untracked fields too", "[capi][rollback]
 
 TEST_CASE("rollback refusals: each its own code, nothing changed", "[capi][rollback]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
 
     SECTION("unknown spinner and unknown target: SPR_E_NOT_FOUND") {
         REQUIRE(store.try_plan("nope", 1) == SPR_E_NOT_FOUND);
@@ -668,7 +668,7 @@ TEST_CASE("rollback refusals: each its own code, nothing changed", "[capi][rollb
 
 TEST_CASE("an altered plan is refused", "[capi][rollback]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     store.record_created("shop", data("shop_v1.json"));
     store.record_created("shop", data("shop_v2.json"));
     store.record_created("shop", data("shop_v1_config_changed.json"));
@@ -716,7 +716,7 @@ TEST_CASE("an altered plan is refused", "[capi][rollback]") {
 
 TEST_CASE("rollback with data from a volume snapshot", "[capi][rollback][snapshots]") {
     TempDir dir;
-    Store store(dir.file("s.db"),
+    Store store(dir.store("s"),
                 key_options(R"("pricing": {"currency": "EUR", "perGiBMonth": {"standard": 0.5, "*": 0.1}})"));
     store.record_created("shop", data("shop_v1.json"));
     store.record_created("shop", data("shop_v2.json"));
@@ -795,7 +795,7 @@ TEST_CASE("rollback with data from a volume snapshot", "[capi][rollback][snapsho
 
 TEST_CASE("snapshots: register, replace, list, delete", "[capi][snapshots]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     SPR_REQUIRE_OK(spr_snapshot_register(store, R"({"id":"s-old","volume":"vol-a","sizeBytes":100,"createdAt":"2024-01-01T00:00:00Z","ready":false,"storageClass":"standard","metadata":{"k":"v"}})"));
     SPR_REQUIRE_OK(spr_snapshot_register(store, R"({"id":"s-new","volume":"vol-a","sizeBytes":200,"createdAt":"2024-02-01T00:00:00Z","ready":true,"storageClass":"standard"})"));
     SPR_REQUIRE_OK(spr_snapshot_register(store, R"({"id":"s-b","volume":"vol-b","sizeBytes":300,"createdAt":"2024-03-01T00:00:00Z","ready":true})"));
@@ -855,7 +855,7 @@ TEST_CASE("snapshots: register, replace, list, delete", "[capi][snapshots]") {
 
 TEST_CASE("rollout status and automatic rollback plans", "[capi][rollback]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     store.record_created("shop", data("shop_v1.json"));
     store.record_created("shop", data("shop_v2.json"));
 
@@ -894,7 +894,7 @@ TEST_CASE("rollout status and automatic rollback plans", "[capi][rollback]") {
 // ---------------------------------------------------------------------------
 TEST_CASE("requestId makes record and commit idempotent", "[capi][idempotency]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     json::value a = store.record("shop", data("shop_v1.json"), R"({"requestId":"req-1"})");
     json::value b = store.record("shop", data("shop_v1.json"), R"({"requestId":"req-1"})");
     REQUIRE(str(a, "outcome") == "created");
@@ -943,7 +943,7 @@ TEST_CASE("requestId makes record and commit idempotent", "[capi][idempotency]")
 // ---------------------------------------------------------------------------
 TEST_CASE("secret values need a key", "[capi][secrets]") {
     TempDir dir;
-    std::string path = dir.file("s.db");
+    std::string path = dir.store("s");
     {
         Store nokey(path, "");
         std::string res;
@@ -1002,7 +1002,7 @@ TEST_CASE("secret values need a key", "[capi][secrets]") {
 
 TEST_CASE("secret values never appear in listings, diffs, plans, errors or the store files", "[capi][secrets]") {
     TempDir dir;
-    std::string path = dir.file("s.db");
+    std::string path = dir.store("s");
     std::vector<std::string> outputs;
     {
         Store store(path);
@@ -1041,10 +1041,12 @@ TEST_CASE("secret values never appear in listings, diffs, plans, errors or the s
         REQUIRE(contains(store.get_raw("shop", 2, true), kSecretV2));
         REQUIRE(contains(store.get_raw("shop", 3, true), kSecretV1));
 
-        // The files while the store is open (WAL not yet checkpointed).
-        for (const char *suffix : {"", "-wal", "-shm"}) {
-            std::string bytes = read_file_if_exists(path + suffix);
-            INFO("file " << path << suffix << " (" << bytes.size() << " bytes)");
+        // What rests on disk while the store is open (SQLite: the WAL not yet
+        // checkpointed; PostgreSQL: the data directory with its WAL).
+        {
+            std::string bytes = spr_backend::at_rest_bytes(path);
+            INFO("bytes at rest: " << bytes.size());
+            REQUIRE(bytes.size() > 0);
             REQUIRE_FALSE(contains(bytes, kSecretV1));
             REQUIRE_FALSE(contains(bytes, kSecretV2));
         }
@@ -1055,15 +1057,10 @@ TEST_CASE("secret values never appear in listings, diffs, plans, errors or the s
         REQUIRE_FALSE(contains(o, kSecretV2));
     }
     // And after close.
-    REQUIRE(fs::file_size(path) > 0);
-    for (const char *suffix : {"", "-wal", "-shm"}) {
-        std::string bytes = read_file_if_exists(path + suffix);
-        INFO("file " << path << suffix);
-        REQUIRE_FALSE(contains(bytes, kSecretV1));
-        REQUIRE_FALSE(contains(bytes, kSecretV2));
-    }
-    // Config values are not secret: they are stored (sanity check of the search above).
-    REQUIRE(fs::exists(path));
+    std::string bytes = spr_backend::at_rest_bytes(path);
+    REQUIRE(bytes.size() > 0);
+    REQUIRE_FALSE(contains(bytes, kSecretV1));
+    REQUIRE_FALSE(contains(bytes, kSecretV2));
 }
 
 namespace {
@@ -1102,7 +1099,7 @@ struct ToyKms {
 
 TEST_CASE("a host cipher (KMS) protects secret values", "[capi][secrets][cipher]") {
     TempDir dir;
-    std::string path = dir.file("s.db");
+    std::string path = dir.store("s");
     ToyKms kms;
     spr_cipher c = kms.cipher();
     {
@@ -1113,7 +1110,7 @@ TEST_CASE("a host cipher (KMS) protects secret values", "[capi][secrets][cipher]
         REQUIRE(kms.encrypts.load() >= 1);
         REQUIRE(store.get("shop", 1, true).at("state").at("secrets").at("db").at("password").as_string() == kSecretV1);
     }
-    for (const char *suffix : {"", "-wal"}) REQUIRE_FALSE(contains(read_file_if_exists(path + suffix), kSecretV1));
+    REQUIRE_FALSE(contains(spr_backend::at_rest_bytes(path), kSecretV1));
     {
         ToyKms kms2;
         spr_cipher c2 = kms2.cipher();
@@ -1187,7 +1184,7 @@ TEST_CASE("a host cipher (KMS) protects secret values", "[capi][secrets][cipher]
 // ---------------------------------------------------------------------------
 TEST_CASE("NULL handles and arguments return SPR_E_INVALID naming the argument", "[capi][null]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     store.record_created("shop", data("shop_v1.json"));
     store.record_created("shop", data("shop_v2.json"));
     const std::string plan = store.plan_raw("shop", 1);
@@ -1285,37 +1282,61 @@ TEST_CASE("NULL handles and arguments return SPR_E_INVALID naming the argument",
 TEST_CASE("options and I/O errors at open", "[capi][open]") {
     TempDir dir;
     spr_store *h = reinterpret_cast<spr_store *>(sentinel());
-    REQUIRE(spr_open(dir.file("s.db").c_str(), R"({"bogus": 1})", &h) == SPR_E_INVALID);
+    REQUIRE(spr_open(dir.store("s").c_str(), R"({"bogus": 1})", &h) == SPR_E_INVALID);
     REQUIRE(h == nullptr);
     REQUIRE(last_error().path == "options.bogus");
-    REQUIRE(spr_open(dir.file("s.db").c_str(), "{", &h) == SPR_E_INVALID);
-    REQUIRE(spr_open(dir.file("s.db").c_str(), R"({"busyTimeoutMs": -1})", &h) == SPR_E_INVALID);
-    REQUIRE(spr_open(dir.file("s.db").c_str(), R"({"durability": "sometimes"})", &h) == SPR_E_INVALID);
+    REQUIRE(spr_open(dir.store("s").c_str(), "{", &h) == SPR_E_INVALID);
+    REQUIRE(spr_open(dir.store("s").c_str(), R"({"busyTimeoutMs": -1})", &h) == SPR_E_INVALID);
+    REQUIRE(spr_open(dir.store("s").c_str(), R"({"durability": "sometimes"})", &h) == SPR_E_INVALID);
     REQUIRE(last_error().path == "options.durability");
-    REQUIRE(spr_open(dir.file("s.db").c_str(), R"({"pricing": {"currency": "EURO"}})", &h) == SPR_E_INVALID);
+    REQUIRE(spr_open(dir.store("s").c_str(), R"({"pricing": {"currency": "EURO"}})", &h) == SPR_E_INVALID);
     REQUIRE(h == nullptr);
 
-    h = reinterpret_cast<spr_store *>(sentinel());
+    // Every documented option together.
+    Store ok(dir.store("s"), key_options(R"("pricing": {"currency": "USD", "perGiBMonth": {"standard": 0.1, "*": 0.1}}, "policy": {"triggers": ["image", "env"]}, "busyTimeoutMs": 5000, "durability": "normal")"));
+    REQUIRE(ok.record_created("shop", data("shop_v1.json")) == 1);
+}
+
+TEST_CASE("I/O errors at open: a missing directory, a file that is not a store", "[capi][open][sqlite]") {
+    TempDir dir;
+    spr_store *h = reinterpret_cast<spr_store *>(sentinel());
     REQUIRE(spr_open((dir.path / "no" / "such" / "dir" / "s.db").c_str(), nullptr, &h) == SPR_E_IO);
     REQUIRE(h == nullptr);
     REQUIRE(last_error().name == "SPR_E_IO");
 
-    // A file that is not a store.
     std::string junk = dir.file("junk.db");
     std::ofstream(junk) << std::string(8192, 'x');
     h = reinterpret_cast<spr_store *>(sentinel());
     int rc = spr_open(junk.c_str(), nullptr, &h);
     REQUIRE((rc == SPR_E_CORRUPT || rc == SPR_E_IO));
     REQUIRE(h == nullptr);
+}
 
-    // Every documented option together.
-    Store ok(dir.file("s.db"), key_options(R"("pricing": {"currency": "USD", "perGiBMonth": {"standard": 0.1, "*": 0.1}}, "policy": {"triggers": ["image", "env"]}, "busyTimeoutMs": 5000, "durability": "normal")"));
-    REQUIRE(ok.record_created("shop", data("shop_v1.json")) == 1);
+TEST_CASE("I/O errors at open: no server, no schema, and the password is never echoed", "[capi][open][postgres]") {
+    TempDir dir;
+    spr_store *h = reinterpret_cast<spr_store *>(sentinel());
+    // Nothing listens on this socket directory.
+    std::string nowhere = "postgresql://spr:Pa55-NOT-ECHOED@/postgres?host=" + dir.path.string() +
+                          "&port=1&connect_timeout=2";
+    REQUIRE(spr_open(nowhere.c_str(), nullptr, &h) == SPR_E_IO);
+    REQUIRE(h == nullptr);
+    LastError e = last_error();
+    CHECK(e.name == "SPR_E_IO");
+    CHECK(e.path == "path");
+    CHECK_FALSE(contains(e.raw, "Pa55-NOT-ECHOED"));
+    CHECK(contains(e.message, "PostgreSQL"));
+    // A search_path naming no schema: nothing to create the tables in.
+    std::string base = spr_backend::pg_base();
+    std::string no_schema = base + (contains(base, "?") ? "&" : "?") + "options=-csearch_path%3Dno_such_schema_x";
+    h = reinterpret_cast<spr_store *>(sentinel());
+    REQUIRE(spr_open(no_schema.c_str(), nullptr, &h) == SPR_E_IO);
+    REQUIRE(h == nullptr);
+    CHECK(contains(last_error().message, "schema"));
 }
 
 TEST_CASE("a store persists across close and reopen", "[capi][open]") {
     TempDir dir;
-    std::string path = dir.file("s.db");
+    std::string path = dir.store("s");
     std::string digest2;
     {
         Store store(path);
@@ -1339,7 +1360,7 @@ TEST_CASE("a store persists across close and reopen", "[capi][open]") {
 
 TEST_CASE("content is stored deduplicated", "[capi][dedup]") {
     TempDir dir;
-    std::string path = dir.file("s.db");
+    std::string path = dir.store("s");
     // A 512 KiB config value of incompressible text.
     std::string big;
     std::uint64_t x = 0x9e3779b97f4a7c15ull;
@@ -1351,15 +1372,7 @@ TEST_CASE("content is stored deduplicated", "[capi][dedup]") {
         big.push_back(alphabet[x % 64]);
     }
     std::string base = replace_all(data("shop_v1.json"), "\"listen: 8080\\n\"", "\"" + big + "\"");
-    auto size_now = [&] {
-        std::uintmax_t total = 0;
-        for (const char *suffix : {"", "-wal"}) {
-            std::error_code ec;
-            auto s = fs::file_size(path + suffix, ec);
-            if (!ec) total += s;
-        }
-        return total;
-    };
+    auto size_now = [&] { return static_cast<std::uintmax_t>(spr_backend::payload_bytes(path)); };
     Store store(path, key_options(R"("durability": "normal")"));
     store.record_created("shop", base);
     auto after_first = size_now();

@@ -30,7 +30,7 @@ bool any_warning(const json::value &plan, std::initializer_list<const char *> wo
 
 TEST_CASE("a lowered historyLimit applies at once; the current version is never pruned", "[capi][retention]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     std::string base = data("shop_v1.json");
     for (int i = 1; i <= 5; ++i) REQUIRE(store.record_created("shop", code(base, "b" + std::to_string(i))) == i);
     REQUIRE(store.version_count("shop") == 5);
@@ -52,7 +52,7 @@ TEST_CASE("a lowered historyLimit applies at once; the current version is never 
 
 TEST_CASE("a spinner whose first state is disabled is known but has no versions", "[capi][record]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     REQUIRE(str(store.record("shop", data("shop_v1_rollback_disabled.json")), "outcome") == "disabled");
     json::value info = store.info("shop");
     REQUIRE_FALSE(boolean(info, "rollbackEnabled"));
@@ -70,7 +70,7 @@ TEST_CASE("a spinner whose first state is disabled is known but has no versions"
 
 TEST_CASE("plans take untracked fields and settings from the latest recorded state", "[capi][rollback]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     store.record_created("shop", data("shop_v1.json"));
     store.record_created("shop", data("shop_v2.json"));
     // Unchanged for the policy, but the host deployed new labels and a new limit.
@@ -96,7 +96,7 @@ TEST_CASE("plans take untracked fields and settings from the latest recorded sta
 
 TEST_CASE("a plan targeting a tag without digest warns that the tag may have moved", "[capi][rollback]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     store.record_created("plain", data("plain_v1.json")); // tag only
     store.record_created("plain", data("plain_v2.json")); // with digest
     json::value plan = parse(store.plan_raw("plain", 1));
@@ -112,7 +112,7 @@ TEST_CASE("a plan targeting a tag without digest warns that the tag may have mov
 
 TEST_CASE("snapshots qualify only for volumes bound under that name in retained versions", "[capi][snapshots]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     std::string base = with_history_limit(data("shop_v1.json"), 2);
     store.record_created("shop", with_volume_id(code(base, "c1"), "vol-a"));
     for (int i = 2; i <= 4; ++i) store.record_created("shop", with_volume_id(code(base, "c" + std::to_string(i)), "vol-b"));
@@ -133,7 +133,7 @@ TEST_CASE("snapshots qualify only for volumes bound under that name in retained 
 
 TEST_CASE("new volumes are priced per storage class, per copy", "[capi][snapshots][pricing]") {
     TempDir dir;
-    Store store(dir.file("s.db"),
+    Store store(dir.store("s"),
                 key_options(R"("pricing": {"currency": "CHF", "perGiBMonth": {"standard": 0.25, "*": 1.5}})"));
     const std::int64_t four_gib = std::int64_t(4) << 30;
     auto snap = [&](const std::string &id, const std::string &vol) {
@@ -170,7 +170,7 @@ TEST_CASE("new volumes are priced per storage class, per copy", "[capi][snapshot
 
 TEST_CASE("automatic rollback plans skip the current version", "[capi][rollback]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     store.record_created("shop", data("shop_v1.json"));
     SPR_REQUIRE_OK(spr_set_status(store, "shop", 1, "active"));
     char *out = sentinel();
@@ -185,7 +185,7 @@ TEST_CASE("automatic rollback plans skip the current version", "[capi][rollback]
 
 TEST_CASE("meta and spinner limits", "[capi][record]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     std::string v1 = data("shop_v1.json");
     REQUIRE(store.record_created(std::string(63, 'a'), v1) == 1);
     REQUIRE(store.try_record(std::string(64, 'a'), v1) == SPR_E_INVALID);
@@ -206,7 +206,7 @@ TEST_CASE("meta and spinner limits", "[capi][record]") {
 
 TEST_CASE("createdAt never goes backwards with the version number", "[capi][record]") {
     TempDir dir;
-    Store store(dir.file("s.db"), key_options(R"("durability": "normal")"));
+    Store store(dir.store("s"), key_options(R"("durability": "normal")"));
     for (int i = 0; i < 20; ++i) store.record_created("shop", code(data("shop_v1.json"), "t" + std::to_string(i)));
     json::array vs = store.versions("shop");
     for (std::size_t i = 1; i < vs.size(); ++i)
@@ -224,7 +224,7 @@ bool last_error_parses() {
 
 TEST_CASE("the last error stays valid UTF-8 JSON whatever the arguments", "[capi][errors]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     store.record_created("shop", data("shop_v1.json"));
     const std::string cut = std::string(127, 'a') + "\xc3\xa9"; // "é" across byte 128
     const std::vector<std::pair<const char *, std::string>> ids = {
@@ -258,14 +258,14 @@ TEST_CASE("the last error stays valid UTF-8 JSON whatever the arguments", "[capi
 
 TEST_CASE("hostile JSON in every JSON argument is refused", "[capi][errors]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     store.record_created("shop", data("shop_v1.json"));
     store.record_created("shop", data("shop_v2.json"));
     const std::string deep = std::string(100000, '[') + std::string(100000, ']');
     const std::string deep_obj = "{\"metadata\":" + std::string(5000, '[') + std::string(5000, ']') + "}";
     char *out = sentinel();
     spr_store *h = reinterpret_cast<spr_store *>(sentinel());
-    REQUIRE(spr_open(dir.file("s.db").c_str(), deep.c_str(), &h) == SPR_E_INVALID);
+    REQUIRE(spr_open(dir.store("s").c_str(), deep.c_str(), &h) == SPR_E_INVALID);
     REQUIRE(h == nullptr);
     REQUIRE(spr_record(store, "shop", data("shop_v1.json").c_str(), deep.c_str(), &out) == SPR_E_INVALID);
     REQUIRE(out == nullptr);

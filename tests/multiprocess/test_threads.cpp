@@ -50,7 +50,7 @@ std::string record_number(spr_store *s, const std::string &spinner, const std::s
 
 TEST_CASE("the last error is per thread", "[threads][concurrency]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     std::barrier sync(2);
     std::string a_error, b_error;
     int a_rc = -1, b_rc = -1;
@@ -87,7 +87,7 @@ TEST_CASE("the last error is per thread", "[threads][concurrency]") {
 
 TEST_CASE("8 threads on one handle: gap-free numbering, exactly one current", "[threads][concurrency]") {
     TempDir dir;
-    const std::string path = dir.file("s.db");
+    const std::string path = dir.store("s");
     Store store(path, key_options(R"("busyTimeoutMs": 60000)"));
     const int threads = 8, per_thread = 15;
     const std::string tmpl = with_history_limit(data("shop_v1.json"), 100000);
@@ -161,12 +161,12 @@ TEST_CASE("8 threads on one handle: gap-free numbering, exactly one current", "[
         json::array own = store.versions("own-" + std::to_string(t));
         REQUIRE(check_history_shape(own) == per_thread);
     }
-    REQUIRE(sqlite_integrity_check(path) == "ok");
+    if (!spr_backend::is_pg(path)) REQUIRE(sqlite_integrity_check(path) == "ok");
 }
 
 TEST_CASE("threads committing plans made against the same version: one wins", "[threads][concurrency]") {
     TempDir dir;
-    Store store(dir.file("s.db"));
+    Store store(dir.store("s"));
     store.record_created("shop", data("shop_v1.json"));
     store.record_created("shop", data("shop_v2.json"));
     const int threads = 8;
@@ -195,7 +195,7 @@ TEST_CASE("threads committing plans made against the same version: one wins", "[
 
 TEST_CASE("two handles on one file in one process, written from threads", "[threads][concurrency]") {
     TempDir dir;
-    const std::string path = dir.file("s.db");
+    const std::string path = dir.store("s");
     Store a(path, key_options(R"("busyTimeoutMs": 60000)"));
     Store b(path, key_options(R"("busyTimeoutMs": 60000)"));
     const std::string tmpl = with_history_limit(data("shop_v1.json"), 100000);
@@ -221,13 +221,11 @@ TEST_CASE("two handles on one file in one process, written from threads", "[thre
 
 TEST_CASE("a write lock held elsewhere longer than busyTimeoutMs gives SPR_E_BUSY", "[threads][concurrency]") {
     TempDir dir;
-    const std::string path = dir.file("s.db");
+    const std::string path = dir.store("s");
     Store store(path, key_options(R"("busyTimeoutMs": 200)"));
     store.record_created("shop", data("shop_v1.json"));
 
-    sqlite3 *db = nullptr;
-    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    auto lock = std::make_unique<spr_backend::WriterLock>(path);
 
     auto t0 = std::chrono::steady_clock::now();
     REQUIRE(store.try_record("shop", data("shop_v2.json")) == SPR_E_BUSY);
@@ -235,11 +233,10 @@ TEST_CASE("a write lock held elsewhere longer than busyTimeoutMs gives SPR_E_BUS
     REQUIRE(last_error().name == "SPR_E_BUSY");
     REQUIRE(ms >= 150);  // it waited ...
     REQUIRE(ms < 5000);  // ... about busyTimeoutMs, not forever
-    // Readers are not blocked by a writer (WAL).
+    // Readers are not blocked by a writer (SQLite WAL; PostgreSQL MVCC).
     REQUIRE(store.version_count("shop") == 1);
     REQUIRE(contains(store.get_raw("shop", 1, true), kSecretV1));
 
-    REQUIRE(sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(db);
+    lock.reset();
     REQUIRE(store.record_created("shop", data("shop_v2.json")) == 2);
 }

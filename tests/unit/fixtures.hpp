@@ -2,11 +2,13 @@
 #pragma once
 
 #include "json.hpp"
+#include "support/backend.hpp"
 
 #include <spinner_rollback/spinner_rollback.hpp>
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 
@@ -70,12 +72,18 @@ struct TempDir {
         path = std::filesystem::temp_directory_path() /
                ("spr-test-" + std::to_string(rd()) + "-" + std::to_string(rd()));
         std::filesystem::create_directories(path);
+        stores_ = std::make_unique<spr_backend::Stores>(path);
     }
     ~TempDir() {
+        stores_.reset();
         std::error_code ec;
         std::filesystem::remove_all(path, ec);
     }
     std::string file(const std::string &name = "store.db") const { return (path / name).string(); }
+    /// The store named `name` in this test (support/backend.hpp: a SQLite
+    /// file or a PostgreSQL schema), created empty on first use.
+    std::string store(const std::string &name = "store") { return stores_->get(name); }
+    std::unique_ptr<spr_backend::Stores> stores_;
 };
 
 inline spinner_rollback::StoreOptions keyed() {

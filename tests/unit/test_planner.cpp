@@ -25,7 +25,7 @@ struct History {
     std::unique_ptr<VersionStore> store;
     explicit History(StoreOptions o = keyed()) {
         o.key = kKey;
-        store = VersionStore::open(dir.file(), o);
+        store = VersionStore::open(dir.store(), o);
         store->record("shop", text(base_state()));
         store->record("shop", with([](auto &s) {
                           container(s)["env"].as_array()[0].as_object()["value"] = "debug";
@@ -156,7 +156,7 @@ TEST_CASE("every refusal has its own code and changes nothing", "[planner][refus
 
 TEST_CASE("pruned targets are refused as pruned", "[planner][refusals]") {
     TempDir dir;
-    auto store = VersionStore::open(dir.file(), keyed());
+    auto store = VersionStore::open(dir.store(), keyed());
     for (int i = 0; i < 6; ++i)
         store->record("shop", with([i](auto &s) {
                           s["settings"].as_object()["rollback"].as_object()["historyLimit"] = 2;
@@ -223,7 +223,7 @@ TEST_CASE("data from a snapshot provisions a new volume, with its size and cost,
 
 TEST_CASE("dedicated volumes cost one copy per instance", "[planner][volumes]") {
     TempDir dir;
-    auto store = VersionStore::open(dir.file(), keyed());
+    auto store = VersionStore::open(dir.store(), keyed());
     auto dedicated = [](int inst) {
         return with([=](auto &s) {
             s["volumes"].as_array()[0].as_object()["mode"] = "dedicated";
@@ -298,7 +298,7 @@ TEST_CASE("auto rollback targets the newest version reported active", "[planner]
 
 TEST_CASE("a target with a tag but no digest warns", "[planner]") {
     TempDir dir;
-    auto store = VersionStore::open(dir.file(), keyed());
+    auto store = VersionStore::open(dir.store(), keyed());
     store->record("shop", with([](auto &s) { container(s)["image"].as_object().erase("digest"); }));
     store->record("shop", with([](auto &s) { s["instances"] = 5; }));
     RollbackPlanner planner(*store);

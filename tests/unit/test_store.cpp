@@ -1,12 +1,11 @@
-// VersionStore on real SQLite files: numbering, listing, retention, dedup,
+// VersionStore on real SQLite files and PostgreSQL schemas: numbering, listing, retention, dedup,
 // idempotency, secrets at rest, verification, migrations.
 #include <catch2/catch.hpp>
 
 #include "fixtures.hpp"
 
-#include <sqlite3.h>
-
 #include <fstream>
+#include <map>
 #include <sstream>
 
 using namespace spinner_rollback;
@@ -18,35 +17,22 @@ std::string env_state(int i) {
     return with([i](auto &s) { container(s)["env"].as_array()[0].as_object()["value"] = "v" + std::to_string(i); });
 }
 
-std::string slurp(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+using spr_backend::at_rest_bytes;
+using spr_backend::on_postgres;
+using spr_backend::payload_bytes;
+using spr_backend::query_int;
+
+// Direct SQL on the store, as an attacker or a bad disk would.
+void sql(const std::string &location, const std::string &statement) {
+    INFO(statement);
+    REQUIRE_NOTHROW(spr_backend::sql(location, statement));
 }
 
-// Direct SQL on the store file, as an attacker or a bad disk would.
-void sql(const std::string &file, const std::string &statement) {
-    sqlite3 *db = nullptr;
-    REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
-    char *err = nullptr;
-    int rc = sqlite3_exec(db, statement.c_str(), nullptr, nullptr, &err);
-    INFO((err ? err : ""));
-    sqlite3_free(err);
-    sqlite3_close(db);
-    REQUIRE(rc == SQLITE_OK);
-}
-
-std::int64_t payload_bytes(const std::string &file) {
-    sqlite3 *db = nullptr;
-    REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
-    sqlite3_stmt *st = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, "SELECT sum(payload) FROM dbstat", -1, &st, nullptr) == SQLITE_OK);
-    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-    std::int64_t n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
+std::map<int, int> blob_counts(const std::string &location) {
+    std::map<int, int> counts;
+    for (int kind = 1; kind <= 3; ++kind)
+        counts[kind] = static_cast<int>(query_int(location, "SELECT count(*) FROM blobs WHERE kind = " + std::to_string(kind)));
+    return counts;
 }
 
 template <class F> ErrorCode code_of(F &&f) {
@@ -62,7 +48,7 @@ template <class F> ErrorCode code_of(F &&f) {
 
 TEST_CASE("record: first, unchanged, changed; listing newest first with one current", "[store]") {
     TempDir dir;
-    auto store = VersionStore::open(dir.file(), keyed());
+    auto store = VersionStore::open(dir.store(), keyed());
     ChangeMeta meta;
     meta.author = "alice";
     meta.message = "first deploy";
@@ -104,7 +90,7 @@ TEST_CASE("record: first, unchanged, changed; listing newest first with one curr
 TEST_CASE("disabled rollback creates no version but keeps the latest state; re-enabling records at once",
           "[store]") {
     TempDir dir;
-    auto store = VersionStore::open(dir.file(), keyed());
+    auto store = VersionStore::open(dir.store(), keyed());
     store->record("shop", text(base_state()));
     auto off = [](int instances, bool enabled) {
         return with([=](auto &s) {
@@ -127,7 +113,7 @@ TEST_CASE("disabled rollback creates no version but keeps the latest state; re-e
 
 TEST_CASE("requestId makes retries idempotent", "[store]") {
     TempDir dir;
-    auto store = VersionStore::open(dir.file(), keyed());
+    auto store = VersionStore::open(dir.store(), keyed());
     ChangeMeta meta;
     meta.request_id = "req-1";
     auto a = store->record("shop", text(base_state()), meta);
@@ -147,14 +133,7 @@ TEST_CASE("requestId makes retries idempotent", "[store]") {
         again.request_id = "reconcile-" + std::to_string(i);
         CHECK(store->record("shop", env_state(2), again).outcome == "unchanged");
     }
-    sqlite3 *db = nullptr;
-    REQUIRE(sqlite3_open(dir.file().c_str(), &db) == SQLITE_OK);
-    sqlite3_stmt *st = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM requests WHERE number = 0", -1, &st, nullptr) == SQLITE_OK);
-    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-    CHECK(sqlite3_column_int(st, 0) == 1000);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    CHECK(query_int(dir.store(), "SELECT count(*) FROM requests WHERE number = 0") == 1000);
     // Reusing a requestId for another state is a conflict, not a silent no-op.
     CHECK(code_of([&] { store->record("shop", env_state(3), meta); }) == ErrorCode::conflict);
     CHECK(store->versions("shop").size() == 2);
@@ -163,7 +142,7 @@ TEST_CASE("requestId makes retries idempotent", "[store]") {
 TEST_CASE("retention keeps historyLimit versions besides the current one and collects content",
           "[store][retention]") {
     TempDir dir;
-    auto store = VersionStore::open(dir.file(), keyed());
+    auto store = VersionStore::open(dir.store(), keyed());
     auto limited = [](int i) {
         return with([i](auto &s) {
             s["settings"].as_object()["rollback"].as_object()["historyLimit"] = 3;
@@ -184,15 +163,7 @@ TEST_CASE("retention keeps historyLimit versions besides the current one and col
     CHECK(store->record("shop", limited(11)).version->number == 11);
     // Only the content of retained versions (and the latest state) is stored:
     // 4 versions' cores + 4 config maps + 1 secret.
-    sqlite3 *db = nullptr;
-    REQUIRE(sqlite3_open(dir.file().c_str(), &db) == SQLITE_OK);
-    sqlite3_stmt *st = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, "SELECT kind, count(*) FROM blobs GROUP BY kind ORDER BY kind", -1, &st, nullptr) ==
-            SQLITE_OK);
-    std::map<int, int> counts;
-    while (sqlite3_step(st) == SQLITE_ROW) counts[sqlite3_column_int(st, 0)] = sqlite3_column_int(st, 1);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    std::map<int, int> counts = blob_counts(dir.store());
     // Cores of pruned versions may stay as delta bases (bytes only, at most
     // one chain), but their config maps and secrets are collected.
     CHECK(counts[1] >= 4);
@@ -201,13 +172,7 @@ TEST_CASE("retention keeps historyLimit versions besides the current one and col
     CHECK(counts[3] == 1);
     // Many more versions: whole old delta chains are collected.
     for (int i = 12; i <= 80; ++i) store->record("shop", limited(i));
-    counts.clear();
-    REQUIRE(sqlite3_open(dir.file().c_str(), &db) == SQLITE_OK);
-    REQUIRE(sqlite3_prepare_v2(db, "SELECT kind, count(*) FROM blobs GROUP BY kind ORDER BY kind", -1, &st, nullptr) ==
-            SQLITE_OK);
-    while (sqlite3_step(st) == SQLITE_ROW) counts[sqlite3_column_int(st, 0)] = sqlite3_column_int(st, 1);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    counts = blob_counts(dir.store());
     CHECK(counts[1] <= 4 + 17);
     CHECK(counts[2] == 4);
     for (int n = 77; n <= 80; ++n)
@@ -217,20 +182,20 @@ TEST_CASE("retention keeps historyLimit versions besides the current one and col
 TEST_CASE("content is deduplicated: small changes cost bytes, big unchanged maps are stored once",
           "[store][dedup]") {
     TempDir dir;
-    auto store = VersionStore::open(dir.file(), keyed());
+    auto store = VersionStore::open(dir.store(), keyed());
     // Warm up the schema and the first version, then measure one-env-var changes.
     store->record("shop", env_state(0));
     store->record("shop", env_state(1));
-    std::int64_t before = payload_bytes(dir.file());
+    std::int64_t before = payload_bytes(dir.store());
     const int n = 50;
     for (int i = 2; i < 2 + n; ++i) store->record("shop", env_state(i));
-    std::int64_t per_version = (payload_bytes(dir.file()) - before) / n;
+    std::int64_t per_version = (payload_bytes(dir.store()) - before) / n;
     INFO("bytes per one-env-var version: " << per_version);
     CHECK(per_version < 1024);
 
     // A 1 MiB config map unchanged across 200 versions is stored once.
     TempDir dir2;
-    auto big = VersionStore::open(dir2.file(), keyed());
+    auto big = VersionStore::open(dir2.store(), keyed());
     // Incompressible-ish text, so compression cannot hide duplication.
     std::string mib(1 << 20, 'x');
     std::mt19937 rng(42);
@@ -243,7 +208,7 @@ TEST_CASE("content is deduplicated: small changes cost bytes, big unchanged maps
         });
     };
     for (int i = 0; i < 200; ++i) big->record("shop", big_state(i));
-    std::int64_t total = payload_bytes(dir2.file());
+    std::int64_t total = payload_bytes(dir2.store());
     INFO("total payload for 200 versions with a 1 MiB map: " << total);
     CHECK(total < (1 << 20) + 200 * 1024);
     CHECK(big->versions("shop").size() == 200);
@@ -254,7 +219,7 @@ TEST_CASE("content is deduplicated: small changes cost bytes, big unchanged maps
 TEST_CASE("secrets are encrypted at rest and revealed only on request", "[store][secrets]") {
     TempDir dir;
     {
-        auto store = VersionStore::open(dir.file(), keyed());
+        auto store = VersionStore::open(dir.store(), keyed());
         store->record("shop", text(base_state()));
         store->record("shop", with([](auto &s) {
                           s["secrets"].as_object()["db"].as_object()["password"] = "NEXT-" + kSecretValue;
@@ -270,17 +235,14 @@ TEST_CASE("secrets are encrypted at rest and revealed only on request", "[store]
         CHECK(revealed.state_json.find(kSecretValue) != std::string::npos);
         CHECK(store->get("shop", 2, true).state_json.find("NEXT-" + kSecretValue) != std::string::npos);
         // The WAL still holds the data at this point: check it while open.
-        for (const char *suffix : {"", "-wal"}) {
-            std::string bytes = slurp(dir.file() + suffix);
-            CHECK(bytes.find(kSecretValue) == std::string::npos);
-        }
+        CHECK(at_rest_bytes(dir.store()).find(kSecretValue) == std::string::npos);
         // A masked state cannot be fed back by accident.
         CHECK(code_of([&] { store->record("shop", masked.state_json); }) == ErrorCode::invalid);
     }
-    for (const char *suffix : {"", "-wal", "-shm"}) CHECK(slurp(dir.file() + suffix).find(kSecretValue) == std::string::npos);
+    CHECK(at_rest_bytes(dir.store()).find(kSecretValue) == std::string::npos);
 
     // Without a key: listing and masked reads work, revealing does not.
-    auto nokey = VersionStore::open(dir.file());
+    auto nokey = VersionStore::open(dir.store());
     CHECK(nokey->versions("shop").size() == 2);
     CHECK(nokey->get("shop", 1).state_json.find("<redacted>") != std::string::npos);
     CHECK(code_of([&] { nokey->get("shop", 1, true); }) == ErrorCode::no_key);
@@ -299,7 +261,7 @@ TEST_CASE("secrets are encrypted at rest and revealed only on request", "[store]
     StoreOptions wrong;
     wrong.key = std::string(64, 'f');
     try {
-        VersionStore::open(dir.file(), wrong);
+        VersionStore::open(dir.store(), wrong);
         FAIL("wrong key accepted");
     } catch (const Error &e) {
         CHECK(e.code() == ErrorCode::no_key);
@@ -309,7 +271,7 @@ TEST_CASE("secrets are encrypted at rest and revealed only on request", "[store]
     std::ofstream(dir.file("key")) << kKey << "\n";
     StoreOptions from_file;
     from_file.key_file = dir.file("key");
-    CHECK(VersionStore::open(dir.file(), from_file)->get("shop", 1, true).state_json.find(kSecretValue) !=
+    CHECK(VersionStore::open(dir.store(), from_file)->get("shop", 1, true).state_json.find(kSecretValue) !=
           std::string::npos);
 }
 
@@ -335,42 +297,43 @@ TEST_CASE("a host cipher (KMS) wraps the data key", "[store][secrets]") {
     StoreOptions o;
     o.cipher = cipher;
     {
-        auto store = VersionStore::open(dir.file(), o);
+        auto store = VersionStore::open(dir.store(), o);
         store->record("shop", text(base_state()));
         CHECK(store->get("shop", 1, true).state_json.find(kSecretValue) != std::string::npos);
     }
     CHECK(cipher->calls == 1); // one wrap, not one call per secret
-    auto again = VersionStore::open(dir.file(), o);
+    auto again = VersionStore::open(dir.store(), o);
     CHECK(again->get("shop", 1, true).state_json.find(kSecretValue) != std::string::npos);
-    CHECK(code_of([&] { VersionStore::open(dir.file(), keyed()); }) == ErrorCode::no_key);
+    CHECK(code_of([&] { VersionStore::open(dir.store(), keyed()); }) == ErrorCode::no_key);
 }
 
 TEST_CASE("stored data is verified on every read", "[store][corrupt]") {
     TempDir dir;
     {
-        auto store = VersionStore::open(dir.file(), keyed());
+        auto store = VersionStore::open(dir.store(), keyed());
         store->record("shop", text(base_state()));
     }
     SECTION("config map content altered") {
-        sql(dir.file(), "UPDATE blobs SET data = CAST('{\"flags\":\"evil\"}' AS BLOB), codec = 0, size = 16 WHERE kind = 2");
-        auto store = VersionStore::open(dir.file(), keyed());
+        sql(dir.store(), std::string("UPDATE blobs SET data = ") + (on_postgres() ? "convert_to('{\"flags\":\"evil\"}', 'UTF8')" : "CAST('{\"flags\":\"evil\"}' AS BLOB)") + ", codec = 0, size = 16 WHERE kind = 2");
+        auto store = VersionStore::open(dir.store(), keyed());
         CHECK(code_of([&] { store->get("shop", 1); }) == ErrorCode::corrupt);
         CHECK(store->versions("shop").size() == 1); // listing needs no content
     }
     SECTION("core content altered") {
-        sql(dir.file(), "UPDATE blobs SET data = CAST('{}' AS BLOB), codec = 0, size = 2 WHERE kind = 1");
-        auto store = VersionStore::open(dir.file(), keyed());
+        sql(dir.store(), std::string("UPDATE blobs SET data = ") + (on_postgres() ? "convert_to('{}', 'UTF8')" : "CAST('{}' AS BLOB)") + ", codec = 0, size = 2 WHERE kind = 1");
+        auto store = VersionStore::open(dir.store(), keyed());
         CHECK(code_of([&] { store->get("shop", 1); }) == ErrorCode::corrupt);
     }
     SECTION("sealed secret altered") {
-        sql(dir.file(), "UPDATE blobs SET data = zeroblob(length(data)) WHERE kind = 3");
-        auto store = VersionStore::open(dir.file(), keyed());
+        sql(dir.store(), on_postgres() ? "UPDATE blobs SET data = decode(repeat('00', length(data)), 'hex') WHERE kind = 3"
+                                   : "UPDATE blobs SET data = zeroblob(length(data)) WHERE kind = 3");
+        auto store = VersionStore::open(dir.store(), keyed());
         CHECK(store->get("shop", 1).state_json.find("<redacted>") != std::string::npos);
         CHECK(code_of([&] { store->get("shop", 1, true); }) == ErrorCode::corrupt);
     }
     SECTION("content missing") {
-        sql(dir.file(), "DELETE FROM blobs WHERE kind = 2");
-        auto store = VersionStore::open(dir.file(), keyed());
+        sql(dir.store(), "DELETE FROM blobs WHERE kind = 2");
+        auto store = VersionStore::open(dir.store(), keyed());
         CHECK(code_of([&] { store->get("shop", 1); }) == ErrorCode::corrupt);
     }
 }
@@ -378,21 +341,22 @@ TEST_CASE("stored data is verified on every read", "[store][corrupt]") {
 TEST_CASE("a store at schema 1 (release 0.1 pre-delta) opens, migrates and keeps its data", "[store][migrations]") {
     TempDir dir;
     {
-        auto store = VersionStore::open(dir.file(), keyed());
+        auto store = VersionStore::open(dir.store(), keyed());
         store->record("shop", env_state(1));
         store->record("shop", env_state(2));
     }
     // Turn the file back into schema 1 as 0.1's first schema wrote it: v1
     // only (its core is a full, non-delta blob referenced by the version and
     // the latest-state pointer), no migration-2 columns.
-    sql(dir.file(), "DELETE FROM blobs WHERE codec = 2");
-    sql(dir.file(), "DELETE FROM versions WHERE number = 2; UPDATE spinners SET current_number = 1, last_number = 1, "
+    sql(dir.store(), "DELETE FROM blobs WHERE codec = 2");
+    sql(dir.store(), "DELETE FROM versions WHERE number = 2; UPDATE spinners SET current_number = 1, last_number = 1, "
                     "latest_core = (SELECT core FROM versions WHERE number = 1)");
-    sql(dir.file(), "UPDATE blobs SET refs = CASE kind WHEN 1 THEN 2 ELSE 1 END, base_refs = 0, children = NULL");
-    sql(dir.file(), "ALTER TABLE blobs DROP COLUMN base; ALTER TABLE blobs DROP COLUMN depth; "
+    sql(dir.store(), "UPDATE blobs SET refs = CASE kind WHEN 1 THEN 2 ELSE 1 END, base_refs = 0, children = NULL");
+    sql(dir.store(), "ALTER TABLE blobs DROP COLUMN base; ALTER TABLE blobs DROP COLUMN depth; "
                     "ALTER TABLE blobs DROP COLUMN children; ALTER TABLE blobs DROP COLUMN base_refs; "
-                    "DROP INDEX requests_by_seq; ALTER TABLE requests DROP COLUMN seq; PRAGMA user_version = 1");
-    auto store = VersionStore::open(dir.file(), keyed());
+                    "DROP INDEX requests_by_seq; ALTER TABLE requests DROP COLUMN seq");
+    spr_backend::set_schema_version(dir.store(), 1);
+    auto store = VersionStore::open(dir.store(), keyed());
     CHECK(store->get("shop", 1, true).state_json.find(kSecretValue) != std::string::npos);
     CHECK(store->record("shop", env_state(3)).version->number == 2);
     CHECK(store->diff("shop", 1, 2).changes.size() == 1);
@@ -403,24 +367,27 @@ TEST_CASE("a store at schema 1 (release 0.1 pre-delta) opens, migrates and keeps
 
 TEST_CASE("schema migrations: versioned, and newer stores are refused", "[store][migrations]") {
     TempDir dir;
-    { VersionStore::open(dir.file()); }
-    { VersionStore::open(dir.file())->spinners(); } // reopening is a no-op migration
-    sql(dir.file(), "PRAGMA user_version = 99");
+    { VersionStore::open(dir.store()); }
+    { VersionStore::open(dir.store())->spinners(); } // reopening is a no-op migration
+    spr_backend::set_schema_version(dir.store(), 99);
     try {
-        VersionStore::open(dir.file());
+        VersionStore::open(dir.store());
         FAIL("opened a newer store");
     } catch (const Error &e) {
         CHECK(e.code() == ErrorCode::io);
         CHECK(std::string(e.what()).find("newer") != std::string::npos);
     }
-    // Not a database at all.
+}
+
+TEST_CASE("a file that is not a database is refused as corrupt", "[store][sqlite]") {
+    TempDir dir;
     std::ofstream(dir.file("junk.db")) << std::string(8192, 'j');
     CHECK(code_of([&] { VersionStore::open(dir.file("junk.db")); }) == ErrorCode::corrupt);
 }
 
 TEST_CASE("rollout status: active supersedes the previous active version", "[store][status]") {
     TempDir dir;
-    auto store = VersionStore::open(dir.file(), keyed());
+    auto store = VersionStore::open(dir.store(), keyed());
     store->record("shop", env_state(1));
     store->record("shop", env_state(2));
     store->set_status("shop", 1, RolloutStatus::active);
@@ -436,7 +403,7 @@ TEST_CASE("rollout status: active supersedes the previous active version", "[sto
 
 TEST_CASE("volume snapshots: register, list per volume, delete", "[store][snapshots]") {
     TempDir dir;
-    auto store = VersionStore::open(dir.file());
+    auto store = VersionStore::open(dir.store());
     store->register_snapshot(Snapshot::from_json(
         R"({"id":"s1","volume":"vol-a","sizeBytes":100,"createdAt":"2026-01-01T00:00:00Z","ready":true,"storageClass":"standard","metadata":{"by":"cron"}})"));
     store->register_snapshot(Snapshot::from_json(
