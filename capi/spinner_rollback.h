@@ -104,11 +104,18 @@ typedef struct spr_cipher {
 } spr_cipher;
 
 /**
- * Open (creating if needed) a store file and migrate its schema.
+ * Open (creating if needed) a store and migrate its schema.
  *
  * Without a key, the store works but refuses states holding secret values
  * (#SPR_E_NO_KEY) rather than store them in plaintext.
- * @param[in] path file path of the SQLite store (`file:` URIs accepted); required
+ *
+ * PostgreSQL: a lost connection fails the call in progress with #SPR_E_IO and
+ * the next call on the handle reconnects; retry a write with the same
+ * requestId (a COMMIT whose answer was lost may have been applied).
+ * @param[in] path a SQLite file path (`file:` URIs accepted), or a libpq URI
+ *        starting `postgres://` or `postgresql://`: the store is then the
+ *        tables of the connection's current schema (choose it with
+ *        `options=-csearch_path%3D<schema>`; it must exist); required
  * @param[in] options_json NULL, "" or `{"key": "<64 hex | base64>" | "keyFile": "path",
  *        "pricing": {"currency": "USD", "perGiBMonth": {"standard": 0.10, "*": 0.10}},
  *        "policy": {"triggers": [...]}, "busyTimeoutMs": 5000, "durability": "full"|"normal"}`;
@@ -120,10 +127,11 @@ typedef struct spr_cipher {
  * @retval SPR_E_NO_KEY keyFile unreadable or not a key; the key is not the one
  *         the store was created with, or the store's data key was wrapped by a
  *         host cipher (use spr_open_with_cipher())
- * @retval SPR_E_IO the file cannot be opened or created, or was written by a
- *         newer release
+ * @retval SPR_E_IO the file cannot be opened or created, the server cannot be
+ *         reached, the search_path names no schema, or the store was written
+ *         by a newer release (messages never echo a password)
  * @retval SPR_E_CORRUPT the file is not a store, or is damaged
- * @retval SPR_E_BUSY the file stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_BUSY the store's writer lock stayed held longer than busyTimeoutMs
  * @since 0.1
  */
 SPR_C_API int spr_open(const char *path, const char *options_json, spr_store **out);

@@ -140,8 +140,10 @@ public:
 
 /// How hard a commit waits for the disk. @since 0.1
 enum class Durability {
-    full,   ///< fsync per commit: a recorded version survives power loss (default)
+    full,   ///< fsync per commit: a recorded version survives power loss (default);
+            ///< PostgreSQL: synchronous_commit on
     normal  ///< survives a process crash; the last commits may be lost on power loss
+            ///< (PostgreSQL: synchronous_commit off, lost on a server crash)
 };
 
 /// Options for VersionStore::open. @since 0.1
@@ -157,7 +159,8 @@ struct SPR_API StoreOptions {
     /// Decides when a recorded state becomes a version.
     SnapshotPolicy policy;
     /// How long a call waits for another connection's lock before failing
-    /// with busy, in milliseconds (>= 0; from_json: 0-3600000).
+    /// with busy, in milliseconds (>= 0; from_json: 0-3600000). PostgreSQL:
+    /// the session's lock_timeout.
     int busy_timeout_ms = 5000;
     /// How hard a commit waits for the disk.
     Durability durability = Durability::full;
@@ -179,11 +182,14 @@ struct SPR_API SpinnerInfo {
     std::string to_json() const;
 };
 
-/// The version history of many spinners, in one SQLite file.
+/// The version history of many spinners, in one SQLite file or one
+/// PostgreSQL schema (docs/backends.md). Both engines give the same results
+/// and the same error codes.
 ///
 /// Thread safety: one VersionStore may be used from many threads at once;
-/// several processes may open the same file at once. Every write is one
-/// transaction; numbering stays gap-free under contention.
+/// several processes (on several machines, with PostgreSQL) may open the
+/// same store at once. Every write is one transaction, serialised with every
+/// other writer of the store; numbering stays gap-free under contention.
 ///
 /// Errors: every method throws Error; the codes each can throw are listed.
 /// Besides them, any method may throw busy, io, corrupt or internal.
@@ -194,12 +200,21 @@ public:
 
     /// Open (creating if needed) the store at `path` and apply pending schema
     /// migrations.
-    /// @param path file path of the SQLite store (`file:` URIs accepted)
+    /// @param path where the store lives: a SQLite file path (`file:` URIs
+    ///        accepted), or a libpq URI starting `postgres://` or
+    ///        `postgresql://` — the store is then the tables of the
+    ///        connection's current schema (set it with
+    ///        `options=-csearch_path%3D<schema>`), which must exist
     /// @param options key or cipher, pricing, policy, timeouts
-    /// @return the store; destroying it closes the file
+    /// @return the store; destroying it closes the file or connection
     /// @throws Error invalid (empty path, options), no_key (key file
     /// unreadable, key does not match the store, or cipher failure), io
-    /// (cannot open, or written by a newer release), corrupt, busy
+    /// (cannot open or connect, no schema to create the store in, or written
+    /// by a newer release), corrupt, busy. Errors never echo a password.
+    ///
+    /// With PostgreSQL, a lost connection fails the call in progress with io
+    /// and the next call reconnects; retry writes with the same request_id
+    /// (a COMMIT whose answer was lost may have been applied).
     static std::unique_ptr<VersionStore> open(const std::string &path,
                                               const StoreOptions &options = {});
     ~VersionStore();
