@@ -189,10 +189,21 @@ public:
     std::int64_t changes() const override { return changes_; }
 
     void begin(bool write) override {
+        const char *begin_sql = write ? "BEGIN ISOLATION LEVEL READ COMMITTED"
+                                      : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
         ensure_connected();
+        try {
+            exec_here(begin_sql);
+        } catch (const Error &) {
+            // A connection that died while idle (server restart, idle
+            // timeout) is only noticed now; nothing has run yet: reconnect
+            // and begin once more.
+            if (PQstatus(conn_) == CONNECTION_OK) throw;
+            ensure_connected();
+            exec_here(begin_sql);
+        }
+        in_tx_ = true;
         if (write) {
-            exec_here("BEGIN ISOLATION LEVEL READ COMMITTED");
-            in_tx_ = true;
             // Serialise the store's writers (the schema names the store).
             // Tx's destructor does not run when begin() throws: end it here.
             try {
@@ -201,9 +212,6 @@ public:
                 rollback();
                 throw;
             }
-        } else {
-            exec_here("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-            in_tx_ = true;
         }
     }
     void commit() override {
@@ -259,6 +267,14 @@ public:
         }
         PGresult *r = PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()), vals.data(),
                                      lens.data(), binary.data(), 1);
+        if (!in_tx_ && PQstatus(conn_) != CONNECTION_OK) {
+            // Outside a transaction only reads run (every write is in a Tx):
+            // after a connection that died while idle, run it once more.
+            PQclear(r);
+            ensure_connected();
+            r = PQexecPrepared(conn_, prepared(sql).c_str(), static_cast<int>(values.size()), vals.data(),
+                               lens.data(), binary.data(), 1);
+        }
         check(r, "postgres");
         changes_ = affected(r);
         return r;

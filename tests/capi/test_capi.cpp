@@ -10,6 +10,7 @@
 #include <cstring>
 #include <regex>
 #include <set>
+#include <thread>
 
 using namespace spr_test;
 
@@ -1332,6 +1333,58 @@ TEST_CASE("I/O errors at open: no server, no schema, and the password is never e
     REQUIRE(spr_open(no_schema.c_str(), nullptr, &h) == SPR_E_IO);
     REQUIRE(h == nullptr);
     CHECK(contains(last_error().message, "schema"));
+}
+
+TEST_CASE("PostgreSQL: a connection cut while idle is re-established; one cut mid-call fails it cleanly",
+          "[capi][postgres][faults]") {
+    TempDir dir;
+    const std::string base = spr_backend::pg_base();
+    const std::string plain = dir.store("s");
+    // Its own application_name (the URI's wins over the library's default),
+    // so that only this handle's connection is cut.
+    const std::string app = "spr_cut_" + std::to_string(::getpid());
+    const std::string path = plain + "&application_name=" + app;
+    Store store(path);
+    REQUIRE(store.record_created("shop", data("shop_v1.json")) == 1);
+    auto cut = [&] {
+        return spr_backend::query_int(base, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                            "WHERE application_name = '" + app + "'");
+    };
+    // Cut while idle: neither the next read nor the next write notices.
+    REQUIRE(cut() == 1);
+    REQUIRE(store.version_count("shop") == 1);
+    REQUIRE(cut() == 1);
+    REQUIRE(store.record_created("shop", data("shop_v2.json")) == 2);
+    {
+        // Cut mid-call: a writer waiting for the store's lock loses its connection.
+        spr_backend::WriterLock lock(plain);
+        std::atomic<int> rc{-1};
+        std::string err;
+        std::thread writer([&] {
+            rc = store.try_record("shop", shop_variant("cut-1"));
+            err = spr_last_error();
+        });
+        bool waiting = false;
+        for (int i = 0; i < 500 && !waiting; ++i) {
+            waiting = spr_backend::query_int(base, "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" +
+                                                       app + "' AND wait_event = 'advisory'") == 1;
+            if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        REQUIRE(waiting);
+        REQUIRE(cut() == 1);
+        writer.join();
+        INFO(err);
+        REQUIRE(rc == SPR_E_IO);
+        CHECK(contains(err, "connection"));
+    }
+    // Nothing was half-written, and the same handle works again.
+    REQUIRE(store.record_created("shop", shop_variant("cut-2")) == 3);
+    REQUIRE(check_history_shape(store.versions("shop")) == 3);
+    REQUIRE(contains(store.get_raw("shop", 3, true), kSecretV1));
+    // Without an application_name in the URI the library names itself.
+    Store named(plain);
+    named.version_count("shop");
+    CHECK(spr_backend::query_int(base, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'spinner_rollback'") >= 1);
 }
 
 TEST_CASE("a store persists across close and reopen", "[capi][open]") {
