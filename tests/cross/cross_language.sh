@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# One store file written in turn by the C++ CLI, the Python package and the Go
+# One store written in turn by the C++ CLI, the Python package and the Go
 # package is read identically by all three: the same versions (number,
 # digest, summary, reason, rollbackOf, status, author, createdAt instant) and
-# the same revealed states.
+# the same revealed states. Run twice: on a SQLite file, and on a PostgreSQL
+# schema of a throwaway cluster (scripts/pg-server.sh).
 #   tests/cross/cross_language.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -11,7 +12,8 @@ build="${1:-build}"
 build="$(cd "$build" && pwd)"
 cli="$build/examples/cli/spinner-rollback"
 tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+pgdir="/tmp/spr-cross-pg-$$"
+trap '"$root/scripts/pg-server.sh" destroy "$pgdir"; rm -rf "$tmp"' EXIT
 
 # Python: the package in a venv (as examples/python/run_tests.sh does).
 python3 -m venv "$tmp/venv"
@@ -26,11 +28,12 @@ export PKG_CONFIG_PATH="$(dirname "$pc")" LD_LIBRARY_PATH="$libdir" CGO_ENABLED=
 export CGO_CFLAGS="-O2 -I$tmp/prefix/include" CGO_LDFLAGS="-L$libdir"
 (cd "$root/examples/go" && go build -o "$tmp/crossdump" ./cmd/crossdump)
 
-store="$tmp/store.db"
 key="$tmp/key"
 python3 -c 'import os; print(os.urandom(32).hex())' > "$key"
 states="$root/tests/data"
 
+cross_check() {
+store="$1"
 # 1. The CLI records v1; 2. Python records v2; 3. Go records v3;
 # 4. the CLI rolls back to v1 (v4, with the old config and secret values).
 "$cli" --store "$store" --key-file "$key" record shop "$states/shop_v1.json" --author cli >/dev/null
@@ -94,3 +97,10 @@ for name, other in (("python", py), ("go", go)):
 assert "S3cr3t-Valu3-7f1e" in json.dumps(cli[0]["state"])
 print(f"cross-language: {len(cli)} versions read identically by the CLI, Python and Go")
 PY
+}
+
+cross_check "$tmp/store.db"
+pg_uri="$("$root/scripts/pg-server.sh" start "$pgdir" 5436)"
+psql "$pg_uri" -qc "CREATE SCHEMA cross_lang"
+echo -n "PostgreSQL: "
+cross_check "$pg_uri&options=-csearch_path%3Dcross_lang"
