@@ -26,9 +26,10 @@ fi
 CXXFLAGS=(-std=c++20 -g -O1 -fno-omit-frame-pointer
           -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
           -DSPR_STATIC_DEFINE
-          -I"$ROOT/include" -I"$ROOT/src" -I"$ROOT/capi" -I"$OUT/generated")
+          -I"$ROOT/include" -I"$ROOT/src" -I"$ROOT/capi" -I"$OUT/generated"
+          $(pkg-config --cflags libpq))
 LDFLAGS=(-fsanitize=fuzzer,address,undefined)
-LIBS=(-lboost_json -lsqlite3 -lsodium -lzstd -lpthread)
+LIBS=(-lboost_json -lsqlite3 -lpq -lsodium -lzstd -lpthread)
 
 # Compile the library sources (in parallel), rebuilding only what changed.
 SRCS=("$ROOT"/src/*.cpp "$ROOT/capi/spinner_rollback_c.cpp")
