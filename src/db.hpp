@@ -15,6 +15,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 namespace spinner_rollback::detail {
 
@@ -64,12 +66,20 @@ public:
     virtual void commit() = 0;
     virtual void rollback() noexcept = 0;
 
-    /// Statement cache: prepared once per connection, reused after reset.
-    virtual Cursor *acquire(const std::string &sql) = 0;
-    virtual void release(const std::string &sql, Cursor *cursor) noexcept = 0;
+    /// Statement cache: a cursor per SQL text, prepared once per connection
+    /// and reused after reset (up to 4 idle ones per text).
+    Cursor *acquire(const std::string &sql);
+    void release(const std::string &sql, Cursor *cursor) noexcept;
 
 protected:
     Db() = default;
+    /// A new cursor for `sql`.
+    virtual std::unique_ptr<Cursor> prepare(const std::string &sql) = 0;
+    /// Drop the idle cursors (before the connection closes).
+    void clear_cache() noexcept { cache_.clear(); }
+
+private:
+    std::unordered_map<std::string, std::vector<std::unique_ptr<Cursor>>> cache_;
 };
 
 std::unique_ptr<Db> open_sqlite(const std::string &path, int busy_timeout_ms);

@@ -163,7 +163,7 @@ public:
         configure();
     }
     ~PgDb() override {
-        cache_.clear();
+        clear_cache();
         PQfinish(conn_);
     }
 
@@ -233,32 +233,17 @@ public:
             PQclear(PQexec(conn_, "ROLLBACK"));
     }
 
-    Cursor *acquire(const std::string &sql) override {
-        auto it = cache_.find(sql);
-        if (it != cache_.end() && !it->second.empty()) {
-            Cursor *c = it->second.back().release();
-            it->second.pop_back();
-            return c;
-        }
+    std::unique_ptr<Cursor> prepare(const std::string &sql) override {
         int params = 0;
         number_placeholders(sql, params);
-        return new PgCursor(*this, sql, params);
-    }
-    void release(const std::string &sql, Cursor *c) noexcept override {
-        std::unique_ptr<Cursor> owned(c);
-        owned->reset();
-        try {
-            auto &pool = cache_[sql];
-            if (pool.size() < 4) pool.push_back(std::move(owned));
-        } catch (...) {
-        }
+        return std::make_unique<PgCursor>(*this, sql, params);
     }
 
     /// Run a prepared statement; returns its result (owned by the caller).
     PGresult *run(const std::string &sql, const std::vector<std::string> &values, const std::vector<bool> &set,
                   const std::vector<int> &binary) {
         if (!in_tx_) ensure_connected();
-        const std::string &name = prepared(sql);
+        const std::string &name = server_statement(sql);
         std::vector<const char *> vals(values.size());
         std::vector<int> lens(values.size());
         for (std::size_t i = 0; i < values.size(); ++i) {
@@ -272,7 +257,7 @@ public:
             // after a connection that died while idle, run it once more.
             PQclear(r);
             ensure_connected();
-            r = PQexecPrepared(conn_, prepared(sql).c_str(), static_cast<int>(values.size()), vals.data(),
+            r = PQexecPrepared(conn_, server_statement(sql).c_str(), static_cast<int>(values.size()), vals.data(),
                                lens.data(), binary.data(), 1);
         }
         check(r, "postgres");
@@ -310,7 +295,7 @@ private:
         configure();
     }
 
-    const std::string &prepared(const std::string &sql) {
+    const std::string &server_statement(const std::string &sql) {
         auto it = prepared_.find(sql);
         if (it != prepared_.end()) return it->second;
         int params = 0;
@@ -358,7 +343,6 @@ private:
     long next_name_ = 0;
     std::vector<std::string> session_;
     std::unordered_map<std::string, std::string> prepared_;
-    std::unordered_map<std::string, std::vector<std::unique_ptr<Cursor>>> cache_;
 };
 
 bool PgCursor::step() {

@@ -4,9 +4,6 @@
 #include <gsl/gsl>
 #include <sqlite3.h>
 
-#include <unordered_map>
-#include <vector>
-
 namespace spinner_rollback::detail {
 
 namespace {
@@ -69,7 +66,7 @@ public:
         sqlite3_busy_timeout(db_, busy_timeout_ms);
     }
     ~SqliteDb() override {
-        cache_.clear(); // finalize every statement before closing
+        clear_cache(); // finalize every statement before closing
         sqlite3_close_v2(db_);
     }
 
@@ -88,29 +85,13 @@ public:
     void commit() override { exec("COMMIT"); }
     void rollback() noexcept override { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); }
 
-    Cursor *acquire(const std::string &sql) override {
-        auto it = cache_.find(sql);
-        if (it != cache_.end() && !it->second.empty()) {
-            Cursor *c = it->second.back().release();
-            it->second.pop_back();
-            return c;
-        }
+    std::unique_ptr<Cursor> prepare(const std::string &sql) override {
         sqlite3_stmt *st = nullptr;
         int rc = sqlite3_prepare_v3(db_, sql.data(), gsl::narrow<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                                     &st, nullptr);
         if (rc != SQLITE_OK) raise(rc, "prepare");
         Ensures(st != nullptr);
-        return new SqliteCursor(*this, st);
-    }
-
-    void release(const std::string &sql, Cursor *c) noexcept override {
-        std::unique_ptr<Cursor> owned(c);
-        owned->reset();
-        try {
-            auto &pool = cache_[sql];
-            if (pool.size() < 4) pool.push_back(std::move(owned));
-        } catch (...) {
-        }
+        return std::make_unique<SqliteCursor>(*this, st);
     }
 
     /// Throw the Error that matches SQLite result code `rc`.
@@ -133,7 +114,6 @@ public:
 
 private:
     sqlite3 *db_ = nullptr;
-    std::unordered_map<std::string, std::vector<std::unique_ptr<Cursor>>> cache_;
 };
 
 void SqliteCursor::check(int rc) {
@@ -155,6 +135,26 @@ bool is_postgres_location(std::string_view location) noexcept {
 
 std::unique_ptr<Db> open_sqlite(const std::string &path, int busy_timeout_ms) {
     return std::make_unique<SqliteDb>(path, busy_timeout_ms);
+}
+
+Cursor *Db::acquire(const std::string &sql) {
+    auto it = cache_.find(sql);
+    if (it != cache_.end() && !it->second.empty()) {
+        Cursor *c = it->second.back().release();
+        it->second.pop_back();
+        return c;
+    }
+    return prepare(sql).release();
+}
+
+void Db::release(const std::string &sql, Cursor *c) noexcept {
+    std::unique_ptr<Cursor> owned(c);
+    owned->reset();
+    try {
+        auto &pool = cache_[sql];
+        if (pool.size() < 4) pool.push_back(std::move(owned));
+    } catch (...) {
+    }
 }
 
 std::unique_ptr<Db> Db::open(const std::string &location, int busy_timeout_ms) {
