@@ -1,11 +1,16 @@
 // One process of the multi-process test: records `count` states of its own
 // and retries the requests of its neighbour (same requestId, same state), all
-// on one spinner of one store file shared with the other workers.
+// on one spinner of one store (file or PostgreSQL schema) shared with the
+// other workers. After every fifth own record it also plans a rollback to
+// version 1 and commits it (re-planning when another process moved the
+// current version first), then commits the same plan again with the same
+// requestId, as a host whose answer was lost would.
 //
 // usage: spr_mp_worker <store> <worker id> <workers> <count> <report file> [reopen]
 // With "reopen" the store is closed and opened again before every request.
 // Each successful request appends "<requestId> <number> <outcome>" to the
-// report file. Exit status 0 = every call succeeded.
+// report file (outcome "created" or "rollback"). Exit status 0 = every call
+// succeeded.
 #include "spinner_rollback.h"
 
 #include <cstdio>
@@ -104,10 +109,54 @@ int main(int argc, char **argv) {
         std::fprintf(report, "%s %lld %s\n", rid.c_str(), n, outcome);
         std::fflush(report);
     };
+    // Roll back to v1: plan, commit; on a conflict (someone recorded in
+    // between) plan again. Then the same commit once more: same version.
+    auto rollback = [&](int j) {
+        const std::string rid = "c" + std::to_string(id) + "-" + std::to_string(j);
+        const std::string meta = "{\"requestId\":\"" + rid + "\",\"author\":\"worker-" + std::to_string(id) + "\"}";
+        for (int attempt = 0; attempt < 200; ++attempt) {
+            char *plan = nullptr;
+            int rc = spr_plan_rollback(store, "shared", 1, nullptr, &plan);
+            if (rc == SPR_E_CURRENT_VERSION || rc == SPR_E_IDENTICAL) return; // v1's content is current
+            if (rc != SPR_OK) {
+                std::fprintf(stderr, "worker %d: plan %s failed: %s\n", id, rid.c_str(), spr_last_error());
+                ++failures;
+                return;
+            }
+            char *out = nullptr;
+            rc = spr_commit_rollback(store, plan, meta.c_str(), &out);
+            if (rc == SPR_E_CONFLICT) {
+                spr_free(plan);
+                continue;
+            }
+            if (rc != SPR_OK) {
+                std::fprintf(stderr, "worker %d: commit %s failed: %s\n", id, rid.c_str(), spr_last_error());
+                ++failures;
+                spr_free(plan);
+                return;
+            }
+            const long long n = number_in(out);
+            spr_free(out);
+            rc = spr_commit_rollback(store, plan, meta.c_str(), &out);
+            spr_free(plan);
+            if (rc != SPR_OK || number_in(out) != n) {
+                std::fprintf(stderr, "worker %d: retried commit %s gave %s\n", id, rid.c_str(),
+                             rc == SPR_OK ? "another version" : spr_last_error());
+                ++failures;
+            }
+            spr_free(out);
+            std::fprintf(report, "%s %lld rollback\n", rid.c_str(), n);
+            std::fflush(report);
+            return;
+        }
+        std::fprintf(stderr, "worker %d: commit %s kept conflicting\n", id, rid.c_str());
+        ++failures;
+    };
     const int neighbour = (id + 1) % workers;
     for (int j = 0; j < count; ++j) {
         request(id, j);
         request(neighbour, j); // the neighbour's request, retried from here
+        if (j % 5 == 4) rollback(j);
     }
     // Listing under contention stays well-formed.
     char *out = nullptr;

@@ -69,17 +69,22 @@ void run_round(TempDir &dir, const std::string &name, int workers, int count, Ro
 
     // What the workers were told.
     std::map<std::string, std::set<std::int64_t>> by_request;
+    std::set<std::string> rollbacks;
     for (const auto &r : reports) {
         std::istringstream in(read_file(r));
         std::string rid, outcome;
         std::int64_t n;
         while (in >> rid >> n >> outcome) {
-            REQUIRE(outcome == "created");
+            REQUIRE((outcome == "created" || outcome == "rollback"));
+            if (outcome == "rollback") rollbacks.insert(rid);
             by_request[rid].insert(n);
         }
     }
-    const std::size_t total = static_cast<std::size_t>(workers) * static_cast<std::size_t>(count);
+    // Every record was answered; each committed rollback is one more version.
+    const std::size_t records = static_cast<std::size_t>(workers) * static_cast<std::size_t>(count);
+    const std::size_t total = records + rollbacks.size();
     REQUIRE(by_request.size() == total);
+    if (count >= 10) REQUIRE(rollbacks.size() >= 1);
     std::set<std::int64_t> numbers;
     std::map<std::int64_t, std::string> request_of;
     for (const auto &[rid, ns] : by_request) {
@@ -103,7 +108,11 @@ void run_round(TempDir &dir, const std::string &name, int workers, int count, Ro
         std::int64_t n = num(v, "number");
         json::value g = store.get("shared", n, true);
         INFO("version " << n);
-        REQUIRE(g.at("state").at("containers").at(0).at("codeVersion").as_string() == request_of[n]);
+        const bool rollback = rollbacks.count(request_of[n]) == 1;
+        REQUIRE(str(v, "reason") == (rollback ? "rollback" : "deploy"));
+        // A rollback to v1 holds v1's state.
+        REQUIRE(g.at("state").at("containers").at(0).at("codeVersion").as_string() ==
+                (rollback ? request_of[1] : request_of[n]));
         REQUIRE(g.at("state").at("secrets").at("db").at("password").as_string() == kSecretV1);
         REQUIRE(str(g, "digest") == str(v, "digest"));
     }
