@@ -11,6 +11,9 @@
 // a host would, with a growing pause, for at most kRetryFor; the retry must
 // return the first result (never a duplicate). Any other unexpected code is
 // fatal: the writer logs it and exits 1, and the driver fails the test.
+// Every 13th record and every other rollback is sent a second time with the
+// same requestId (a host retrying after a lost answer): it must return the
+// same version.
 //
 // Report lines (appended, one write(2) each):
 //   "record <number> <codeVersion> <secret>"      spr_record created a version
@@ -98,6 +101,12 @@ long long number_in(const char *json, const char *key) {
     std::exit(1);
 }
 
+[[noreturn]] void fatal_mismatch(const std::string &op, long long want, const char *got) {
+    report("fatal " + op + " duplicate: the retried requestId returned another version than " +
+           std::to_string(want) + ": " + got);
+    std::exit(1);
+}
+
 // Runs `call` until it returns something else than a transient code; logs
 // every transient failure. `accepted` are codes returned to the caller
 // (everything else but SPR_OK is fatal). `retried` tells whether a transient
@@ -171,14 +180,21 @@ int main(int argc, char **argv) {
                 const std::string meta = "{\"requestId\":\"" + rid + "\",\"message\":\"" + rid + "\"}";
                 rc = with_retries(
                     "commit", [&] { return spr_commit_rollback(store, plan, meta.c_str(), &out); }, races);
-                spr_free(plan);
                 if (rc == SPR_OK) {
                     current = number_in(out, "number");
-                    report("rollback " + std::to_string(current) + " " +
-                           std::to_string(number_in(out, "rollbackOf")) + " " + rid);
+                    const long long target = number_in(out, "rollbackOf");
                     spr_free(out);
+                    if (i % 2 == 0) { // a host retrying after a lost answer: the same version, never a new one
+                        with_retries("commit-again", [&] { return spr_commit_rollback(store, plan, meta.c_str(), &out); });
+                        if (number_in(out, "number") != current) fatal_mismatch("commit-again", current, out);
+                        spr_free(out);
+                    }
+                    spr_free(plan);
+                    report("rollback " + std::to_string(current) + " " + std::to_string(target) +
+                           " " + rid);
                     continue;
                 }
+                spr_free(plan);
             }
         }
         if (i % 4 == 3) secret = "crash-secret-" + tag + "-" + std::to_string(i);
@@ -196,6 +212,11 @@ int main(int argc, char **argv) {
         }
         current = number_in(out, "number");
         spr_free(out);
+        if (i % 13 == 12) { // a host retrying after a lost answer: the first result, never a new version
+            with_retries("record-again", [&] { return spr_record(store, "crash", state.c_str(), meta.c_str(), &out); });
+            if (number_in(out, "number") != current) fatal_mismatch("record-again", current, out);
+            spr_free(out);
+        }
         report("record " + std::to_string(current) + " " + code + " " + secret);
         if (i % 5 == 4) {
             with_retries("status", [&] { return spr_set_status(store, "crash", current, "active"); });
