@@ -448,6 +448,20 @@ void BM_Versions_10k_Limit20(benchmark::State &state) {
         benchmark::DoNotOptimize(v.data());
     });
 }
+// The newest page of 20 from all 10,000 retained versions (versions paging).
+void BM_VersionsPage20_10k(benchmark::State &state) {
+    read_bench(state, history_10k, [](History &h, benchmark::State &) {
+        auto v = h.store->versions("shop", 0, 20);
+        benchmark::DoNotOptimize(v.data());
+    });
+}
+// A page of 20 from the middle of the history.
+void BM_VersionsPage20_10k_Middle(benchmark::State &state) {
+    read_bench(state, history_10k, [](History &h, benchmark::State &) {
+        auto v = h.store->versions("shop", (h.current + h.oldest) / 2, 20);
+        benchmark::DoNotOptimize(v.data());
+    });
+}
 void BM_Diff_10k_CurrentVsOldest(benchmark::State &state) {
     read_bench(state, history_10k, [](History &h, benchmark::State &) {
         auto d = h.store->diff("shop", h.current, h.oldest);
@@ -642,7 +656,8 @@ std::string summary() {
     if (scan)
         o << "   floor RawSqlite_ScanVersionsTable_10k (its 10,000 rows, 1 read tx): " << fmt("%.1f us", scan->real_ns / 1e3)
           << fmt(" (cpu %.1f us)", scan->cpu_ns / 1e3) << "\n";
-    for (const char *name : {"Versions_10k", "Versions_10k_Limit20", "Diff_10k_CurrentVsOldest",
+    for (const char *name : {"Versions_10k", "Versions_10k_Limit20", "VersionsPage20_10k",
+                             "VersionsPage20_10k_Middle", "Diff_10k_CurrentVsOldest",
                              "Plan_10k_ToOldest", "Get_10k_Oldest", "Get_10k_Oldest_Reveal"}) {
         const Result *r = find(name);
         if (!r) continue;
@@ -700,6 +715,8 @@ void register_all() {
              {"RawSqlite_ScanVersionsTable_10k", BM_RawSqlite_ScanVersionsTable_10k},
              {"Versions_10k", BM_Versions_10k},
              {"Versions_10k_Limit20", BM_Versions_10k_Limit20},
+             {"VersionsPage20_10k", BM_VersionsPage20_10k},
+             {"VersionsPage20_10k_Middle", BM_VersionsPage20_10k_Middle},
              {"Diff_10k_CurrentVsOldest", BM_Diff_10k_CurrentVsOldest},
              {"Plan_10k_ToOldest", BM_Plan_10k_ToOldest},
              {"Get_10k_Oldest", BM_Get_10k_Oldest},

@@ -208,6 +208,29 @@ SPR_C_API int spr_record(spr_store *store, const char *spinner, const char *stat
 SPR_C_API int spr_versions(spr_store *store, const char *spinner, char **out_json);
 
 /**
+ * One page of the retained versions, newest first: at most `limit` versions
+ * numbered below `before`. Page through a long history with `before` = the
+ * last number of the previous page; an empty array is the end. Its cost grows
+ * with `limit`, not with the history's length.
+ * @param[in] store required
+ * @param[in] spinner the spinner's name; required
+ * @param[in] before 0 for the newest page, else a version number (exclusive)
+ * @param[in] limit 1-10000
+ * @param[out] out_json array as spr_versions(), or NULL on failure; free with
+ *        spr_free(); required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL argument, bad spinner name, `before` < 0 (path
+ *         "before") or `limit` outside 1-10000 (path "limit")
+ * @retval SPR_E_NOT_FOUND the store knows no spinner of that name
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read or written
+ * @retval SPR_E_CORRUPT stored data failed verification
+ * @since 0.1
+ */
+SPR_C_API int spr_versions_page(spr_store *store, const char *spinner, int64_t before, int64_t limit,
+                                char **out_json);
+
+/**
  * One version with its `"state"`. Secret values are "<redacted>" unless
  * reveal_secrets is non-zero (which needs the key).
  * @param[in] store required

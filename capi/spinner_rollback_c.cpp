@@ -233,18 +233,32 @@ int spr_record(spr_store *store, const char *spinner, const char *state_json, co
     });
 }
 
+namespace {
+std::string version_array(const std::vector<spinner_rollback::Version> &versions) {
+    std::string out = "[";
+    bool first = true;
+    for (const auto &v : versions) {
+        if (!first) out += ",";
+        first = false;
+        out += v.to_json();
+    }
+    return out + "]";
+}
+} // namespace
+
 int spr_versions(spr_store *store, const char *spinner, char **out_json) {
     return with_out(out_json, [&] {
         need(store, "store");
         need(spinner, "spinner");
-        std::string out = "[";
-        bool first = true;
-        for (const auto &v : store->store->versions(spinner)) {
-            if (!first) out += ",";
-            first = false;
-            out += v.to_json();
-        }
-        return out + "]";
+        return version_array(store->store->versions(spinner));
+    });
+}
+
+int spr_versions_page(spr_store *store, const char *spinner, int64_t before, int64_t limit, char **out_json) {
+    return with_out(out_json, [&] {
+        need(store, "store");
+        need(spinner, "spinner");
+        return version_array(store->store->versions(spinner, before, limit));
     });
 }
 

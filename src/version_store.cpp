@@ -942,6 +942,22 @@ std::vector<Version> VersionStore::versions(std::string_view spinner) const {
     return out;
 }
 
+std::vector<Version> VersionStore::versions(std::string_view spinner, std::int64_t before,
+                                            std::int64_t limit) const {
+    if (before < 0) throw Error(ErrorCode::invalid, "before must be >= 0 (0 = from the newest)", "before");
+    if (limit < 1 || limit > 10000) throw Error(ErrorCode::invalid, "limit must be 1-10000", "limit");
+    auto &I = *impl_;
+    std::lock_guard lock(I.mu);
+    Tx tx(I.db, false);
+    auto s = I.require_spinner(spinner);
+    std::vector<Version> out;
+    Stmt st(I.db, std::string(kVersionColumns) + " WHERE spinner_id=? AND number<? ORDER BY number DESC LIMIT ?");
+    st.bind(1, s.id).bind(2, before == 0 ? s.last_number + 1 : before).bind(3, limit);
+    while (st.step()) out.push_back(I.make_version(s, version_row(st)));
+    tx.commit();
+    return out;
+}
+
 VersionDetail VersionStore::get(std::string_view spinner, std::int64_t number, bool reveal) const {
     auto &I = *impl_;
     std::lock_guard lock(I.mu);

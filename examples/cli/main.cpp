@@ -121,6 +121,8 @@ const std::vector<OptionSpec>& AllOptions() {
       {"save", 0, true, false},
       {"confirm", 0, false, false},
       {"policy", 0, true, false},
+      {"limit", 0, true, false},
+      {"before", 0, true, false},
   };
   return kOptions;
 }
@@ -187,6 +189,18 @@ std::int64_t ParseNumber(std::string_view text, std::string_view what) {
   return number;
 }
 
+// "20" -> 20, for a count in 1..10000.
+std::int64_t ParseLimit(std::string_view text) {
+  std::int64_t n = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, n);
+  if (text.empty() || ec != std::errc() || ptr != end || n < 1 || n > 10000) {
+    throw UsageError("--limit must be a number from 1 to 10000, not \"" +
+                     std::string(text) + "\"");
+  }
+  return n;
+}
+
 // A second line for errors an operator fixes on the command line.
 const char* Hint(sr::ErrorCode code) {
   switch (code) {
@@ -248,7 +262,8 @@ const std::vector<Command>& Cli::Commands() {
       {"record", 2, 2, {"author", "message", "request-id"},
        &Cli::RecordCommand,
        "SPINNER STATE.json|- [--author A] [--message M] [--request-id R]"},
-      {"versions", 1, 1, {}, &Cli::VersionsCommand, "SPINNER"},
+      {"versions", 1, 1, {"limit", "before"}, &Cli::VersionsCommand,
+       "SPINNER [--limit N [--before N]]"},
       {"show", 2, 2, {"reveal-secrets"}, &Cli::ShowCommand,
        "SPINNER N [--reveal-secrets]"},
       {"diff", 3, 3, {}, &Cli::DiffCommand, "SPINNER FROM TO"},
@@ -434,7 +449,16 @@ void Cli::RecordCommand(const std::vector<std::string>& operands) {
 }
 
 void Cli::VersionsCommand(const std::vector<std::string>& operands) {
-  const std::vector<sr::Version> versions = Store().versions(operands[0]);
+  // --limit pages through a long history: --before N continues below N.
+  if (args_.Has("before") && !args_.Has("limit")) {
+    throw UsageError("--before needs --limit");
+  }
+  const std::vector<sr::Version> versions =
+      args_.Has("limit")
+          ? Store().versions(operands[0],
+                             args_.Has("before") ? ParseNumber(args_.Get("before"), "--before") : 0,
+                             ParseLimit(args_.Get("limit")))
+          : Store().versions(operands[0]);
   if (Json()) {
     PrintJsonArray(versions);
   } else {

@@ -110,6 +110,12 @@ v = json.load(sys.stdin)
 assert [x["number"] for x in v] == [2, 1], v
 assert v[0]["current"] is True and v[1]["current"] is False, v
 ' <"$WORK/out" || fail "versions -o json: not newest-first with current marked"
+expect_json "versions page" versions app --limit 1 --before 2
+python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+assert [x["number"] for x in v] == [1], v
+' <"$WORK/out" || fail "versions --limit 1 --before 2: not version 1 alone"
 expect_json "show" show app 1
 expect_json "diff" diff app 1 2
 expect_json "info" info app
@@ -127,6 +133,8 @@ expect 64 "unknown option" versions app --frob
 expect 64 "missing argument" show app
 expect 64 "too many arguments" versions app extra
 expect 64 "bad version number" show app x1
+expect 64 "bad --limit" versions app --limit 0
+expect 64 "--before without --limit" versions app --before 2
 expect 64 "bad output format" -o yaml versions app
 expect 64 "option of another command" record app "$WORK/v1.json" --confirm
 expect 64 "bad --data" plan app 1 --data data

@@ -45,6 +45,12 @@ static int gospr_versions(spr_store *s, const char *spinner, char **out, char **
 	*err = gospr_take_error(rc);
 	return rc;
 }
+static int gospr_versions_page(spr_store *s, const char *spinner, int64_t before, int64_t limit,
+                               char **out, char **err) {
+	int rc = spr_versions_page(s, spinner, before, limit, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
 static int gospr_version_get(spr_store *s, const char *spinner, int64_t n, int reveal,
                              char **out, char **err) {
 	int rc = spr_version_get(s, spinner, n, reveal, out);
@@ -229,6 +235,26 @@ func (s *Store) Versions(spinner string) ([]Version, error) {
 		}
 		defer C.free(unsafe.Pointer(csp))
 		return C.gospr_versions(h, csp, out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// VersionsPage returns at most limit (1-10000) retained versions numbered
+// below before (0: from the newest), newest first. Pass the last number of a
+// page as before for the next page; an empty page is the end.
+func (s *Store) VersionsPage(spinner string, before, limit int64) ([]Version, error) {
+	const op = "VersionsPage"
+	var res []Version
+	err := s.call(op, &res, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		csp, err := cstring(op, "spinner", spinner)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(csp))
+		return C.gospr_versions_page(h, csp, C.int64_t(before), C.int64_t(limit), out, cerr), nil
 	})
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -121,6 +122,41 @@ func TestRecordVersionsGetSecrets(t *testing.T) {
 	}
 	noSecret(t, ".db", readIfExists(t, path))
 	noSecret(t, "-wal", readIfExists(t, path+"-wal"))
+}
+
+func TestVersionsPage(t *testing.T) {
+	s, _ := openTemp(t, nil)
+	for i := 1; i <= 7; i++ {
+		mustVersion(t, record(t, s, "shop", st{Tag: "1." + strconv.Itoa(i)}, nil), int64(i))
+	}
+	var pages [][]int64
+	before := int64(0)
+	for {
+		page, err := s.VersionsPage("shop", before, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		var ns []int64
+		for _, v := range page {
+			ns = append(ns, v.Number)
+		}
+		pages = append(pages, ns)
+		before = page[len(page)-1].Number
+	}
+	if fmt.Sprint(pages) != "[[7 6 5] [4 3 2] [1]]" {
+		t.Fatalf("pages %v", pages)
+	}
+	if _, err := s.VersionsPage("shop", 0, 0); wantErr(t, err, spr.ErrInvalid).Path != "limit" {
+		t.Fatalf("limit 0: %v", err)
+	}
+	if _, err := s.VersionsPage("shop", -1, 10); wantErr(t, err, spr.ErrInvalid).Path != "before" {
+		t.Fatalf("before -1: %v", err)
+	}
+	_, err := s.VersionsPage("nobody", 0, 10)
+	wantErr(t, err, spr.ErrNotFound)
 }
 
 func TestDiffAndPureFunctions(t *testing.T) {

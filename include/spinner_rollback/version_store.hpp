@@ -238,6 +238,15 @@ public:
     /// created. @throws Error invalid (spinner name), not_found
     std::vector<Version> versions(std::string_view spinner) const;
 
+    /// One page of the retained versions, newest first: at most `limit`
+    /// versions numbered below `before` (0 = from the newest). The next page
+    /// starts before the last number returned; an empty page is the end.
+    /// Its cost grows with `limit`, not with the history's length.
+    /// @throws Error invalid (spinner name; `before` < 0 at path "before";
+    ///         `limit` outside 1-10000 at path "limit"), not_found
+    /// @since 0.1
+    std::vector<Version> versions(std::string_view spinner, std::int64_t before, std::int64_t limit) const;
+
     /// One version with its state. With reveal_secrets the secret values are
     /// decrypted (needs the key). @throws Error invalid (spinner name),
     /// not_found, pruned, no_key, corrupt

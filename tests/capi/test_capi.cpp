@@ -322,6 +322,59 @@ TEST_CASE("versions listing: newest first, one current, contract fields", "[capi
     REQUIRE(last_error().name == "SPR_E_NOT_FOUND");
 }
 
+TEST_CASE("versions page through a long history, newest first", "[capi][record][paging]") {
+    TempDir dir;
+    Store store(dir.store("s"));
+    for (int i = 1; i <= 23; ++i)
+        store.record_created("shop", with_history_limit(shop_variant("page-" + std::to_string(i)), 100));
+    std::vector<std::int64_t> seen;
+    std::vector<std::string> digests;
+    std::int64_t before = 0;
+    int pages = 0;
+    for (; pages < 10; ++pages) {
+        char *out = nullptr;
+        SPR_REQUIRE_OK(spr_versions_page(store, "shop", before, 10, &out));
+        json::array page = parse(take(out)).as_array();
+        if (page.empty()) break;
+        REQUIRE(page.size() <= 10);
+        if (pages == 0) REQUIRE(boolean(page[0], "current"));
+        for (const auto &v : page) {
+            seen.push_back(num(v, "number"));
+            digests.push_back(str(v, "digest"));
+        }
+        before = seen.back();
+    }
+    REQUIRE(pages == 3); // 23-14, 13-4, 3-1, then the empty page
+    json::array all = store.versions("shop");
+    REQUIRE(seen.size() == all.size());
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        REQUIRE(seen[i] == 23 - static_cast<std::int64_t>(i));
+        REQUIRE(num(all[i], "number") == seen[i]);
+        REQUIRE(str(all[i], "digest") == digests[i]);
+    }
+    // A page starting in the middle.
+    {
+        char *out = nullptr;
+        SPR_REQUIRE_OK(spr_versions_page(store, "shop", 5, 100, &out));
+        json::array page = parse(take(out)).as_array();
+        REQUIRE(page.size() == 4);
+        REQUIRE(num(page[0], "number") == 4);
+        REQUIRE_FALSE(boolean(page[0], "current"));
+    }
+    // Bad arguments name the argument; unknown spinners are not found.
+    char *out = sentinel();
+    REQUIRE(spr_versions_page(store, "shop", -1, 10, &out) == SPR_E_INVALID);
+    REQUIRE(out == nullptr);
+    REQUIRE(last_error().path == "before");
+    REQUIRE(spr_versions_page(store, "shop", 0, 0, &out) == SPR_E_INVALID);
+    REQUIRE(last_error().path == "limit");
+    REQUIRE(spr_versions_page(store, "shop", 0, 10001, &out) == SPR_E_INVALID);
+    REQUIRE(last_error().path == "limit");
+    REQUIRE(spr_versions_page(store, nullptr, 0, 10, &out) == SPR_E_INVALID);
+    REQUIRE(spr_versions_page(store, "nobody", 0, 10, &out) == SPR_E_NOT_FOUND);
+    REQUIRE(out == nullptr);
+}
+
 TEST_CASE("version_get masks secret values unless revealed", "[capi][secrets]") {
     TempDir dir;
     Store store(dir.store("s"));

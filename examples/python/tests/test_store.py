@@ -97,6 +97,28 @@ def test_versions_newest_first_and_summary(store, state):
         vs[0].number = 7  # type: ignore[misc]
 
 
+def test_versions_page(store, state):
+    for i in range(1, 8):
+        store.record("shop", state(env_extra={"N": str(i)}))
+    pages, before = [], 0
+    while True:
+        page = store.versions_page("shop", before=before, limit=3)
+        if not page:
+            break
+        pages.append([v.number for v in page])
+        before = page[-1].number
+    assert pages == [[7, 6, 5], [4, 3, 2], [1]]
+    assert [v.number for v in store.versions_page("shop", before=3, limit=10)] == [2, 1]
+    with pytest.raises(spr.InvalidError) as e:
+        store.versions_page("shop", limit=0)
+    assert e.value.path == "limit"
+    with pytest.raises(spr.InvalidError) as e:
+        store.versions_page("shop", before=-1)
+    assert e.value.path == "before"
+    with pytest.raises(spr.NotFoundError):
+        store.versions_page("nobody")
+
+
 def test_get_and_diff(store, state):
     store.record("shop", state())
     store.record("shop", state(image="registry.example/shop:1.5", instances=3))

@@ -67,6 +67,7 @@ _PROTOTYPES = {
     "spr_close": (None, [c_void_p]),
     "spr_record": (c_int, [c_void_p, c_char_p, c_char_p, c_char_p, OUT]),
     "spr_versions": (c_int, [c_void_p, c_char_p, OUT]),
+    "spr_versions_page": (c_int, [c_void_p, c_char_p, c_int64, c_int64, OUT]),
     "spr_version_get": (c_int, [c_void_p, c_char_p, c_int64, c_int, OUT]),
     "spr_diff": (c_int, [c_void_p, c_char_p, c_int64, c_int64, OUT]),
     "spr_diff_states": (c_int, [c_char_p, c_char_p, OUT]),

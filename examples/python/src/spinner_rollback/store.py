@@ -440,6 +440,20 @@ class Store:
             o = _call_json(_native.lib().spr_versions, h, s)
         return [Version.from_json(v) for v in o]
 
+    def versions_page(self, spinner: str, *, before: int = 0, limit: int = 100) -> List[Version]:
+        """At most *limit* (1-10000) retained versions of *spinner* numbered
+        below *before* (0: from the newest), newest first. Pass the last
+        number of a page as *before* for the next; an empty list is the end.
+
+        Raises:
+            InvalidError: *before* < 0 or *limit* out of range (``path`` names it).
+            NotFoundError: no such spinner.
+        """
+        s = _text(spinner, "spinner")
+        with self._use() as h:
+            o = _call_json(_native.lib().spr_versions_page, h, s, int(before), int(limit))
+        return [Version.from_json(v) for v in o]
+
     def get(self, spinner: str, number: int, *, reveal_secrets: bool = False) -> VersionDetail:
         """One version with its full state; secret values are ``"<redacted>"``
         unless *reveal_secrets* is true (which needs the key).
