@@ -247,10 +247,14 @@ Built build(Impl &I, const Impl::SpinnerRow &s, std::int64_t target, const PlanR
                                            {"volumeId", new_name}, {"newVolume", std::move(nv)}});
     }
 
-    // The result must itself be a valid state.
+    // The result must itself be a valid state. Loading it reads the store:
+    // storage errors (io, busy, corrupt) pass through unchanged, so a host
+    // retries a lost connection instead of giving up on an "invalid" plan.
+    json::object resulting = I.materialize(merged, Impl::Secrets::tokens);
     try {
-        normalize_state(I.materialize(merged, Impl::Secrets::tokens));
+        normalize_state(std::move(resulting));
     } catch (const Error &e) {
+        if (e.code() != ErrorCode::invalid) throw;
         throw Error(ErrorCode::invalid, "the resulting state would be invalid: " + std::string(e.what()),
                     e.path());
     }
