@@ -14,8 +14,12 @@
 #include <libpq-fe.h>
 
 #include <arpa/inet.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <unordered_map>
 #include <vector>
@@ -145,7 +149,8 @@ private:
 
 class PgDb final : public Db {
 public:
-    PgDb(const std::string &uri, int busy_timeout_ms) : busy_timeout_ms_(busy_timeout_ms) {
+    PgDb(const std::string &uri, int busy_timeout_ms)
+        : busy_timeout_ms_(busy_timeout_ms), answer_timeout_ms_(static_cast<long long>(busy_timeout_ms) + 10000) {
         // Defaults first: anything the URI names wins (expand_dbname).
         const char *const keys[] = {"connect_timeout", "application_name", "keepalives_idle",
                                     "keepalives_interval", "keepalives_count", "dbname", nullptr};
@@ -181,7 +186,7 @@ public:
     // On this connection as it is: never reconnects.
     void exec_here(std::string_view sql) {
         std::string s(sql);
-        PGresult *r = PQexec(conn_, s.c_str());
+        PGresult *r = query(s.c_str());
         check(r, "postgres");
         changes_ = affected(r);
         PQclear(r);
@@ -220,7 +225,7 @@ public:
         // reported as committed (PostgreSQL answers COMMIT with ROLLBACK).
         if (PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_INERROR)
             throw Error(ErrorCode::internal, "postgres: the transaction failed before COMMIT");
-        PGresult *r = PQexec(conn_, "COMMIT");
+        PGresult *r = query("COMMIT");
         check(r, "commit");
         const std::string tag = PQcmdStatus(r);
         PQclear(r);
@@ -230,7 +235,12 @@ public:
     void rollback() noexcept override {
         in_tx_ = false;
         if (conn_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) != PQTRANS_IDLE)
-            PQclear(PQexec(conn_, "ROLLBACK"));
+            {
+            try {
+                PQclear(query("ROLLBACK"));
+            } catch (...) {
+            }
+        }
     }
 
     std::unique_ptr<Cursor> prepare(const std::string &sql) override {
@@ -250,15 +260,13 @@ public:
             vals[i] = set[i] ? values[i].data() : nullptr;
             lens[i] = static_cast<int>(values[i].size());
         }
-        PGresult *r = PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()), vals.data(),
-                                     lens.data(), binary.data(), 1);
+        PGresult *r = execute(name, vals, lens, binary);
         if (!in_tx_ && PQstatus(conn_) != CONNECTION_OK) {
             // Outside a transaction only reads run (every write is in a Tx):
             // after a connection that died while idle, run it once more.
             PQclear(r);
             ensure_connected();
-            r = PQexecPrepared(conn_, server_statement(sql).c_str(), static_cast<int>(values.size()), vals.data(),
-                               lens.data(), binary.data(), 1);
+            r = execute(server_statement(sql), vals, lens, binary);
         }
         check(r, "postgres");
         changes_ = affected(r);
@@ -275,14 +283,84 @@ private:
     void configure() {
         // busyTimeoutMs bounds lock waits, as it does for SQLite (0 = do not wait).
         std::string wait = std::to_string(busy_timeout_ms_ > 0 ? busy_timeout_ms_ : 1) + "ms";
-        PGresult *r = PQexec(conn_, ("SET client_min_messages = warning; SET lock_timeout = '" + wait + "'").c_str());
+        PQsetnonblocking(conn_, 1); // every request waits in await() with a deadline
+        PGresult *r = query(("SET client_min_messages = warning; SET lock_timeout = '" + wait + "'").c_str());
         check(r, "postgres session");
         PQclear(r);
         for (const auto &s : session_) {
-            r = PQexec(conn_, s.c_str());
+            r = query(s.c_str());
             check(r, "postgres session");
             PQclear(r);
         }
+    }
+
+    // Every request is sent without blocking and its answer awaited until a
+    // deadline (busyTimeoutMs + 10 s): a server that stalls mid-request (a
+    // stopped process, a network dropping packets) becomes io, not a hang.
+    // Returns the first failed result, else the last one; NULL if none.
+    PGresult *query(const char *sql) { return PQsendQuery(conn_, sql) ? await() : nullptr; }
+    PGresult *execute(const std::string &name, const std::vector<const char *> &vals, const std::vector<int> &lens,
+                      const std::vector<int> &binary) {
+        return PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(vals.size()), vals.data(), lens.data(),
+                                   binary.data(), 1)
+                   ? await()
+                   : nullptr;
+    }
+    PGresult *await() {
+        using clock = std::chrono::steady_clock;
+        const auto deadline = clock::now() + std::chrono::milliseconds(answer_timeout_ms_);
+        // Wait until the socket is ready (events) or the deadline passes.
+        auto wait = [&](short events) {
+            for (;;) {
+                const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+                if (left.count() <= 0) return false;
+                pollfd p{PQsocket(conn_), events, 0};
+                const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
+                if (n > 0) return true;
+                if (n < 0 && errno != EINTR) return true; // let libpq report the socket error
+            }
+        };
+        bool timed_out = false;
+        for (int f; !timed_out && (f = PQflush(conn_)) != 0;) {
+            if (f < 0) break;
+            if (!wait(POLLIN | POLLOUT)) timed_out = true;
+            else if (!PQconsumeInput(conn_)) break;
+        }
+        PGresult *keep = nullptr;
+        while (!timed_out) {
+            bool lost = false;
+            while (PQisBusy(conn_) && !lost) {
+                if (!wait(POLLIN)) {
+                    timed_out = true;
+                    break;
+                }
+                lost = !PQconsumeInput(conn_);
+            }
+            if (timed_out) break;
+            PGresult *r = PQgetResult(conn_);
+            if (!r) break;
+            const ExecStatusType st = PQresultStatus(r);
+            const bool failed = st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK;
+            const bool kept_failed = keep && PQresultStatus(keep) != PGRES_COMMAND_OK &&
+                                     PQresultStatus(keep) != PGRES_TUPLES_OK;
+            if (kept_failed && !failed) {
+                PQclear(r);
+            } else {
+                PQclear(keep);
+                keep = r;
+            }
+        }
+        if (!timed_out) return keep;
+        // No answer in time: the connection's state is unknown, so end it
+        // (the next call reconnects) and drain what libpq still holds.
+        PQclear(keep);
+        ::shutdown(PQsocket(conn_), SHUT_RDWR);
+        while (PGresult *r = PQgetResult(conn_)) PQclear(r);
+        prepared_.clear();
+        in_tx_ = false;
+        throw Error(ErrorCode::io, "PostgreSQL did not answer within " + std::to_string(answer_timeout_ms_) +
+                                       " ms; the connection was closed (retry; a write may have been applied, "
+                                       "so retry it with its requestId)");
     }
 
     void ensure_connected() {
@@ -301,7 +379,7 @@ private:
         int params = 0;
         std::string text = number_placeholders(sql, params);
         std::string name = "s" + std::to_string(++next_name_);
-        PGresult *r = PQprepare(conn_, name.c_str(), text.c_str(), params, nullptr);
+        PGresult *r = PQsendPrepare(conn_, name.c_str(), text.c_str(), params, nullptr) ? await() : nullptr;
         check(r, "prepare");
         PQclear(r);
         return prepared_.emplace(sql, std::move(name)).first->second;
@@ -338,6 +416,7 @@ private:
 
     PGconn *conn_ = nullptr;
     int busy_timeout_ms_ = 0;
+    long long answer_timeout_ms_ = 0;
     bool in_tx_ = false;
     std::int64_t changes_ = 0;
     long next_name_ = 0;

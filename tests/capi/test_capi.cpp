@@ -10,6 +10,7 @@
 #include <cstring>
 #include <regex>
 #include <set>
+#include <csignal>
 #include <thread>
 
 using namespace spr_test;
@@ -1438,6 +1439,60 @@ TEST_CASE("PostgreSQL: a connection cut while idle is re-established; one cut mi
     Store named(plain);
     named.version_count("shop");
     CHECK(spr_backend::query_int(base, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'spinner_rollback'") >= 1);
+}
+
+TEST_CASE("PostgreSQL: a server process that stops answering mid-call gives SPR_E_IO, not a hang",
+          "[capi][postgres][faults]") {
+    TempDir dir;
+    const std::string base = spr_backend::pg_base();
+    const std::string plain = dir.store("s");
+    const std::string app = "spr_stall_" + std::to_string(::getpid());
+    Store store(plain + "&application_name=" + app, key_options(R"("busyTimeoutMs": 3000)"));
+    REQUIRE(store.record_created("shop", data("shop_v1.json")) == 1);
+    const auto backend = static_cast<pid_t>(
+        spr_backend::query_int(base, "SELECT pid FROM pg_stat_activity WHERE application_name = '" + app + "'"));
+    REQUIRE(backend > 0);
+    struct Resume {
+        pid_t pid;
+        ~Resume() { ::kill(pid, SIGCONT); }
+    } resume{backend};
+    const std::string meta = R"({"requestId": "stalled-1"})";
+    std::atomic<int> rc{-1};
+    std::string err;
+    long long ms = 0;
+    {
+        // The writer is inside its transaction, waiting for the store's lock,
+        // when the server process serving it stops (a frozen VM, a network
+        // that drops packets); the lock is then released, but no answer comes.
+        auto lock = std::make_unique<spr_backend::WriterLock>(plain);
+        std::thread writer([&] {
+            const auto t0 = std::chrono::steady_clock::now();
+            rc = store.try_record("shop", data("shop_v2.json"), meta.c_str());
+            ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+            err = spr_last_error();
+        });
+        bool waiting = false;
+        for (int i = 0; i < 500 && !waiting; ++i) {
+            waiting = spr_backend::query_int(base, "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" +
+                                                       app + "' AND wait_event = 'advisory'") == 1;
+            if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        REQUIRE(waiting);
+        REQUIRE(::kill(backend, SIGSTOP) == 0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        lock.reset(); // released, but the stopped process cannot take it or answer
+        writer.join();
+    }
+    INFO(err << " after " << ms << " ms");
+    REQUIRE(rc == SPR_E_IO);
+    CHECK(contains(err, "did not answer"));
+    CHECK(ms >= 12000); // busyTimeoutMs + 10 s ...
+    CHECK(ms < 30000);  // ... not forever
+    ::kill(backend, SIGCONT);
+    // A new connection serves the retry; the request is applied once.
+    std::string out;
+    REQUIRE(store.try_record("shop", data("shop_v2.json"), meta.c_str(), &out) == SPR_OK);
+    REQUIRE(check_history_shape(store.versions("shop")) == 2);
 }
 
 TEST_CASE("a store persists across close and reopen", "[capi][open]") {
