@@ -400,10 +400,12 @@ private:
         PQclear(r);
         const bool lost = PQstatus(conn_) != CONNECTION_OK;
         std::string text = std::string(what) + ": " + msg + (state.empty() ? "" : " (SQLSTATE " + state + ")");
-        if (lost || state.empty()) {
+        if (lost) {
             prepared_.clear();
             throw Error(ErrorCode::io, "lost the connection to PostgreSQL: " + msg);
         }
+        // No SQLSTATE: libpq failed on this side (sending, memory).
+        if (state.empty()) throw Error(ErrorCode::io, text);
         const std::string cls = state.substr(0, 2);
         if (state == "40001" || state == "40P01" || state == "55P03" || state == "57014")
             throw Error(ErrorCode::busy, text);
