@@ -99,10 +99,11 @@ public:
     void drop(const std::string &id);
 
     Version make_version(const SpinnerRow &s, const VersionRow &r) const;
-    /// Append a version; prunes; returns it.
+    /// Append a version; prunes; returns it. `stored`: the caller already
+    /// put() the sealed content (record does, for the latest-state pointer).
     Version append(SpinnerRow &s, const Sealed &sealed, int reason,
                    const std::vector<Reason> &reasons, const std::string &summary,
-                   std::optional<std::int64_t> rollback_of, const ChangeMeta &meta);
+                   std::optional<std::int64_t> rollback_of, const ChangeMeta &meta, bool stored = false);
     void prune(SpinnerRow &s);
 
     std::optional<std::string> find_request(const SpinnerRow &s, const std::string &request_id,

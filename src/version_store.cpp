@@ -268,10 +268,34 @@ std::int64_t VersionStore::Impl::set_up(const StoreOptions &options) {
         db.session(full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
         db.session("PRAGMA secure_delete=ON");
     }
+    if (pg) {
+        // A store at the current schema needs no set-up: open it without
+        // waiting behind a writer for the store's lock.
+        std::int64_t found = 0;
+        bool has_plan_key = false;
+        {
+            Tx rtx(db, false);
+            Stmt q(db, "SELECT to_regclass('meta') IS NOT NULL");
+            if (q.step() && q.i64(0)) {
+                Stmt st(db, "SELECT (SELECT value FROM meta WHERE key='schema_version'), "
+                            "EXISTS(SELECT 1 FROM meta WHERE key='plan_key')");
+                st.step();
+                if (!st.is_null(0)) found = std::strtoll(st.blob(0).c_str(), nullptr, 10);
+                has_plan_key = st.i64(1) != 0;
+            }
+            rtx.commit();
+        }
+        if (found >= kSchemaVersion && has_plan_key) return found; // newer: refused by the caller
+    }
     Tx tx(db, true); // PostgreSQL: the store's writer lock orders concurrent set-ups
     std::int64_t v = 0;
     if (pg) {
-        Stmt schema(db, "SELECT current_schema() IS NOT NULL, to_regclass('meta') IS NOT NULL");
+        // pg_class through SQL, not to_regclass(): after waiting for the lock
+        // this session's catalog cache may not yet know a table another
+        // session just created (an advisory lock processes no invalidations).
+        Stmt schema(db, "SELECT current_schema() IS NOT NULL, EXISTS(SELECT 1 FROM pg_catalog.pg_class c "
+                        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                        "WHERE n.nspname = current_schema() AND c.relname = 'meta')");
         schema.step();
         if (!schema.i64(0))
             throw Error(ErrorCode::io, "the PostgreSQL search_path names no existing schema to hold the store",
@@ -704,8 +728,9 @@ Version VersionStore::Impl::make_version(const SpinnerRow &s, const VersionRow &
 
 Version VersionStore::Impl::append(SpinnerRow &s, const Sealed &sealed, int reason,
                                    const std::vector<Reason> &reasons, const std::string &summary,
-                                   std::optional<std::int64_t> rollback_of, const ChangeMeta &meta) {
-    put(sealed, s.current ? current_core(s) : std::string());
+                                   std::optional<std::int64_t> rollback_of, const ChangeMeta &meta,
+                                   bool stored) {
+    if (!stored) put(sealed, s.current ? current_core(s) : std::string());
     incref(sealed.core_id);
     VersionRow r;
     r.number = s.last_number + 1;
@@ -912,13 +937,13 @@ RecordResult VersionStore::record(std::string_view spinner, std::string_view sta
             int reason = was_enabled ? static_cast<int>(VersionReason::deploy)
                                      : static_cast<int>(VersionReason::reenabled);
             result.version = I.append(s, sealed, reason, result.reasons, summarize_raw(changes),
-                                      std::nullopt, meta);
+                                      std::nullopt, meta, /*stored=*/true);
         }
     }
     if (result.outcome == "created" && !result.version) {
         json::object plain = I.materialize(sealed.core, Impl::Secrets::mask);
         result.version = I.append(s, sealed, static_cast<int>(VersionReason::deploy), result.reasons,
-                                  summarize_first(plain), std::nullopt, meta);
+                                  summarize_first(plain), std::nullopt, meta, /*stored=*/true);
     } else if (result.outcome != "created") {
         I.prune(s); // a lowered historyLimit applies at once
     }
