@@ -1418,13 +1418,7 @@ TEST_CASE("PostgreSQL: a connection cut while idle is re-established; one cut mi
             rc = store.try_record("shop", shop_variant("cut-1"));
             err = spr_last_error();
         });
-        bool waiting = false;
-        for (int i = 0; i < 500 && !waiting; ++i) {
-            waiting = spr_backend::query_int(base, "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" +
-                                                       app + "' AND wait_event = 'advisory'") == 1;
-            if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-        REQUIRE(waiting);
+        REQUIRE(spr_backend::wait_for_writer_lock_wait(app));
         REQUIRE(cut() == 1);
         writer.join();
         INFO(err);
@@ -1471,13 +1465,7 @@ TEST_CASE("PostgreSQL: a server process that stops answering mid-call gives SPR_
             ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
             err = spr_last_error();
         });
-        bool waiting = false;
-        for (int i = 0; i < 500 && !waiting; ++i) {
-            waiting = spr_backend::query_int(base, "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" +
-                                                       app + "' AND wait_event = 'advisory'") == 1;
-            if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-        REQUIRE(waiting);
+        REQUIRE(spr_backend::wait_for_writer_lock_wait(app));
         REQUIRE(::kill(backend, SIGSTOP) == 0);
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         lock.reset(); // released, but the stopped process cannot take it or answer

@@ -173,6 +173,18 @@ private:
     sqlite3 *db_ = nullptr;
 };
 
+/// Polls the server (up to 2.5 s) until the one session named `app` waits
+/// for the store's writer lock; false if it never does.
+inline bool wait_for_writer_lock_wait(const std::string &app) {
+    for (int i = 0; i < 500; ++i) {
+        if (query_int(pg_base(), "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + app +
+                                     "' AND wait_event = 'advisory'") == 1)
+            return true;
+        usleep(5000);
+    }
+    return false;
+}
+
 /// Stores for one test: files under `dir`, or fresh schemas dropped at the end.
 class Stores {
 public:
