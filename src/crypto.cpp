@@ -1,3 +1,4 @@
+#include "digest.hpp"
 #include "crypto.hpp"
 
 #include "json.hpp"

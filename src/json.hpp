@@ -1,5 +1,5 @@
 // Internal JSON helpers over Boost.JSON: strict bounded parsing, canonical
-// serialisation, paths, digests. Never included by public headers.
+// serialisation, paths. Never included by public headers.
 #pragma once
 
 #include <spinner_rollback/error.hpp>
@@ -34,22 +34,6 @@ std::string canonical(const json::value &v);
 
 /// Plain serialisation (insertion order).
 std::string dump(const json::value &v);
-
-/// "sha256:<64 hex>" of the bytes.
-std::string sha256_digest(std::string_view bytes);
-/// Raw 32-byte sha256.
-std::string sha256_raw(std::string_view bytes);
-std::string to_hex(std::string_view bytes);
-/// Inverse of to_hex for lowercase hex produced by it.
-std::string from_hex(std::string_view hex);
-
-/// Current time as RFC 3339 UTC with milliseconds, e.g. 2026-11-26T08:00:00.123Z
-std::string now_rfc3339();
-/// True if `s` is an RFC 3339 timestamp (date-time with Z or offset).
-bool is_rfc3339(std::string_view s);
-/// The same instant as UTC with milliseconds ("…T02:00:00.500Z"), so that
-/// timestamps sort as text; empty if `s` is not a valid RFC 3339 time.
-std::string normalize_rfc3339(std::string_view s);
 
 /// JSON-path helpers for error messages: "$.a.b[3]".
 std::string path_key(const std::string &base, std::string_view key);

@@ -8,6 +8,8 @@
 // to cores; cores count references to config-map and secret blobs.
 #pragma once
 
+#include "clock.hpp"
+#include "digest.hpp"
 #include "crypto.hpp"
 #include "diff_internal.hpp"
 #include "json.hpp"

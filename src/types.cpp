@@ -1,4 +1,5 @@
 // JSON forms of the public value types.
+#include "clock.hpp"
 #include "json.hpp"
 #include "state_internal.hpp"
 #include "store_internal.hpp"
