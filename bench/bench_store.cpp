@@ -231,7 +231,7 @@ void BM_Record_Alternating(benchmark::State &state, sr::Durability d) {
             auto t0 = Clock::now();
             auto r = store->record("shop", (i++ & 1) ? a : b);
             ns.push_back(std::chrono::duration<double, std::nano>(Clock::now() - t0).count());
-            if (r.outcome != "created") {
+            if (r.outcome != spinner_rollback::Outcome::created) {
                 state.SkipWithError(("record did not create a version: " + r.outcome).c_str());
                 break;
             }
@@ -256,7 +256,7 @@ void BM_Record_NewValue(benchmark::State &state, sr::Durability d) {
             auto t0 = Clock::now();
             auto r = store->record("shop", make_state("r" + std::to_string(++i), 20));
             ns.push_back(std::chrono::duration<double, std::nano>(Clock::now() - t0).count());
-            if (r.outcome != "created") {
+            if (r.outcome != spinner_rollback::Outcome::created) {
                 state.SkipWithError(("record did not create a version: " + r.outcome).c_str());
                 break;
             }
@@ -515,7 +515,7 @@ GrowthResult growth(int n, const std::string *big_file_raw) {
         auto t0 = Clock::now();
         for (int i = 1; i <= n; ++i) {
             auto r = s->record("shop", make_state("r" + std::to_string(i), 100000, big_file));
-            if (r.outcome != "created") throw std::runtime_error("record did not create a version");
+            if (r.outcome != spinner_rollback::Outcome::created) throw std::runtime_error("record did not create a version");
         }
         g.record_mean_us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / n;
         g.versions = static_cast<int>(s->versions("shop").size());

@@ -20,7 +20,14 @@
 
 namespace spinner_rollback::detail {
 
-enum class Engine { sqlite, postgres };
+/// Schema SQL spellings that differ between engines (see schema.cpp).
+struct Dialect {
+    std::string_view blob;          ///< BLOB | BYTEA
+    std::string_view integer;       ///< INTEGER | BIGINT
+    std::string_view key_text;      ///< text compared byte for byte (sorts as in SQLite)
+    std::string_view serial_key;    ///< an auto-assigned integer primary key
+    std::string_view table_options; ///< after a table with a composite key
+};
 
 /// True when `location` names a PostgreSQL database (postgres:// or postgresql://).
 bool is_postgres_location(std::string_view location) noexcept;
@@ -52,7 +59,17 @@ public:
     Db(const Db &) = delete;
     Db &operator=(const Db &) = delete;
 
-    virtual Engine engine() const noexcept = 0;
+    /// Schema spellings of this engine.
+    virtual const Dialect &dialect() const noexcept = 0;
+    /// Per-connection settings: durability (true: every commit waits for
+    /// the disk) and what the engine needs (SQLite: WAL).
+    virtual void configure(bool full_durability) = 0;
+    /// Schema version of the store at this location, 0 when it has none.
+    /// Reads the catalog afresh (safe right after waiting for the writer
+    /// lock). Throws io when the location cannot hold a store.
+    virtual std::int64_t schema_version() = 0;
+    /// Record the schema version (inside the write transaction of a migration).
+    virtual void set_schema_version(std::int64_t version) = 0;
     /// Run SQL without results (may hold several statements).
     virtual void exec(std::string_view sql) = 0;
     /// A per-connection setting: run now and again after every reconnect.

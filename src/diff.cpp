@@ -1,5 +1,7 @@
 #include "diff_internal.hpp"
 
+#include <algorithm>
+#include <array>
 #include <map>
 #include <set>
 
@@ -20,13 +22,13 @@ json::value get_or_null(const json::object &o, std::string_view key) {
     return it == o.end() ? json::value(nullptr) : it->value();
 }
 
-void emit(std::vector<RawChange> &out, std::string path, std::string_view category,
+void emit(std::vector<RawChange> &out, std::string path, Category category,
           const json::value &from, const json::value &to) {
     if (from == to) return;
     ChangeKind kind = from.is_null() ? ChangeKind::added
                       : to.is_null() ? ChangeKind::removed
                                      : ChangeKind::changed;
-    out.push_back({std::move(path), std::string(category), kind, from, to});
+    out.push_back({std::move(path), category, kind, from, to});
 }
 
 std::string member_path(const std::string &base, std::string_view key) {
@@ -38,7 +40,7 @@ std::string member_path(const std::string &base, std::string_view key) {
 }
 
 // Leaf-level diff of two JSON values; objects recurse, anything else is a leaf.
-void diff_generic(std::vector<RawChange> &out, const std::string &path, std::string_view category,
+void diff_generic(std::vector<RawChange> &out, const std::string &path, Category category,
                   const json::value &a, const json::value &b) {
     static const json::value empty_object = json::object();
     // Objects recurse (an absent side counts as {}), so reasons name leaves.
@@ -67,7 +69,7 @@ std::map<std::string, const json::value *> index_by(const json::value *arr, cons
     return m;
 }
 
-void diff_keyed(std::vector<RawChange> &out, const std::string &path, std::string_view category,
+void diff_keyed(std::vector<RawChange> &out, const std::string &path, Category category,
                 const json::value *a, const json::value *b, const KeyFn &key,
                 std::string_view drop_field) {
     auto ia = index_by(a, key);
@@ -106,14 +108,14 @@ void diff_container(std::vector<RawChange> &out, const std::string &name, const 
                     const json::object &b) {
     const std::string base = "containers[" + name + "]";
     auto v = [](const json::object &o, std::string_view k) { return get_or_null(o, k); };
-    emit(out, base + ".image", "image", v(a, "image"), v(b, "image"));
-    emit(out, base + ".codeVersion", "codeVersion", v(a, "codeVersion"), v(b, "codeVersion"));
-    emit(out, base + ".command", "command", v(a, "command"), v(b, "command"));
-    emit(out, base + ".args", "args", v(a, "args"), v(b, "args"));
-    emit(out, base + ".workingDir", "workingDir", v(a, "workingDir"), v(b, "workingDir"));
-    diff_keyed(out, base + ".env", "env", field(a, "env"), field(b, "env"),
+    emit(out, base + ".image", Category::image, v(a, "image"), v(b, "image"));
+    emit(out, base + ".codeVersion", Category::codeVersion, v(a, "codeVersion"), v(b, "codeVersion"));
+    emit(out, base + ".command", Category::command, v(a, "command"), v(b, "command"));
+    emit(out, base + ".args", Category::args, v(a, "args"), v(b, "args"));
+    emit(out, base + ".workingDir", Category::workingDir, v(a, "workingDir"), v(b, "workingDir"));
+    diff_keyed(out, base + ".env", Category::env, field(a, "env"), field(b, "env"),
                [](const json::object &e) { return str_field(e, "name"); }, "name");
-    diff_keyed(out, base + ".ports", "ports", field(a, "ports"), field(b, "ports"),
+    diff_keyed(out, base + ".ports", Category::ports, field(a, "ports"), field(b, "ports"),
                [](const json::object &p) {
                    auto it = p.find("containerPort");
                    std::string port = it == p.end() ? "?" : json::serialize(it->value());
@@ -122,18 +124,18 @@ void diff_container(std::vector<RawChange> &out, const std::string &name, const 
                "");
     const auto &ra = obj_or_empty(a, "resources");
     const auto &rb = obj_or_empty(b, "resources");
-    emit(out, base + ".resources.cpu", "cpu", v(ra, "cpu"), v(rb, "cpu"));
-    emit(out, base + ".resources.memory", "memory", v(ra, "memory"), v(rb, "memory"));
-    diff_generic(out, base + ".securityContext", "securityContext",
+    emit(out, base + ".resources.cpu", Category::cpu, v(ra, "cpu"), v(rb, "cpu"));
+    emit(out, base + ".resources.memory", Category::memory, v(ra, "memory"), v(rb, "memory"));
+    diff_generic(out, base + ".securityContext", Category::securityContext,
                  json::value(obj_or_empty(a, "securityContext")),
                  json::value(obj_or_empty(b, "securityContext")));
-    diff_keyed(out, base + ".mounts", "mounts", field(a, "mounts"), field(b, "mounts"),
+    diff_keyed(out, base + ".mounts", Category::mounts, field(a, "mounts"), field(b, "mounts"),
                [](const json::object &m) { return str_field(m, "path"); }, "");
-    diff_generic(out, base + ".probes", "probes", json::value(obj_or_empty(a, "probes")),
+    diff_generic(out, base + ".probes", Category::probes, json::value(obj_or_empty(a, "probes")),
                  json::value(obj_or_empty(b, "probes")));
 }
 
-void diff_values(std::vector<RawChange> &out, const std::string &base, std::string_view category,
+void diff_values(std::vector<RawChange> &out, const std::string &base, Category category,
                  const json::object &a, const json::object &b, const MapLoader &load) {
     std::set<std::string> names;
     for (const auto &kv : a) names.insert(std::string(kv.key()));
@@ -192,17 +194,10 @@ char sign(ChangeKind k) { return k == ChangeKind::added ? '+' : k == ChangeKind:
 
 } // namespace
 
-std::string_view container_field_category(std::string_view f) {
-    if (f == "image" || f == "codeVersion" || f == "command" || f == "args" || f == "workingDir" ||
-        f == "env" || f == "ports" || f == "securityContext" || f == "mounts" || f == "probes")
-        return f;
-    return {};
-}
-
 std::vector<RawChange> diff_objects(const json::object &a, const json::object &b,
                                     const MapLoader &load) {
     std::vector<RawChange> out;
-    emit(out, "instances", "instances", get_or_null(a, "instances"), get_or_null(b, "instances"));
+    emit(out, "instances", Category::instances, get_or_null(a, "instances"), get_or_null(b, "instances"));
 
     // Containers by name, in b's order then removed ones.
     std::map<std::string, const json::object *> ca, cb;
@@ -226,15 +221,15 @@ std::vector<RawChange> diff_objects(const json::object &a, const json::object &b
                        ib == cb.end() ? kEmpty : *ib->second);
     }
 
-    diff_keyed(out, "volumes", "mounts", field(a, "volumes"), field(b, "volumes"),
+    diff_keyed(out, "volumes", Category::mounts, field(a, "volumes"), field(b, "volumes"),
                [](const json::object &v) { return str_field(v, "name"); }, "");
-    diff_values(out, "configMaps", "configValues", obj_or_empty(a, "configMaps"),
+    diff_values(out, "configMaps", Category::configValues, obj_or_empty(a, "configMaps"),
                 obj_or_empty(b, "configMaps"), load);
-    diff_values(out, "secrets", "secretValues", obj_or_empty(a, "secrets"),
+    diff_values(out, "secrets", Category::secretValues, obj_or_empty(a, "secrets"),
                 obj_or_empty(b, "secrets"), {});
-    diff_generic(out, "labels", "labels", json::value(obj_or_empty(a, "labels")),
+    diff_generic(out, "labels", Category::labels, json::value(obj_or_empty(a, "labels")),
                  json::value(obj_or_empty(b, "labels")));
-    diff_generic(out, "extensions", "extensions", json::value(obj_or_empty(a, "extensions")),
+    diff_generic(out, "extensions", Category::extensions, json::value(obj_or_empty(a, "extensions")),
                  json::value(obj_or_empty(b, "extensions")));
     return out;
 }
@@ -245,9 +240,9 @@ Diff to_public(const std::vector<RawChange> &changes) {
     for (const auto &c : changes) {
         Change pc;
         pc.path = c.path;
-        pc.category = c.category;
+        pc.category = std::string(name(c.category));
         pc.kind = c.kind;
-        if (c.category == "secretValues") {
+        if (c.category == Category::secretValues) {
             const std::string masked = json::serialize(json::value(json::string_view(
                 masked_value.data(), masked_value.size())));
             pc.from = c.from.is_null() ? "null" : masked;
@@ -265,18 +260,19 @@ std::vector<Reason> tracked_reasons(const std::vector<RawChange> &changes,
                                     const SnapshotPolicy &policy) {
     std::vector<Reason> r;
     for (const auto &c : changes)
-        if (policy.tracks_change(c.category, c.path)) r.push_back({c.category, c.path});
+        if (policy.tracks_change(name(c.category), c.path)) r.push_back({std::string(name(c.category)), c.path});
     return r;
 }
 
 std::string summarize_raw(const std::vector<RawChange> &changes) {
-    // One clause per category, in documentation order.
-    std::map<std::string, std::vector<std::string>> parts;
-    std::set<std::string> containers;
-    for (const auto &c : changes) containers.insert(first_key(c.path));
+    // One clause per category, in table order; a volume rebinding gets its
+    // own clause ("volume data vol-1 → shop-data-v3") right after mounts.
+    std::array<std::vector<std::string>, kCategories.size()> parts;
+    std::vector<std::string> volume;
     for (const auto &c : changes) {
-        auto &p = parts[c.category];
-        if (c.category == "image") {
+        auto &p = parts[static_cast<std::size_t>(c.category)];
+        switch (c.category) {
+        case Category::image: {
             std::string from = short_image(c.from), to = short_image(c.to);
             if (from == to && c.from.is_object() && c.to.is_object()) {
                 auto dig = [](const json::value &v) {
@@ -287,51 +283,52 @@ std::string summarize_raw(const std::vector<RawChange> &changes) {
             } else {
                 p.push_back(from + " → " + to);
             }
-        } else if (c.category == "codeVersion" || c.category == "instances" ||
-                   c.category == "cpu" || c.category == "memory") {
-            p.push_back(text_of(c.from) + " → " + text_of(c.to));
-        } else if (c.category == "mounts" && c.path.rfind("volumes[", 0) == 0 && c.from.is_object() &&
-                   c.to.is_object()) {
-            // A volume rebinding reads as "volume data vol-1 → shop-data-v3".
-            std::string from = str_field(c.from.get_object(), "volumeId");
-            std::string to = str_field(c.to.get_object(), "volumeId");
-            parts["volume"].push_back(last_key(c.path) + " " + (from.empty() ? "none" : from) + " → " +
-                                      (to.empty() ? "none" : to));
-            if (from == to) parts["volume"].back() = last_key(c.path) + " changed";
-        } else if (c.category == "env" || c.category == "ports" || c.category == "mounts") {
-            p.push_back(std::string(1, sign(c.kind)) + last_key(c.path));
-        } else if (c.category == "configValues" || c.category == "secretValues") {
+            break;
+        }
+        case Category::codeVersion:
+        case Category::instances:
+        case Category::cpu:
+        case Category::memory: p.push_back(text_of(c.from) + " → " + text_of(c.to)); break;
+        case Category::mounts:
+            if (c.path.rfind("volumes[", 0) == 0 && c.from.is_object() && c.to.is_object()) {
+                std::string from = str_field(c.from.get_object(), "volumeId");
+                std::string to = str_field(c.to.get_object(), "volumeId");
+                volume.push_back(from == to ? last_key(c.path) + " changed"
+                                            : last_key(c.path) + " " + (from.empty() ? "none" : from) +
+                                                  " → " + (to.empty() ? "none" : to));
+                break;
+            }
+            [[fallthrough]];
+        case Category::env:
+        case Category::ports: p.push_back(std::string(1, sign(c.kind)) + last_key(c.path)); break;
+        case Category::configValues:
+        case Category::secretValues: {
             std::string name = first_key(c.path);
             if (std::find(p.begin(), p.end(), name) == p.end()) p.push_back(name);
-        } else {
+            break;
+        }
+        default:
             if (p.empty()) p.push_back("changed");
         }
     }
-    static const char *labels[][2] = {
-        {"image", "image"}, {"codeVersion", "code"}, {"env", "env"}, {"ports", "ports"},
-        {"securityContext", "securityContext"}, {"cpu", "cpu"}, {"memory", "memory"},
-        {"command", "command"}, {"args", "args"}, {"instances", "instances"},
-        {"mounts", "mounts"}, {"volume", "volume"}, {"configValues", "config"}, {"secretValues", "secret"},
-        {"workingDir", "workingDir"}, {"probes", "probes"}, {"labels", "labels"},
-        {"extensions", "extensions"}};
     std::string out;
-    for (auto &l : labels) {
-        auto it = parts.find(l[0]);
-        if (it == parts.end() || it->second.empty()) continue;
-        std::string clause = l[1];
-        std::string sep = (std::string(l[0]) == "env" || std::string(l[0]) == "ports" ||
-                           std::string(l[0]) == "mounts")
-                              ? " "
-                              : ", ";
-        std::string items;
-        for (std::size_t i = 0; i < it->second.size(); ++i) {
-            if (i) items += sep;
-            items += it->second[i];
-        }
-        if (std::string(l[0]) == "configValues" || std::string(l[0]) == "secretValues")
-            items += " changed";
+    auto clause = [&](std::string_view label, const std::vector<std::string> &items, std::string_view sep,
+                      std::string_view suffix) {
+        if (items.empty()) return;
         if (!out.empty()) out += "; ";
-        out += clause + " " + items;
+        out += label;
+        out += ' ';
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            if (i) out += sep;
+            out += items[i];
+        }
+        out += suffix;
+    };
+    for (const auto &cat : kCategories) {
+        const bool listed = cat.id == Category::env || cat.id == Category::ports || cat.id == Category::mounts;
+        const bool values = cat.id == Category::configValues || cat.id == Category::secretValues;
+        clause(cat.label, parts[static_cast<std::size_t>(cat.id)], listed ? " " : ", ", values ? " changed" : "");
+        if (cat.id == Category::mounts) clause("volume", volume, ", ", "");
     }
     return out.empty() ? "no changes" : out;
 }

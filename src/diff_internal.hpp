@@ -2,6 +2,7 @@
 // the category of every field, and the one-line summary.
 #pragma once
 
+#include "category.hpp"
 #include "json.hpp"
 
 #include <spinner_rollback/snapshot_policy.hpp>
@@ -14,7 +15,7 @@ namespace spinner_rollback::detail {
 
 struct RawChange {
     std::string path;
-    std::string category;
+    Category category;
     ChangeKind kind;
     json::value from; // null when added
     json::value to;   // null when removed
@@ -42,8 +43,5 @@ std::string summarize_raw(const std::vector<RawChange> &changes);
 
 /// Summary for a first version ("first version: image shop:1.4; 2 instances").
 std::string summarize_first(const json::object &state);
-
-/// Category names of container fields, by field name ("" when not a container field).
-std::string_view container_field_category(std::string_view field);
 
 } // namespace spinner_rollback::detail

@@ -1,8 +1,12 @@
-#include "diff_internal.hpp"
-#include "state_internal.hpp"
-#include "store_internal.hpp"
+// Rollback plans: the resulting state (merge), data sources and their cost,
+// steps, warnings and the keyed digest — pure functions over a PlanSource.
+#include "plan_build.hpp"
 
-#include <spinner_rollback/rollback_planner.hpp>
+#include "category.hpp"
+#include "decide.hpp"
+#include "digest.hpp"
+#include "state_internal.hpp"
+#include "store_impl.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,8 +14,7 @@
 
 namespace spinner_rollback {
 
-using namespace detail;
-using Impl = VersionStore::Impl;
+namespace detail {
 
 namespace {
 
@@ -78,8 +81,12 @@ json::object merge(const json::object &target, const json::object &current, cons
     json::object r = target;
     r["settings"] = current.at("settings");
     if (scope_all) return r;
-    auto keep_current = [&](std::string_view cat) { return !p.tracks(cat); };
-    if (keep_current("instances")) copy_field(r, current, "instances");
+    auto keep_current = [&](Category c) { return !p.tracks(name(c)); };
+    for (const auto &cat : kCategories) {
+        if (!keep_current(cat.id) || cat.id == Category::extensions) continue;
+        if (!cat.document_key.empty()) copy_field(r, current, cat.document_key);
+        if (cat.id == Category::secretValues) copy_field(r, current, "$secretBlobs");
+    }
     const auto *cur_containers = current.if_contains("containers");
     for (auto &c : array_at(r, "containers")) {
         auto &co = c.as_object();
@@ -88,25 +95,17 @@ json::object merge(const json::object &target, const json::object &current, cons
                                                   std::string_view(co.at("name").as_string()))
                                      : nullptr;
         if (!cc) continue;
-        for (const char *f : {"image", "codeVersion", "command", "args", "workingDir", "env", "ports",
-                              "securityContext", "mounts", "probes"})
-            if (keep_current(f)) copy_field(co, *cc, f);
-        for (const char *f : {"cpu", "memory"}) {
-            if (!keep_current(f)) continue;
+        for (const auto &cat : kCategories) {
+            if (!keep_current(cat.id)) continue;
+            if (!cat.container_key.empty()) copy_field(co, *cc, cat.container_key);
+            if (cat.resource_key.empty()) continue;
             json::object res = co.contains("resources") ? co["resources"].as_object() : json::object();
             const auto *cres = cc->if_contains("resources");
-            copy_field(res, cres && cres->is_object() ? cres->get_object() : json::object(), f);
+            copy_field(res, cres && cres->is_object() ? cres->get_object() : json::object(), cat.resource_key);
             co["resources"] = std::move(res);
         }
     }
-    if (keep_current("mounts")) copy_field(r, current, "volumes");
-    if (keep_current("configValues")) copy_field(r, current, "configMaps");
-    if (keep_current("secretValues")) {
-        copy_field(r, current, "secrets");
-        copy_field(r, current, "$secretBlobs");
-    }
-    if (keep_current("labels")) copy_field(r, current, "labels");
-    if (keep_current("extensions")) {
+    if (keep_current(Category::extensions)) {
         json::object ext = current.contains("extensions") ? current.at("extensions").as_object() : json::object();
         const json::object empty;
         const auto *text = target.if_contains("extensions");
@@ -124,16 +123,10 @@ std::string money(double x) {
     return buf;
 }
 
-struct Built {
-    json::object plan; // without planId and digest
-    Impl::Sealed sealed;
-    std::vector<Reason> reasons;
-    std::string summary;
-    bool requires_confirmation = false;
-};
+} // namespace
 
-Built build(Impl &I, const Impl::SpinnerRow &s, std::int64_t target, const PlanRequest &req,
-            const Pricing &pricing) {
+BuiltPlan build_plan(PlanSource &src, const SpinnerRow &s, std::int64_t target, const PlanRequest &req,
+                     const SnapshotPolicy &policy, const Pricing &pricing, std::string_view plan_key) {
     if (!s.enabled)
         throw Error(ErrorCode::rollback_disabled,
                     "rollback is disabled for spinner \"" + s.name + "\" (settings.rollback.enabled is false)",
@@ -143,16 +136,15 @@ Built build(Impl &I, const Impl::SpinnerRow &s, std::int64_t target, const PlanR
         throw Error(ErrorCode::current_version,
                     "version " + std::to_string(target) + " is the current version; pick an earlier one",
                     "target");
-    auto trow = I.require_version(s, target, "target");
-    auto crow = I.find_version(s.id, s.current);
-    if (!crow) throw Error(ErrorCode::corrupt, "current version row is missing");
-    json::object tcore = I.load_core(trow.core);
+    auto trow = src.version(s, target, "target");
+    auto crow = src.current_version(s);
+    auto tcore = src.core(trow.core);
     // "Current" is what the host runs: the latest recorded state. Its tracked
     // content equals the current version's (else a version would exist), but
     // its settings and untracked fields may be newer.
-    json::object ccore = I.load_core(s.latest_core.empty() ? crow->core : s.latest_core);
-    const SnapshotPolicy &policy = I.opts.policy;
-    json::object merged = merge(tcore, ccore, policy, req.scope_all);
+    auto ccore_entry = src.core(s.latest_core.empty() ? crow.core : s.latest_core);
+    const json::object &ccore = ccore_entry->obj;
+    json::object merged = merge(tcore->obj, ccore, policy, req.scope_all);
 
     // Data sources. Default "current": the volume in use now keeps serving.
     auto &vols = array_at(merged, "volumes");
@@ -173,14 +165,13 @@ Built build(Impl &I, const Impl::SpinnerRow &s, std::int64_t target, const PlanR
                         "version " + std::to_string(target) + " has no volume named \"" + name + "\"",
                         "request.data." + name);
 
-    auto load = I.loader();
-    auto changes = diff_objects(ccore, merged, load);
-    std::vector<Reason> tracked = req.scope_all ? std::vector<Reason>{} : tracked_reasons(changes, policy);
-    if (req.scope_all)
-        for (const auto &c : changes) tracked.push_back({c.category, c.path});
+    // The rollback is a change like any other: the one rule decides what it
+    // changes (every field with scope "all"); nothing to change is refused.
+    auto load = src.loader();
+    Decided d = decide(&ccore, true, merged, policy, load, req.scope_all);
     const bool any_snapshot = std::any_of(req.snapshots.begin(), req.snapshots.end(),
                                           [](const auto &kv) { return !kv.second.empty(); });
-    if (tracked.empty() && !any_snapshot)
+    if (d.outcome == Outcome::unchanged && !any_snapshot)
         throw Error(ErrorCode::identical,
                     "version " + std::to_string(target) + " has the same tracked content as the current version " +
                         std::to_string(s.current) + "; nothing to roll back",
@@ -208,11 +199,11 @@ Built build(Impl &I, const Impl::SpinnerRow &s, std::int64_t target, const PlanR
             continue;
         }
         const std::string path = "request.data." + name + ".snapshot";
-        auto snap = I.find_snapshot(it->second);
+        auto snap = src.snapshot(it->second);
         if (!snap) throw Error(ErrorCode::not_found, "no snapshot with id \"" + it->second + "\"", path);
         if (!snap->ready)
             throw Error(ErrorCode::snapshot_not_ready, "snapshot \"" + snap->id + "\" is not ready yet", path);
-        if (!I.volume_bound(s, name, snap->volume))
+        if (!src.volume_bound(s, name, snap->volume))
             throw Error(ErrorCode::snapshot_mismatch,
                         "snapshot \"" + snap->id + "\" is of volume \"" + snap->volume +
                             "\", which no retained version bound to \"" + name + "\"",
@@ -250,7 +241,7 @@ Built build(Impl &I, const Impl::SpinnerRow &s, std::int64_t target, const PlanR
     // The result must itself be a valid state. Loading it reads the store:
     // storage errors (io, busy, corrupt) pass through unchanged, so a host
     // retries a lost connection instead of giving up on an "invalid" plan.
-    json::object resulting = I.materialize(merged, Impl::Secrets::tokens);
+    json::object resulting = src.materialize(merged, Secrets::tokens);
     try {
         normalize_state(std::move(resulting));
     } catch (const Error &e) {
@@ -258,7 +249,7 @@ Built build(Impl &I, const Impl::SpinnerRow &s, std::int64_t target, const PlanR
         throw Error(ErrorCode::invalid, "the resulting state would be invalid: " + std::string(e.what()),
                     e.path());
     }
-    if (any_snapshot) changes = diff_objects(ccore, merged, load);
+    if (any_snapshot) d = decide(&ccore, true, merged, policy, load, req.scope_all); // volumes rebound
 
     for (const auto &c : merged.at("containers").as_array()) {
         const auto &img = c.as_object().at("image").as_object();
@@ -267,7 +258,7 @@ Built build(Impl &I, const Impl::SpinnerRow &s, std::int64_t target, const PlanR
                                "\": image \"" + std::string(img.at("reference").as_string()) +
                                "\" has no digest; if the tag moved, the rollback runs different code");
     }
-    if (trow.status == static_cast<int>(RolloutStatus::failed))
+    if (trow.status == RolloutStatus::failed)
         warnings.push_back("version " + std::to_string(target) + " was reported failed when it was rolled out");
 
     steps.push_back(json::object{
@@ -278,152 +269,78 @@ Built build(Impl &I, const Impl::SpinnerRow &s, std::int64_t target, const PlanR
         {"action", "reportStatus"}, {"version", next},
         {"description", "report version " + std::to_string(next) + " active or failed"}});
 
-    Built b;
-    b.sealed = I.reseal(std::move(merged));
-    b.reasons = req.scope_all ? tracked : tracked_reasons(changes, policy);
-    b.summary = "rollback to v" + std::to_string(target) + ": " + summarize_raw(changes);
-    b.requires_confirmation = confirm;
+    BuiltPlan b;
+    b.sealed = SealedState::reseal(std::move(merged));
+    b.reasons = std::move(d.reasons);
+    b.summary = "rollback to v" + std::to_string(target) + ": " + summarize_raw(d.changes);
     json::array warn_arr;
     for (auto &w : warnings) warn_arr.emplace_back(json::string(w));
-    json::value diff_json = json::parse(to_public(changes).to_json());
-    b.plan = json::object{
+    json::object body{
         {"spinner", s.name},
         {"baseVersion", s.current},
         {"targetVersion", target},
         {"request", json::parse(req.to_json())},
-        {"state", json::parse(canonical(I.materialize(b.sealed.core, Impl::Secrets::mask)))},
-        {"diff", std::move(diff_json)},
+        {"state", json::parse(canonical(src.materialize(b.sealed.core, Secrets::mask)))},
+        {"diff", json::parse(to_public(d.changes).to_json())},
         {"summary", b.summary},
         {"volumes", std::move(volumes_out)},
         {"steps", std::move(steps)},
         {"warnings", std::move(warn_arr)},
         {"requiresConfirmation", confirm},
         {"resultDigest", "sha256:" + b.sealed.core_id}};
+    // planId names the content; the keyed digest proves it came from this store.
+    std::string text = canonical(body);
+    std::string id = "plan-" + to_hex(sha256_raw(text)).substr(0, 16);
+    body["planId"] = id;
+    b.digest = "hmac-sha256:" + hmac_hex(plan_key, text);
+    body["digest"] = b.digest;
+    Plan &p = b.plan;
+    p.json = dump(body);
+    p.plan_id = id;
+    p.spinner = s.name;
+    p.base_version = s.current;
+    p.target_version = target;
+    p.requires_confirmation = confirm;
+    p.warnings = std::move(warnings);
     return b;
 }
 
-Plan finish(Impl &I, Built &b) {
-    std::string body = canonical(b.plan);
-    std::string id = "plan-" + to_hex(sha256_raw(body)).substr(0, 16);
-    std::string digest = "hmac-sha256:" + hmac_hex(I.plan_key, body);
-    json::object o = std::move(b.plan);
-    o["planId"] = id;
-    o["digest"] = digest;
-    Plan p;
-    p.json = dump(o);
-    p.plan_id = id;
-    p.spinner = std::string(o.at("spinner").as_string());
-    p.base_version = o.at("baseVersion").as_int64();
-    p.target_version = o.at("targetVersion").as_int64();
-    p.requires_confirmation = b.requires_confirmation;
-    for (const auto &w : o.at("warnings").as_array()) p.warnings.emplace_back(w.as_string());
-    return p;
+CheckedPlan check_plan(const Plan &given, std::string_view plan_key) {
+    Plan p = Plan::from_json(given.json);
+    json::value pv = json::parse(p.json);
+    auto &po = pv.as_object();
+    CheckedPlan c;
+    c.request = PlanRequest::from_json(dump(po.at("request")));
+    c.digest = std::string(po.at("digest").as_string());
+    check_spinner_name(p.spinner);
+    // The plan must be exactly as planned: its keyed digest covers every field.
+    po.erase("planId");
+    po.erase("digest");
+    if ("hmac-sha256:" + hmac_hex(plan_key, canonical(pv)) != c.digest)
+        throw Error(ErrorCode::invalid, "the plan was altered after planning (digest mismatch); plan again",
+                    "plan.digest");
+    c.spinner = p.spinner;
+    c.base_version = p.base_version;
+    c.target_version = p.target_version;
+    return c;
 }
 
-void check_spinner(std::string_view spinner) {
-    if (!is_dns_label(spinner))
-        throw Error(ErrorCode::invalid, "spinner name must be a DNS-1123 label", "spinner");
-}
-
-} // namespace
+} // namespace detail
 
 RollbackPlanner::RollbackPlanner(VersionStore &store) : store_(&store), pricing_(store.pricing()) {}
 RollbackPlanner::RollbackPlanner(VersionStore &store, Pricing pricing)
     : store_(&store), pricing_(std::move(pricing)) {}
 
 Plan RollbackPlanner::plan(std::string_view spinner, std::int64_t target, const PlanRequest &request) const {
-    check_spinner(spinner);
-    auto &I = store_->impl();
-    std::lock_guard lock(I.mu);
-    Tx tx(I.db, false);
-    auto s = I.require_spinner(spinner);
-    Built b = build(I, s, target, request, pricing_);
-    Plan p = finish(I, b);
-    tx.commit();
-    return p;
+    return store_->impl_->plan(spinner, target, request, pricing_);
 }
 
 Plan RollbackPlanner::plan_auto(std::string_view spinner) const {
-    check_spinner(spinner);
-    std::int64_t target = 0;
-    {
-        auto &I = store_->impl();
-        std::lock_guard lock(I.mu);
-        Tx tx(I.db, false);
-        auto s = I.require_spinner(spinner);
-        Stmt st(I.db, "SELECT max(number) FROM versions WHERE spinner_id=? AND status=? AND number<>?");
-        st.bind(1, s.id).bind(2, static_cast<int>(RolloutStatus::active)).bind(3, s.current);
-        if (st.step() && !st.is_null(0)) target = st.i64(0);
-        if (target == 0) {
-            // A superseded version was active once too.
-            Stmt st2(I.db, "SELECT max(number) FROM versions WHERE spinner_id=? AND status=? AND number<>?");
-            st2.bind(1, s.id).bind(2, static_cast<int>(RolloutStatus::superseded)).bind(3, s.current);
-            if (st2.step() && !st2.is_null(0)) target = st2.i64(0);
-        }
-        tx.commit();
-        if (target == 0)
-            throw Error(ErrorCode::not_found,
-                        "no earlier version of \"" + std::string(spinner) + "\" was ever reported active",
-                        "spinner");
-    }
-    return plan(spinner, target, {});
+    return store_->impl_->plan(spinner, store_->impl_->auto_target(spinner), {}, pricing_);
 }
 
-Version RollbackPlanner::commit(const Plan &given, const ChangeMeta &meta) {
-    Plan p = Plan::from_json(given.json);
-    json::value pv = json::parse(p.json);
-    auto &po = pv.as_object();
-    PlanRequest req = PlanRequest::from_json(dump(po.at("request")));
-    std::string digest(po.at("digest").as_string());
-    check_spinner(p.spinner);
-    auto &I = store_->impl();
-    // The plan must be exactly as planned: its keyed digest covers every field.
-    po.erase("planId");
-    po.erase("digest");
-    if ("hmac-sha256:" + hmac_hex(I.plan_key, canonical(pv)) != digest)
-        throw Error(ErrorCode::invalid, "the plan was altered after planning (digest mismatch); plan again",
-                    "plan.digest");
-    std::lock_guard lock(I.mu);
-    Tx tx(I.db, true);
-    auto s = I.require_spinner(p.spinner);
-    const std::string payload = "commit:" + digest;
-    if (!meta.request_id.empty()) {
-        std::int64_t number = 0;
-        std::string reasons;
-        if (I.find_request(s, meta.request_id, payload, number, reasons)) {
-            if (auto row = I.find_version(s.id, number)) return I.make_version(s, *row);
-            throw Error(ErrorCode::pruned, "the version this request created was removed by retention",
-                        "meta.requestId");
-        }
-    }
-    if (s.current != p.base_version)
-        throw Error(ErrorCode::conflict,
-                    "the current version of \"" + s.name + "\" is " + std::to_string(s.current) +
-                        " but the plan was made against " + std::to_string(p.base_version) + "; plan again",
-                    "plan.baseVersion");
-    Built b = build(I, s, p.target_version, req, pricing_);
-    Plan fresh = finish(I, b);
-    json::value fv = json::parse(fresh.json);
-    if (fv.as_object().at("digest").as_string() != digest)
-        throw Error(ErrorCode::conflict,
-                    "the plan no longer matches the store (a snapshot or the pricing changed); plan again",
-                    "plan");
-    if (b.requires_confirmation && !meta.confirmed)
-        throw Error(ErrorCode::needs_confirmation,
-                    "the plan provisions new volumes at extra cost; commit with confirmed: true", "meta.confirmed");
-    Version v = I.append(s, b.sealed, static_cast<int>(VersionReason::rollback), b.reasons, b.summary,
-                         p.target_version, meta);
-    // The rollback's result is now what the host is to deploy.
-    if (s.latest_core != b.sealed.core_id) {
-        I.incref(b.sealed.core_id);
-        if (!s.latest_core.empty()) I.decref(s.latest_core);
-        Stmt st(I.db, "UPDATE spinners SET latest_core=?, updated_at=? WHERE id=?");
-        st.bind_blob(1, from_hex(b.sealed.core_id)).bind(2, now_rfc3339()).bind(3, s.id).run();
-    }
-    if (!meta.request_id.empty())
-        I.save_request(s, meta.request_id, payload, "created", v.number, reasons_to_json(b.reasons));
-    tx.commit();
-    return v;
+Version RollbackPlanner::commit(const Plan &plan, const ChangeMeta &meta) {
+    return store_->impl_->commit(plan, meta, pricing_);
 }
 
 } // namespace spinner_rollback

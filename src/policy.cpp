@@ -1,10 +1,14 @@
+#include "category.hpp"
+#include "decide.hpp"
 #include "diff_internal.hpp"
+#include "reasons.hpp"
 #include "state_internal.hpp"
 
 #include <spinner_rollback/snapshot_policy.hpp>
 #include <spinner_rollback/state.hpp>
 
 #include <algorithm>
+#include <optional>
 
 namespace spinner_rollback {
 
@@ -29,16 +33,21 @@ bool path_covers(std::string_view prefix, std::string_view path) {
 } // namespace
 
 const std::vector<std::string> &SnapshotPolicy::all_categories() {
-    static const std::vector<std::string> all = {
-        "image",     "codeVersion", "env",          "ports",        "securityContext",
-        "cpu",       "memory",      "command",      "args",         "instances",
-        "mounts",    "configValues", "secretValues", "workingDir",  "probes",
-        "labels",    "extensions"};
+    static const std::vector<std::string> all = [] {
+        std::vector<std::string> v;
+        for (const auto &c : kCategories) v.emplace_back(c.name);
+        return v;
+    }();
     return all;
 }
 
 const std::vector<std::string> &SnapshotPolicy::default_triggers() {
-    static const std::vector<std::string> d(all_categories().begin(), all_categories().begin() + 13);
+    static const std::vector<std::string> d = [] {
+        std::vector<std::string> v;
+        for (const auto &c : kCategories)
+            if (c.default_trigger) v.emplace_back(c.name);
+        return v;
+    }();
     return d;
 }
 
@@ -67,12 +76,9 @@ SnapshotPolicy SnapshotPolicy::from_json(std::string_view text) {
             p.extension_paths_.push_back(t);
             continue;
         }
-        const auto &all = all_categories();
-        if (std::find(all.begin(), all.end(), t) == all.end())
-            fail(path, "unknown category \"" + t.substr(0, 64) +
-                           "\" (categories: image, codeVersion, env, ports, securityContext, cpu, "
-                           "memory, command, args, instances, mounts, configValues, secretValues, "
-                           "workingDir, probes, labels, extensions, or extensions.<path>)");
+        if (!category_named(t))
+            fail(path, "unknown category \"" + t.substr(0, 64) + "\" (categories: " +
+                           std::string(category_list()) + ", or extensions.<path>)");
         if (std::find(p.categories_.begin(), p.categories_.end(), t) == p.categories_.end())
             p.categories_.push_back(t);
     }
@@ -98,11 +104,6 @@ std::string SnapshotPolicy::to_json() const {
     return dump(json::object{{"triggers", std::move(t)}});
 }
 
-static bool rollback_enabled(const json::object &state) {
-    const auto &s = state.at("settings").as_object().at("rollback").as_object();
-    return s.at("enabled").as_bool();
-}
-
 namespace {
 // Parse one of two documents; errors say which one ("next state: …").
 json::object parse_named(std::string_view text, const char *name) {
@@ -116,29 +117,20 @@ json::object parse_named(std::string_view text, const char *name) {
 
 Decision SnapshotPolicy::evaluate(std::string_view previous, std::string_view next) const {
     json::object n = parse_named(next, "next");
-    Decision d;
-    if (!rollback_enabled(n)) {
-        d.outcome = "disabled";
-        return d;
-    }
-    if (previous.empty()) {
-        d.outcome = "created";
-        d.snapshot = true;
-        d.reasons.push_back({"first", "$"});
-        return d;
-    }
-    json::object p = parse_named(previous, "previous");
-    d.reasons = tracked_reasons(diff_objects(p, n), *this);
-    d.snapshot = !d.reasons.empty();
-    d.outcome = d.snapshot ? "created" : "unchanged";
-    return d;
+    // A disabled next state is decided without reading the previous one.
+    std::optional<json::object> p;
+    if (rollback_enabled(n) && !previous.empty()) p = parse_named(previous, "previous");
+    Decided d = decide(p ? &*p : nullptr, !p || rollback_enabled(*p), n, *this);
+    Decision out;
+    out.outcome = d.outcome;
+    out.snapshot = d.outcome == Outcome::created;
+    out.reason = d.reason;
+    out.reasons = std::move(d.reasons);
+    return out;
 }
 
 std::string Decision::to_json() const {
-    json::array r;
-    for (const auto &x : reasons)
-        r.emplace_back(json::object{{"category", x.category}, {"path", x.path}});
-    return dump(json::object{{"snapshot", snapshot}, {"outcome", outcome}, {"reasons", std::move(r)}});
+    return dump(json::object{{"snapshot", snapshot}, {"outcome", to_string(outcome)}, {"reasons", reasons_json(reasons)}});
 }
 
 std::string canonical_state(std::string_view state_json) {
@@ -167,7 +159,8 @@ Diff diff_states(std::string_view a, std::string_view b) {
 std::string summarize(const Diff &diff) {
     std::vector<RawChange> raw;
     for (const auto &c : diff.changes)
-        raw.push_back({c.path, c.category, c.kind, json::parse(c.from), json::parse(c.to)});
+        if (auto cat = category_named(c.category))
+            raw.push_back({c.path, *cat, c.kind, json::parse(c.from), json::parse(c.to)});
     return summarize_raw(raw);
 }
 

@@ -70,7 +70,26 @@ public:
         sqlite3_close_v2(db_);
     }
 
-    Engine engine() const noexcept override { return Engine::sqlite; }
+    const Dialect &dialect() const noexcept override {
+        static constexpr Dialect d{"BLOB", "INTEGER", "TEXT", "INTEGER PRIMARY KEY", " WITHOUT ROWID"};
+        return d;
+    }
+    void configure(bool full_durability) override {
+        exec("PRAGMA journal_mode=WAL");
+        session(full_durability ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+        session("PRAGMA secure_delete=ON");
+    }
+    std::int64_t schema_version() override {
+        sqlite3_stmt *st = nullptr;
+        int rc = sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &st, nullptr);
+        if (rc != SQLITE_OK) raise(rc, "prepare");
+        rc = sqlite3_step(st);
+        std::int64_t v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_finalize(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) raise(rc, "step");
+        return v;
+    }
+    void set_schema_version(std::int64_t v) override { exec("PRAGMA user_version=" + std::to_string(v)); }
 
     void exec(std::string_view sql) override {
         std::string s(sql);
@@ -129,37 +148,8 @@ bool SqliteCursor::step() {
 
 } // namespace
 
-bool is_postgres_location(std::string_view location) noexcept {
-    return location.starts_with("postgres://") || location.starts_with("postgresql://");
-}
-
 std::unique_ptr<Db> open_sqlite(const std::string &path, int busy_timeout_ms) {
     return std::make_unique<SqliteDb>(path, busy_timeout_ms);
-}
-
-Cursor *Db::acquire(const std::string &sql) {
-    auto it = cache_.find(sql);
-    if (it != cache_.end() && !it->second.empty()) {
-        Cursor *c = it->second.back().release();
-        it->second.pop_back();
-        return c;
-    }
-    return prepare(sql).release();
-}
-
-void Db::release(const std::string &sql, Cursor *c) noexcept {
-    std::unique_ptr<Cursor> owned(c);
-    owned->reset();
-    try {
-        auto &pool = cache_[sql];
-        if (pool.size() < 4) pool.push_back(std::move(owned));
-    } catch (...) {
-    }
-}
-
-std::unique_ptr<Db> Db::open(const std::string &location, int busy_timeout_ms) {
-    if (is_postgres_location(location)) return open_postgres(location, busy_timeout_ms);
-    return open_sqlite(location, busy_timeout_ms);
 }
 
 } // namespace spinner_rollback::detail

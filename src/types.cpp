@@ -2,7 +2,8 @@
 #include "clock.hpp"
 #include "json.hpp"
 #include "state_internal.hpp"
-#include "store_internal.hpp"
+#include "crypto.hpp"
+#include "reasons.hpp"
 
 #include <spinner_rollback/rollback_planner.hpp>
 #include <spinner_rollback/spinner_rollback.hpp>
@@ -16,8 +17,6 @@ const char *version_string() noexcept { return SPR_VERSION_STRING; }
 namespace {
 
 json::value version_value(const Version &v) {
-    json::array reasons;
-    for (const auto &r : v.reasons) reasons.emplace_back(json::object{{"category", r.category}, {"path", r.path}});
     json::object o{{"spinner", v.spinner},
                    {"number", v.number},
                    {"current", v.current},
@@ -25,7 +24,7 @@ json::value version_value(const Version &v) {
                    {"author", v.author},
                    {"message", v.message},
                    {"reason", to_string(v.reason)},
-                   {"reasons", std::move(reasons)},
+                   {"reasons", reasons_json(v.reasons)},
                    {"summary", v.summary},
                    {"digest", v.digest},
                    {"rollbackOf", v.rollback_of ? json::value(*v.rollback_of) : json::value(nullptr)},
@@ -50,11 +49,9 @@ std::string VersionDetail::to_json() const {
 }
 
 std::string RecordResult::to_json() const {
-    json::array reasons_arr;
-    for (const auto &r : reasons) reasons_arr.emplace_back(json::object{{"category", r.category}, {"path", r.path}});
-    return dump(json::object{{"outcome", outcome},
+    return dump(json::object{{"outcome", to_string(outcome)},
                              {"version", version ? version_value(*version) : json::value(nullptr)},
-                             {"reasons", std::move(reasons_arr)}});
+                             {"reasons", reasons_json(reasons)}});
 }
 
 ChangeMeta ChangeMeta::from_json(std::string_view text) {

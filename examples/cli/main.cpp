@@ -442,7 +442,7 @@ void Cli::RecordCommand(const std::vector<std::string>& operands) {
     return;
   }
   std::int64_t current = 0;
-  if (result.outcome == "unchanged") {
+  if (result.outcome == spinner_rollback::Outcome::unchanged) {
     current = store.spinner_info(spinner).current_version;
   }
   PrintRecordResult(std::cout, spinner, result, current);

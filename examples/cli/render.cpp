@@ -236,22 +236,22 @@ void PrintChange(std::ostream& out, std::string_view indent,
 void PrintRecordResult(std::ostream& out, std::string_view spinner,
                        const sr::RecordResult& result,
                        std::int64_t current_version) {
-  if (result.outcome == "created" && result.version) {
+  if (result.outcome == spinner_rollback::Outcome::created && result.version) {
     const sr::Version& version = *result.version;
     out << "created v" << version.number << " of " << spinner << ": "
         << version.summary << '\n';
     PrintReasons(out, result.reasons);
-  } else if (result.outcome == "unchanged") {
+  } else if (result.outcome == spinner_rollback::Outcome::unchanged) {
     out << "unchanged: no tracked field changed";
     if (current_version > 0) {
       out << "; v" << current_version << " stays current";
     }
     out << '\n';
-  } else if (result.outcome == "disabled") {
+  } else if (result.outcome == spinner_rollback::Outcome::disabled) {
     out << "disabled: rollback is switched off for " << spinner
         << " (settings.rollback.enabled is false); no version created\n";
   } else {
-    out << result.outcome << '\n';
+    out << spinner_rollback::to_string(result.outcome) << '\n';
   }
 }
 
@@ -437,7 +437,7 @@ void PrintSnapshots(std::ostream& out,
 
 void PrintDecision(std::ostream& out, const sr::Decision& decision) {
   out << "snapshot: " << (decision.snapshot ? "yes" : "no") << " ("
-      << decision.outcome << ")\n";
+      << spinner_rollback::to_string(decision.outcome) << ")\n";
   PrintReasons(out, decision.reasons);
 }
 

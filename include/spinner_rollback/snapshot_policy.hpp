@@ -19,13 +19,33 @@ struct Reason {
     friend bool operator==(const Reason &, const Reason &) = default;
 };
 
+/// What a recorded state leads to. @since 0.2
+enum class Outcome {
+    created,   ///< a version is due (a first state, or a tracked field changed)
+    unchanged, ///< no tracked field changed
+    disabled,  ///< the state has settings.rollback.enabled == false
+};
+/// JSON name of an outcome: "created", "unchanged" or "disabled". Static
+/// storage. @since 0.2
+SPR_API const char *to_string(Outcome) noexcept;
+
+/// Why a version exists: `deploy` (record() of a changed state), `rollback`
+/// (RollbackPlanner::commit()) or `reenabled` (record() of a changed state
+/// that enables rollback again). @since 0.1
+enum class VersionReason { deploy, rollback, reenabled };
+/// JSON name of a reason: "deploy", "rollback" or "reenabled". Static
+/// storage. @since 0.1
+SPR_API const char *to_string(VersionReason) noexcept;
+
 /// What SnapshotPolicy::evaluate decided. @since 0.1
 struct SPR_API Decision {
-    /// "created" (a version is due), "unchanged" (no tracked field changed) or
-    /// "disabled" (the next state has settings.rollback.enabled == false).
-    std::string outcome;
-    /// True exactly when outcome == "created".
+    /// created, unchanged or disabled (a string before 0.2).
+    Outcome outcome = Outcome::unchanged;
+    /// True exactly when outcome == Outcome::created.
     bool snapshot = false;
+    /// When created: deploy, or reenabled when the previous state had
+    /// rollback disabled. @since 0.2
+    VersionReason reason = VersionReason::deploy;
     /// One entry per changed tracked field; {"first","$"} for a first state.
     std::vector<Reason> reasons;
     /// `{"snapshot": bool, "outcome": "...", "reasons": [{"category","path"}]}`

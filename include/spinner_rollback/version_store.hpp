@@ -16,18 +16,11 @@
 
 namespace spinner_rollback {
 
-/// Why a version exists: `deploy` (record() of a changed state), `rollback`
-/// (RollbackPlanner::commit()) or `reenabled` (record() of a changed state
-/// that enables rollback again). @since 0.1
-enum class VersionReason { deploy, rollback, reenabled };
 /// Rollout status the host reports for a version: `pending` (new versions),
 /// `active`, `failed`, `superseded` (was active; another version is now).
 /// @since 0.1
 enum class RolloutStatus { pending, active, failed, superseded };
 
-/// JSON name of a reason: "deploy", "rollback" or "reenabled". Static
-/// storage. @since 0.1
-SPR_API const char *to_string(VersionReason) noexcept;
 /// JSON name of a status: "pending", "active", "failed" or "superseded".
 /// Static storage. @since 0.1
 SPR_API const char *to_string(RolloutStatus) noexcept;
@@ -68,7 +61,7 @@ struct SPR_API VersionDetail {
 
 /// What record() did. @since 0.1
 struct SPR_API RecordResult {
-    std::string outcome;               ///< "created", "unchanged" or "disabled"
+    Outcome outcome = Outcome::unchanged; ///< created, unchanged or disabled (a string before 0.2)
     std::optional<Version> version;    ///< the new version when created
     /// The policy's reasons when created ({"first","$"} for a first
     /// version); empty otherwise.
@@ -196,8 +189,6 @@ struct SPR_API SpinnerInfo {
 /// @since 0.1
 class SPR_API VersionStore {
 public:
-    class Impl;
-
     /// Open (creating if needed) the store at `path` and apply pending schema
     /// migrations.
     /// @param path where the store lives: a SQLite file path (`file:` URIs
@@ -280,10 +271,9 @@ public:
     /// The pricing the store was opened with.
     const Pricing &pricing() const noexcept;
 
-    /// Internal: used by RollbackPlanner; not part of the stable API.
-    Impl &impl() const noexcept { return *impl_; }
-
 private:
+    friend class RollbackPlanner; // plans and commits run as the store's transactions
+    class Impl;
     explicit VersionStore(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };

@@ -113,7 +113,7 @@ TEST_CASE("commit appends a rollback version that restores old config and secret
     // The plan result digest is the new version's digest.
     CHECK(parse(plan.json).at("resultDigest").as_string() == v.digest);
     // The host re-deploying the rollback's state is "unchanged".
-    CHECK(h.store->record("shop", h.store->get("shop", 4, true).state_json).outcome == "unchanged");
+    CHECK(h.store->record("shop", h.store->get("shop", 4, true).state_json).outcome == spinner_rollback::Outcome::unchanged);
 }
 
 TEST_CASE("every refusal has its own code and changes nothing", "[planner][refusals]") {

@@ -67,13 +67,13 @@ TEST_CASE("default policy: each trigger creates a version naming its category an
         SECTION(row.name) {
             Decision d = policy.evaluate(prev, with(row.change));
             if (row.category) {
-                CHECK(d.outcome == "created");
+                CHECK(d.outcome == spinner_rollback::Outcome::created);
                 CHECK(d.snapshot);
                 REQUIRE(d.reasons.size() >= 1);
                 CHECK(d.reasons[0].category == row.category);
                 CHECK(d.reasons[0].path == row.path);
             } else {
-                CHECK(d.outcome == "unchanged");
+                CHECK(d.outcome == spinner_rollback::Outcome::unchanged);
                 CHECK_FALSE(d.snapshot);
                 CHECK(d.reasons.empty());
             }
@@ -84,7 +84,7 @@ TEST_CASE("default policy: each trigger creates a version naming its category an
 TEST_CASE("first state always becomes a version; disabled switch creates none", "[policy]") {
     SnapshotPolicy policy;
     Decision first = policy.evaluate("", text(base_state()));
-    CHECK(first.outcome == "created");
+    CHECK(first.outcome == spinner_rollback::Outcome::created);
     REQUIRE(first.reasons.size() == 1);
     CHECK(first.reasons[0] == Reason{"first", "$"});
 
@@ -92,8 +92,8 @@ TEST_CASE("first state always becomes a version; disabled switch creates none", 
         s["settings"].as_object()["rollback"].as_object()["enabled"] = false;
         s["instances"] = 7;
     });
-    CHECK(policy.evaluate("", disabled).outcome == "disabled");
-    CHECK(policy.evaluate(text(base_state()), disabled).outcome == "disabled");
+    CHECK(policy.evaluate("", disabled).outcome == spinner_rollback::Outcome::disabled);
+    CHECK(policy.evaluate(text(base_state()), disabled).outcome == spinner_rollback::Outcome::disabled);
 }
 
 TEST_CASE("host-configured triggers: categories and extension paths", "[policy]") {
@@ -102,14 +102,14 @@ TEST_CASE("host-configured triggers: categories and extension paths", "[policy]"
     CHECK_FALSE(p.tracks("env"));
     const std::string prev = text(base_state());
     CHECK(p.evaluate(prev, with([](auto &s) { container(s)["env"].as_array()[0].as_object()["value"] = "x"; })).outcome ==
-          "unchanged");
-    CHECK(p.evaluate(prev, with([](auto &s) { s["labels"].as_object()["team"] = "x"; })).outcome == "created");
+          spinner_rollback::Outcome::unchanged);
+    CHECK(p.evaluate(prev, with([](auto &s) { s["labels"].as_object()["team"] = "x"; })).outcome == spinner_rollback::Outcome::created);
     auto tier = p.evaluate(prev, with([](auto &s) { s["extensions"] = json::object{{"team", json::object{{"tier", "gold"}}}}; }));
-    CHECK(tier.outcome == "created");
+    CHECK(tier.outcome == spinner_rollback::Outcome::created);
     REQUIRE(tier.reasons.size() == 1);
     CHECK(tier.reasons[0].path == "extensions.team.tier");
     CHECK(p.evaluate(prev, with([](auto &s) { s["extensions"] = json::object{{"team", json::object{{"size", 3}}}}; })).outcome ==
-          "unchanged");
+          spinner_rollback::Outcome::unchanged);
     // Round trip.
     CHECK(SnapshotPolicy::from_json(p.to_json()).to_json() == p.to_json());
     // Empty trigger list tracks nothing; missing list means defaults.

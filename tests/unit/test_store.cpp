@@ -53,7 +53,7 @@ TEST_CASE("record: first, unchanged, changed; listing newest first with one curr
     meta.author = "alice";
     meta.message = "first deploy";
     auto r1 = store->record("shop", text(base_state()), meta);
-    CHECK(r1.outcome == "created");
+    CHECK(r1.outcome == spinner_rollback::Outcome::created);
     REQUIRE(r1.version);
     CHECK(r1.version->number == 1);
     CHECK(r1.version->reason == VersionReason::deploy);
@@ -62,17 +62,17 @@ TEST_CASE("record: first, unchanged, changed; listing newest first with one curr
     CHECK(r1.version->digest.rfind("sha256:", 0) == 0);
     CHECK(r1.version->digest.size() == 7 + 64);
 
-    CHECK(store->record("shop", text(base_state())).outcome == "unchanged");
+    CHECK(store->record("shop", text(base_state())).outcome == spinner_rollback::Outcome::unchanged);
     // Same content, other spelling: still unchanged (canonical form).
     CHECK(store->record("shop", with([](auto &s) { container(s)["resources"].as_object()["memory"] = "0.25Gi"; }))
-              .outcome == "unchanged");
+              .outcome == spinner_rollback::Outcome::unchanged);
 
     auto r2 = store->record("shop", with([](auto &s) {
                                 container(s)["image"].as_object()["reference"] = "registry.example/shop:1.5";
                                 container(s)["image"].as_object().erase("digest");
                                 s["instances"] = 3;
                             }));
-    CHECK(r2.outcome == "created");
+    CHECK(r2.outcome == spinner_rollback::Outcome::created);
     CHECK(r2.version->number == 2);
     CHECK(r2.version->summary == "image shop:1.4 → shop:1.5; instances 2 → 3");
 
@@ -98,16 +98,16 @@ TEST_CASE("disabled rollback creates no version but keeps the latest state; re-e
             s["instances"] = instances;
         });
     };
-    CHECK(store->record("shop", off(5, false)).outcome == "disabled");
-    CHECK(store->record("shop", off(6, false)).outcome == "disabled");
+    CHECK(store->record("shop", off(5, false)).outcome == spinner_rollback::Outcome::disabled);
+    CHECK(store->record("shop", off(6, false)).outcome == spinner_rollback::Outcome::disabled);
     CHECK_FALSE(store->spinner_info("shop").rollback_enabled);
     CHECK(store->versions("shop").size() == 1);
     auto back = store->record("shop", off(6, true));
-    CHECK(back.outcome == "created");
+    CHECK(back.outcome == spinner_rollback::Outcome::created);
     CHECK(back.version->reason == VersionReason::reenabled);
     CHECK(store->spinner_info("shop").rollback_enabled);
     // A spinner created disabled has no versions at all.
-    CHECK(store->record("quiet", off(1, false)).outcome == "disabled");
+    CHECK(store->record("quiet", off(1, false)).outcome == spinner_rollback::Outcome::disabled);
     CHECK(store->versions("quiet").empty());
 }
 
@@ -118,8 +118,8 @@ TEST_CASE("requestId makes retries idempotent", "[store]") {
     meta.request_id = "req-1";
     auto a = store->record("shop", text(base_state()), meta);
     auto b = store->record("shop", text(base_state()), meta);
-    CHECK(a.outcome == "created");
-    CHECK(b.outcome == "created");
+    CHECK(a.outcome == spinner_rollback::Outcome::created);
+    CHECK(b.outcome == spinner_rollback::Outcome::created);
     CHECK(b.version->number == a.version->number);
     meta.request_id = "req-2";
     auto c = store->record("shop", env_state(2), meta);
@@ -131,7 +131,7 @@ TEST_CASE("requestId makes retries idempotent", "[store]") {
     for (int i = 0; i < 1100; ++i) {
         ChangeMeta again;
         again.request_id = "reconcile-" + std::to_string(i);
-        CHECK(store->record("shop", env_state(2), again).outcome == "unchanged");
+        CHECK(store->record("shop", env_state(2), again).outcome == spinner_rollback::Outcome::unchanged);
     }
     CHECK(query_int(dir.store(), "SELECT count(*) FROM requests WHERE number = 0") == 1000);
     // Reusing a requestId for another state is a conflict, not a silent no-op.
@@ -255,7 +255,7 @@ TEST_CASE("secrets are encrypted at rest and revealed only on request", "[store]
         auto &mounts = container(s)["mounts"].as_array();
         mounts.erase(mounts.begin() + 1);
     });
-    CHECK(nokey->record("plain", plain).outcome == "created");
+    CHECK(nokey->record("plain", plain).outcome == spinner_rollback::Outcome::created);
 
     // The wrong key is refused at open, naming the option.
     StoreOptions wrong;

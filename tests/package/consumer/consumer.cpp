@@ -10,7 +10,7 @@ int main(int argc, char **argv) {
     auto store = sr::VersionStore::open(argv[1]);
     const char *state = R"({"schemaVersion":1,"instances":1,"containers":[{"name":"web","image":{"reference":"shop:1"}}]})";
     auto r = store->record("shop", state);
-    if (r.outcome != "created" || std::strcmp(sr::version_string(), SPR_VERSION_STRING) != 0) return 1;
+    if (r.outcome != spinner_rollback::Outcome::created || std::strcmp(sr::version_string(), SPR_VERSION_STRING) != 0) return 1;
     std::puts(r.to_json().c_str());
     return 0;
 }

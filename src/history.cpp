@@ -1,0 +1,296 @@
+// The history tables: spinners, versions, requests and volume bindings.
+#include "history.hpp"
+
+#include "clock.hpp"
+#include "digest.hpp"
+#include "state_internal.hpp"
+#include "reasons.hpp"
+
+namespace spinner_rollback::detail {
+
+namespace {
+
+// Requests that created nothing are remembered for the newest 1000 per spinner.
+constexpr std::int64_t kRequestWindow = 1000;
+
+constexpr const char *kVersionColumns =
+    "SELECT number, created_at, author, message, reason, reasons, summary, core, rollback_of, status "
+    "FROM versions";
+
+// A version row from a statement selecting kVersionColumns.
+VersionRow version_row(const Stmt &st) {
+    VersionRow r;
+    r.number = st.i64(0);
+    r.created_at = st.text(1);
+    r.author = st.text(2);
+    r.message = st.text(3);
+    const std::int64_t reason = st.i64(4), status = st.i64(9);
+    if (reason < 0 || reason > 2 || status < 0 || status > 3)
+        throw Error(ErrorCode::corrupt, "version row has an invalid reason or status");
+    r.reason = static_cast<VersionReason>(reason);
+    r.reasons_text = st.text(5);
+    r.summary = st.text(6);
+    r.core = to_hex(st.blob(7));
+    if (!st.is_null(8)) r.rollback_of = st.i64(8);
+    r.status = static_cast<RolloutStatus>(status);
+    return r;
+}
+
+std::int64_t code(VersionReason r) { return static_cast<std::int64_t>(r); }
+std::int64_t code(RolloutStatus s) { return static_cast<std::int64_t>(s); }
+
+Outcome outcome_named(std::string_view s) {
+    for (Outcome o : {Outcome::created, Outcome::unchanged, Outcome::disabled})
+        if (s == to_string(o)) return o;
+    throw Error(ErrorCode::corrupt, "a stored request has an unknown outcome");
+}
+
+} // namespace
+
+void check_spinner_name(std::string_view name) {
+    if (!is_dns_label(name))
+        throw Error(ErrorCode::invalid,
+                    "spinner name must be a DNS-1123 label (1-63 lowercase letters, digits, '-')", "spinner");
+}
+
+std::optional<SpinnerRow> History::find_spinner(std::string_view name) {
+    Stmt st(db_, "SELECT id, name, enabled, history_limit, last_number, current_number, latest_core, "
+                 "updated_at FROM spinners WHERE name=?");
+    st.bind(1, name);
+    if (!st.step()) return std::nullopt;
+    SpinnerRow r;
+    r.id = st.i64(0);
+    r.name = st.text(1);
+    r.enabled = st.i64(2) != 0;
+    r.history_limit = st.i64(3);
+    r.last_number = st.i64(4);
+    r.current = st.i64(5);
+    r.latest_core = st.is_null(6) ? std::string() : to_hex(st.blob(6));
+    r.updated_at = st.text(7);
+    return r;
+}
+
+SpinnerRow History::require_spinner(std::string_view name) {
+    check_spinner_name(name);
+    auto s = find_spinner(name);
+    if (!s) throw Error(ErrorCode::not_found, "no spinner named \"" + std::string(name) + "\"", "spinner");
+    return *s;
+}
+
+SpinnerRow History::create_spinner(std::string_view name, bool enabled, std::int64_t history_limit) {
+    SpinnerRow s;
+    s.name = std::string(name);
+    s.enabled = enabled;
+    s.history_limit = history_limit;
+    s.updated_at = now_rfc3339();
+    Stmt st(db_, "INSERT INTO spinners(name, enabled, history_limit, updated_at) VALUES(?,?,?,?) RETURNING id");
+    st.bind(1, name).bind(2, enabled ? 1 : 0).bind(3, history_limit).bind(4, s.updated_at);
+    st.step();
+    s.id = st.i64(0);
+    st.run();
+    return s;
+}
+
+std::vector<std::string> History::spinner_names() {
+    std::vector<std::string> out;
+    Stmt st(db_, "SELECT name FROM spinners ORDER BY name");
+    while (st.step()) out.push_back(st.text(0));
+    return out;
+}
+
+std::optional<VersionRow> History::find_version(std::int64_t spinner_id, std::int64_t number) {
+    Stmt st(db_, std::string(kVersionColumns) + " WHERE spinner_id=? AND number=?");
+    st.bind(1, spinner_id).bind(2, number);
+    if (!st.step()) return std::nullopt;
+    return version_row(st);
+}
+
+VersionRow History::require_version(const SpinnerRow &s, std::int64_t n, const std::string &what) {
+    if (n >= 1 && n <= s.last_number) {
+        if (auto r = find_version(s.id, n)) return *r;
+        throw Error(ErrorCode::pruned,
+                    "version " + std::to_string(n) + " of \"" + s.name +
+                        "\" was removed by retention (historyLimit " + std::to_string(s.history_limit) + ")",
+                    what);
+    }
+    throw Error(ErrorCode::not_found,
+                "spinner \"" + s.name + "\" has no version " + std::to_string(n) + " (versions 1-" +
+                    std::to_string(s.last_number) + " exist or existed)",
+                what);
+}
+
+VersionRow History::current_version(const SpinnerRow &s) {
+    auto cur = find_version(s.id, s.current);
+    if (!cur) throw Error(ErrorCode::corrupt, "current version row is missing");
+    return *cur;
+}
+
+std::vector<Version> History::list(const SpinnerRow &s, std::int64_t before, std::int64_t limit) {
+    std::vector<Version> out;
+    Stmt st(db_, std::string(kVersionColumns) + " WHERE spinner_id=? AND number<? ORDER BY number DESC LIMIT ?");
+    st.bind(1, s.id).bind(2, before == 0 ? s.last_number + 1 : before).bind(3, limit);
+    while (st.step()) out.push_back(make_version(s, version_row(st)));
+    return out;
+}
+
+std::optional<std::int64_t> History::newest_active(const SpinnerRow &s) {
+    for (RolloutStatus status : {RolloutStatus::active, RolloutStatus::superseded}) {
+        Stmt st(db_, "SELECT max(number) FROM versions WHERE spinner_id=? AND status=? AND number<>?");
+        st.bind(1, s.id).bind(2, code(status)).bind(3, s.current);
+        if (st.step() && !st.is_null(0)) return st.i64(0);
+    }
+    return std::nullopt;
+}
+
+std::int64_t History::min_retained(const SpinnerRow &s) {
+    Stmt st(db_, "SELECT min(number) FROM versions WHERE spinner_id=?");
+    st.bind(1, s.id);
+    return st.step() && !st.is_null(0) ? st.i64(0) : 0;
+}
+
+Version History::make_version(const SpinnerRow &s, const VersionRow &r) const {
+    Version v;
+    v.spinner = s.name;
+    v.number = r.number;
+    v.current = r.number == s.current;
+    v.created_at = r.created_at;
+    v.author = r.author;
+    v.message = r.message;
+    v.reason = r.reason;
+    v.reasons = reasons_from_text(r.reasons_text);
+    v.summary = r.summary;
+    v.digest = "sha256:" + r.core;
+    v.rollback_of = r.rollback_of;
+    v.status = r.status;
+    return v;
+}
+
+Version History::append(SpinnerRow &s, const Sealed &sealed, VersionReason reason,
+                        const std::vector<Reason> &reasons, const std::string &summary,
+                        std::optional<std::int64_t> rollback_of, const ChangeMeta &meta) {
+    blobs_.incref(sealed.core_id);
+    VersionRow r;
+    r.number = s.last_number + 1;
+    r.created_at = now_rfc3339();
+    r.author = meta.author;
+    r.message = meta.message;
+    r.reason = reason;
+    r.reasons_text = reasons_text(reasons);
+    r.summary = summary;
+    r.core = sealed.core_id;
+    r.rollback_of = rollback_of;
+    {
+        Stmt st(db_, "INSERT INTO versions(spinner_id, number, created_at, author, message, reason, "
+                     "reasons, summary, core, rollback_of, status) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+        st.bind(1, s.id).bind(2, r.number).bind(3, r.created_at).bind(4, r.author).bind(5, r.message);
+        st.bind(6, code(r.reason)).bind(7, r.reasons_text).bind(8, r.summary).bind_blob(9, from_hex(r.core));
+        if (rollback_of) st.bind(10, *rollback_of); else st.bind_null(10);
+        st.bind(11, code(r.status)).run();
+    }
+    s.last_number = r.number;
+    s.current = r.number;
+    {
+        Stmt st(db_, "UPDATE spinners SET last_number=?, current_number=? WHERE id=?");
+        st.bind(1, s.last_number).bind(2, s.current).bind(3, s.id).run();
+    }
+    if (auto *vols = sealed.core.if_contains("volumes"); vols && vols->is_array()) {
+        Stmt st(db_, "INSERT INTO volume_bindings(spinner_id, name, volume_id, last_number) VALUES(?,?,?,?) "
+                     "ON CONFLICT(spinner_id, name, volume_id) DO UPDATE SET last_number=excluded.last_number");
+        for (const auto &v : vols->get_array()) {
+            const auto &o = v.as_object();
+            auto *vid = o.if_contains("volumeId");
+            if (!vid) continue;
+            st.reset();
+            st.bind(1, s.id).bind(2, std::string_view(o.at("name").as_string()))
+                .bind(3, std::string_view(vid->as_string())).bind(4, r.number).run();
+        }
+    }
+    prune(s);
+    return make_version(s, r);
+}
+
+void History::set_latest(SpinnerRow &s, const std::string &core_id) {
+    if (s.latest_core != core_id) {
+        blobs_.incref(core_id);
+        if (!s.latest_core.empty()) blobs_.decref(s.latest_core);
+        s.latest_core = core_id;
+    }
+    s.updated_at = now_rfc3339();
+    Stmt st(db_, "UPDATE spinners SET enabled=?, history_limit=?, latest_core=?, updated_at=? WHERE id=?");
+    st.bind(1, s.enabled ? 1 : 0).bind(2, s.history_limit).bind_blob(3, from_hex(core_id));
+    st.bind(4, s.updated_at).bind(5, s.id).run();
+}
+
+void History::prune(const SpinnerRow &s) {
+    std::int64_t keep_from = s.current - s.history_limit;
+    if (keep_from <= 1) return;
+    std::vector<std::string> cores;
+    {
+        Stmt st(db_, "SELECT core FROM versions WHERE spinner_id=? AND number<? AND number<>?");
+        st.bind(1, s.id).bind(2, keep_from).bind(3, s.current);
+        while (st.step()) cores.push_back(to_hex(st.blob(0)));
+    }
+    if (cores.empty()) return;
+    {
+        Stmt st(db_, "DELETE FROM versions WHERE spinner_id=? AND number<? AND number<>?");
+        st.bind(1, s.id).bind(2, keep_from).bind(3, s.current).run();
+    }
+    for (const auto &c : cores) blobs_.decref(c);
+    Stmt st(db_, "DELETE FROM requests WHERE spinner_id=? AND number>0 AND number<?");
+    st.bind(1, s.id).bind(2, keep_from).run();
+}
+
+void History::set_status(const SpinnerRow &s, std::int64_t number, RolloutStatus status) {
+    if (status == RolloutStatus::active) {
+        Stmt st(db_, "UPDATE versions SET status=? WHERE spinner_id=? AND status=? AND number<>?");
+        st.bind(1, code(RolloutStatus::superseded)).bind(2, s.id).bind(3, code(RolloutStatus::active));
+        st.bind(4, number).run();
+    }
+    Stmt st(db_, "UPDATE versions SET status=? WHERE spinner_id=? AND number=?");
+    st.bind(1, code(status)).bind(2, s.id).bind(3, number).run();
+}
+
+std::optional<Replayed> History::replay(const SpinnerRow &s, const std::string &rid, const std::string &payload) {
+    Stmt st(db_, "SELECT payload, outcome, number, reasons FROM requests WHERE spinner_id=? AND request_id=?");
+    st.bind(1, s.id).bind(2, rid);
+    if (!st.step()) return std::nullopt;
+    if (st.text(0) != payload)
+        throw Error(ErrorCode::conflict,
+                    "requestId \"" + rid.substr(0, 64) + "\" was already used for a different request",
+                    "meta.requestId");
+    Replayed r;
+    r.outcome = outcome_named(st.text(1));
+    const std::int64_t number = st.i64(2);
+    r.reasons = reasons_from_text(st.text(3));
+    if (number > 0) {
+        auto row = find_version(s.id, number);
+        if (!row)
+            throw Error(ErrorCode::pruned,
+                        "version " + std::to_string(number) + ", which this requestId created, was removed by "
+                        "retention",
+                        "meta.requestId");
+        r.version = make_version(s, *row);
+    }
+    return r;
+}
+
+void History::remember(const SpinnerRow &s, const std::string &rid, const std::string &payload, Outcome outcome,
+                       std::int64_t number, const std::vector<Reason> &reasons) {
+    Stmt st(db_, "INSERT INTO requests(spinner_id, request_id, payload, outcome, number, reasons, seq) "
+                 "VALUES(?,?,?,?,?,?, (SELECT coalesce(max(seq), 0) + 1 FROM requests WHERE spinner_id=?))");
+    st.bind(1, s.id).bind(2, rid).bind(3, payload).bind(4, std::string_view(to_string(outcome))).bind(5, number);
+    st.bind(6, reasons_text(reasons)).bind(7, s.id).run();
+    if (number > 0) return; // kept as long as its version is retained
+    Stmt trim(db_, "DELETE FROM requests WHERE spinner_id=? AND number=0 AND seq <= "
+                   "(SELECT max(seq) FROM requests WHERE spinner_id=?) - ?");
+    trim.bind(1, s.id).bind(2, s.id).bind(3, kRequestWindow).run();
+}
+
+bool History::volume_bound(const SpinnerRow &s, std::string_view name, std::string_view volume_id) {
+    Stmt st(db_, "SELECT last_number FROM volume_bindings WHERE spinner_id=? AND name=? AND volume_id=?");
+    st.bind(1, s.id).bind(2, name).bind(3, volume_id);
+    if (!st.step()) return false;
+    return st.i64(0) >= min_retained(s);
+}
+
+} // namespace spinner_rollback::detail

@@ -1,0 +1,151 @@
+// Sealing a state for storage and materialising it back (see sealed_state.hpp).
+#include "sealed_state.hpp"
+
+#include "digest.hpp"
+
+namespace spinner_rollback::detail {
+
+namespace {
+constexpr std::string_view kMapPrefix = "blob:";
+} // namespace
+
+std::vector<std::string> sealed_children(const json::object &core) {
+    std::vector<std::string> ids;
+    if (auto *maps = core.if_contains("configMaps"); maps && maps->is_object())
+        for (const auto &kv : maps->get_object())
+            if (kv.value().is_string() && kv.value().get_string().starts_with(kMapPrefix))
+                ids.emplace_back(kv.value().get_string().subview(kMapPrefix.size()));
+    if (auto *b = core.if_contains("$secretBlobs"); b && b->is_object())
+        for (const auto &kv : b->get_object())
+            if (kv.value().is_string()) ids.emplace_back(kv.value().get_string());
+    return ids;
+}
+
+void SealedState::load_data_key() {
+    if (!keys_.configured() || keys_.ready()) return;
+    Stmt dk(db_, "SELECT value FROM meta WHERE key='data_key'");
+    if (dk.step()) keys_.load_data_key(dk.blob(0)); // wrong key: no_key
+}
+
+void SealedState::ensure_data_key(bool create) {
+    if (keys_.ready()) return;
+    if (!keys_.configured())
+        throw Error(ErrorCode::no_key, "secret values need an encryption key: open the store with "
+                                       "\"key\", \"keyFile\" or a cipher",
+                    "$.secrets");
+    {
+        Stmt dk(db_, "SELECT value FROM meta WHERE key='data_key'");
+        if (dk.step()) {
+            keys_.load_data_key(dk.blob(0));
+            return;
+        }
+    }
+    if (!create) throw Error(ErrorCode::not_found, "this store holds no secret values");
+    std::string wrapped = keys_.create_data_key();
+    Stmt ins(db_, "INSERT INTO meta(key, value) VALUES('data_key', ?)");
+    ins.bind_blob(1, wrapped).run();
+}
+
+json::object SealedState::load_map(const std::string &id) {
+    boost::system::error_code ec;
+    json::value v = json::parse(blobs_.map_text(id), ec);
+    if (ec || !v.is_object()) throw Error(ErrorCode::corrupt, "config map content is not an object");
+    return std::move(v.get_object());
+}
+
+MapLoader SealedState::loader(const Sealed *pending) {
+    return [this, pending](const json::value &placeholder) -> json::object {
+        if (!placeholder.is_string() || !placeholder.get_string().starts_with(kMapPrefix))
+            throw Error(ErrorCode::corrupt, "bad config map reference");
+        std::string id(placeholder.get_string().subview(kMapPrefix.size()));
+        if (pending) {
+            auto it = pending->maps.find(id);
+            if (it != pending->maps.end()) return json::parse(it->second).as_object();
+        }
+        return load_map(id);
+    };
+}
+
+json::object SealedState::materialize(const json::object &core, Secrets mode) {
+    json::object out = core;
+    out.erase("$secretBlobs");
+    auto load = loader();
+    if (auto *maps = out.if_contains("configMaps"); maps && maps->is_object())
+        for (auto &kv : maps->get_object()) kv.value() = load(kv.value());
+    if (mode == Secrets::tokens) return out;
+    auto *secrets = out.if_contains("secrets");
+    if (!secrets || !secrets->is_object()) return out;
+    if (mode == Secrets::mask) {
+        for (auto &kv : secrets->get_object())
+            for (auto &kv2 : kv.value().as_object()) kv2.value() = json::string(masked_value);
+        return out;
+    }
+    if (secrets->get_object().empty()) return out;
+    ensure_data_key(false);
+    const auto *blobs = core.if_contains("$secretBlobs");
+    if (!blobs || !blobs->is_object()) throw Error(ErrorCode::corrupt, "secret without sealed content");
+    for (auto &kv : secrets->get_object()) {
+        auto *idv = blobs->get_object().if_contains(kv.key());
+        if (!idv || !idv->is_string()) throw Error(ErrorCode::corrupt, "secret without sealed content");
+        std::string id(idv->get_string());
+        std::string plain = keys_.open(id, blobs_.load(id, BlobKind::secret));
+        if (keys_.secret_id(plain) != id) throw Error(ErrorCode::corrupt, "secret content fails its digest");
+        boost::system::error_code ec;
+        json::value v = json::parse(plain, ec);
+        if (ec || !v.is_object()) throw Error(ErrorCode::corrupt, "secret content is not an object");
+        // Check every per-value MAC the core claims.
+        for (const auto &kv2 : kv.value().as_object()) {
+            auto *val = v.get_object().if_contains(kv2.key());
+            if (!val || !val->is_string() || !kv2.value().is_string() ||
+                keys_.value_mac(kv.key(), kv2.key(), val->get_string()) != kv2.value().get_string())
+                throw Error(ErrorCode::corrupt, "secret value fails its digest");
+        }
+        kv.value() = std::move(v);
+    }
+    return out;
+}
+
+Sealed SealedState::seal(json::object n) {
+    Sealed s;
+    s.core = std::move(n);
+    if (auto *maps = s.core.if_contains("configMaps"); maps && maps->is_object())
+        for (auto &kv : maps->get_object()) {
+            std::string text = canonical(kv.value());
+            std::string id = to_hex(sha256_raw(text));
+            s.maps.emplace(id, std::move(text));
+            kv.value() = json::string(std::string(kMapPrefix) + id);
+        }
+    json::object blobs;
+    if (auto *sec = s.core.if_contains("secrets"); sec && sec->is_object() && !sec->get_object().empty()) {
+        ensure_data_key(true);
+        for (auto &kv : sec->get_object()) {
+            std::string plain = canonical(kv.value());
+            std::string id = keys_.secret_id(plain);
+            s.secrets.emplace(id, keys_.seal(id, plain));
+            plain.assign(plain.size(), '\0');
+            for (auto &kv2 : kv.value().as_object())
+                kv2.value() = json::string(keys_.value_mac(kv.key(), kv2.key(), kv2.value().as_string()));
+            blobs.emplace(kv.key(), json::string(id));
+        }
+    }
+    s.core["$secretBlobs"] = std::move(blobs);
+    s.core_text = canonical(s.core);
+    s.core_id = to_hex(sha256_raw(s.core_text));
+    return s;
+}
+
+Sealed SealedState::reseal(json::object core) {
+    Sealed s;
+    s.core = std::move(core);
+    s.core_text = canonical(s.core);
+    s.core_id = to_hex(sha256_raw(s.core_text));
+    return s;
+}
+
+void SealedState::put(const Sealed &s, const std::string &base) {
+    for (const auto &[id, text] : s.maps) blobs_.put(id, BlobKind::map, text, {}, {});
+    for (const auto &[id, sealed] : s.secrets) blobs_.put(id, BlobKind::secret, sealed, {}, {});
+    blobs_.put(s.core_id, BlobKind::core, s.core_text, base, sealed_children(s.core));
+}
+
+} // namespace spinner_rollback::detail

@@ -1,0 +1,170 @@
+// The store's transactions: opening (set-up, keys), record, the planner's
+// reads and commit. Rules live elsewhere: what creates a version in
+// decide.cpp, how a plan is built in planner.cpp, how a state is sealed in
+// sealed_state.cpp; the steps they share (append, replay, latest state) in
+// history.cpp.
+#include "store_impl.hpp"
+
+#include "decide.hpp"
+#include "schema.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+namespace spinner_rollback {
+
+using namespace detail;
+
+namespace {
+
+std::optional<Key> key_from(const StoreOptions &o) {
+    if (!o.key.empty() && !o.key_file.empty())
+        throw Error(ErrorCode::invalid, "give key or keyFile, not both", "options.keyFile");
+    if (o.cipher && (!o.key.empty() || !o.key_file.empty()))
+        throw Error(ErrorCode::invalid, "give a cipher or a key, not both", "cipher");
+    if (!o.key.empty()) return parse_key(o.key, "options.key");
+    if (!o.key_file.empty()) return read_key_file(o.key_file);
+    return std::nullopt;
+}
+
+// Several processes may open a store that does not exist yet at once.
+// Switching to WAL and the first migration take locks that SQLite's busy
+// handler does not always wait for, so the whole set-up is retried until
+// busyTimeoutMs (at least 1 s) has passed.
+std::int64_t set_up(Db &db, const StoreOptions &options) {
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(std::max(options.busy_timeout_ms, 1000));
+    for (int attempt = 0;; ++attempt) {
+        try {
+            db.configure(options.durability == Durability::full);
+            return set_up_schema(db);
+        } catch (const Error &e) {
+            const bool transient = e.code() == ErrorCode::busy || (e.code() == ErrorCode::io && attempt < 5);
+            if (!transient || std::chrono::steady_clock::now() >= deadline) throw;
+            std::this_thread::sleep_for(std::chrono::milliseconds(2 + (attempt % 8) * 3));
+        }
+    }
+}
+
+} // namespace
+
+VersionStore::Impl::Impl(const std::string &path, const StoreOptions &options)
+    : conn(Db::open(path, options.busy_timeout_ms)), db(*conn), opts(options), keys(key_from(options), options.cipher),
+      blobs(db), sealer(db, blobs, keys), history(db, blobs), snapshots(db) {
+    const std::int64_t found = set_up(db, options);
+    if (found > current_schema_version())
+        throw Error(ErrorCode::io, "store schema version " + std::to_string(found) +
+                                       " is newer than this library supports (" +
+                                       std::to_string(current_schema_version()) + "); upgrade spinner_rollback",
+                    "path");
+    read([&] {
+        Stmt pk(db, "SELECT value FROM meta WHERE key='plan_key'");
+        if (!pk.step()) throw Error(ErrorCode::corrupt, "store has no plan key");
+        plan_key = pk.blob(0);
+        sealer.load_data_key(); // a wrong key fails here, at open
+    });
+}
+
+RecordResult VersionStore::Impl::record(std::string_view spinner, json::object n, const ChangeMeta &meta) {
+    const auto &rb = n.at("settings").as_object().at("rollback").as_object();
+    const bool enabled = rb.at("enabled").as_bool();
+    const std::int64_t limit = rb.at("historyLimit").to_number<std::int64_t>();
+    return write([&] {
+        Sealed sealed = sealer.seal(std::move(n));
+        const std::string payload = "record:" + sealed.core_id;
+        auto existing = history.find_spinner(spinner);
+        SpinnerRow s = existing ? *existing : history.create_spinner(spinner, enabled, limit);
+
+        RecordResult result;
+        if (!meta.request_id.empty())
+            if (auto r = history.replay(s, meta.request_id, payload)) {
+                result.outcome = r->outcome;
+                result.reasons = std::move(r->reasons);
+                result.version = std::move(r->version);
+                return result;
+            }
+
+        std::shared_ptr<const CoreEntry> previous;
+        std::string base;
+        if (s.current) {
+            base = history.current_version(s).core;
+            previous = blobs.core(base); // shared, immutable: no copy
+        }
+        Decided d = decide(previous ? &previous->obj : nullptr, s.enabled, sealed.core, opts.policy,
+                           sealer.loader(&sealed));
+        sealer.put(sealed, base);
+        s.enabled = enabled;
+        s.history_limit = limit;
+        history.set_latest(s, sealed.core_id);
+
+        result.outcome = d.outcome;
+        result.reasons = std::move(d.reasons);
+        if (d.outcome == Outcome::created) {
+            const std::string summary = previous ? summarize_raw(d.changes)
+                                                 : summarize_first(sealer.materialize(sealed.core, Secrets::mask));
+            result.version =
+                history.append(s, sealed, d.reason, result.reasons, summary, std::nullopt, meta);
+        } else {
+            history.prune(s); // a lowered historyLimit applies at once
+        }
+        if (!meta.request_id.empty())
+            history.remember(s, meta.request_id, payload, result.outcome,
+                             result.version ? result.version->number : 0, result.reasons);
+        return result;
+    });
+}
+
+Plan VersionStore::Impl::plan(std::string_view spinner, std::int64_t target, const PlanRequest &request,
+                              const Pricing &pricing) {
+    check_spinner_name(spinner);
+    return read([&] {
+        auto s = history.require_spinner(spinner);
+        return build_plan(*this, s, target, request, opts.policy, pricing, plan_key).plan;
+    });
+}
+
+std::int64_t VersionStore::Impl::auto_target(std::string_view spinner) {
+    check_spinner_name(spinner);
+    auto target = read([&] { return history.newest_active(history.require_spinner(spinner)); });
+    if (!target)
+        throw Error(ErrorCode::not_found,
+                    "no earlier version of \"" + std::string(spinner) + "\" was ever reported active", "spinner");
+    return *target;
+}
+
+Version VersionStore::Impl::commit(const Plan &given, const ChangeMeta &meta, const Pricing &pricing) {
+    CheckedPlan p = check_plan(given, plan_key);
+    return write([&] {
+        auto s = history.require_spinner(p.spinner);
+        const std::string payload = "commit:" + p.digest;
+        if (!meta.request_id.empty())
+            if (auto r = history.replay(s, meta.request_id, payload)) {
+                if (!r->version) throw Error(ErrorCode::corrupt, "a stored commit request names no version");
+                return *r->version;
+            }
+        if (s.current != p.base_version)
+            throw Error(ErrorCode::conflict,
+                        "the current version of \"" + s.name + "\" is " + std::to_string(s.current) +
+                            " but the plan was made against " + std::to_string(p.base_version) + "; plan again",
+                        "plan.baseVersion");
+        BuiltPlan b = build_plan(*this, s, p.target_version, p.request, opts.policy, pricing, plan_key);
+        if (b.digest != p.digest)
+            throw Error(ErrorCode::conflict,
+                        "the plan no longer matches the store (a snapshot or the pricing changed); plan again",
+                        "plan");
+        if (b.plan.requires_confirmation && !meta.confirmed)
+            throw Error(ErrorCode::needs_confirmation,
+                        "the plan provisions new volumes at extra cost; commit with confirmed: true",
+                        "meta.confirmed");
+        sealer.put(b.sealed, history.current_version(s).core);
+        Version v = history.append(s, b.sealed, VersionReason::rollback, b.reasons, b.summary, p.target_version, meta);
+        // The rollback's result is now what the host is to deploy.
+        history.set_latest(s, b.sealed.core_id);
+        if (!meta.request_id.empty())
+            history.remember(s, meta.request_id, payload, Outcome::created, v.number, b.reasons);
+        return v;
+    });
+}
+
+} // namespace spinner_rollback

@@ -1,0 +1,78 @@
+// Internal: the store behind the VersionStore facade. It owns the connection
+// and runs every transaction: record, the planner's reads, commit. Each
+// transactional step (append, replay a request, set the latest state) is
+// written once, in History, and called from here.
+#pragma once
+
+#include "blob_store.hpp"
+#include "crypto.hpp"
+#include "db.hpp"
+#include "history.hpp"
+#include "plan_build.hpp"
+#include "sealed_state.hpp"
+#include "snapshot_table.hpp"
+
+#include <spinner_rollback/rollback_planner.hpp>
+#include <spinner_rollback/version_store.hpp>
+
+#include <memory>
+#include <mutex>
+
+namespace spinner_rollback {
+
+class VersionStore::Impl final : public detail::PlanSource {
+public:
+    Impl(const std::string &path, const StoreOptions &options);
+
+    /// Run `f` in a read (or write) transaction, holding the store's mutex.
+    template <class F> auto read(F &&f) { return in_tx(false, std::forward<F>(f)); }
+    template <class F> auto write(F &&f) { return in_tx(true, std::forward<F>(f)); }
+
+    RecordResult record(std::string_view spinner, detail::json::object normalized, const ChangeMeta &meta);
+    Plan plan(std::string_view spinner, std::int64_t target, const PlanRequest &request, const Pricing &pricing);
+    /// The target of plan_auto(): the newest earlier version that was active.
+    std::int64_t auto_target(std::string_view spinner);
+    Version commit(const Plan &plan, const ChangeMeta &meta, const Pricing &pricing);
+
+    // PlanSource
+    detail::VersionRow version(const detail::SpinnerRow &s, std::int64_t n, const std::string &what) override {
+        return history.require_version(s, n, what);
+    }
+    detail::VersionRow current_version(const detail::SpinnerRow &s) override { return history.current_version(s); }
+    std::shared_ptr<const detail::CoreEntry> core(const std::string &id) override { return blobs.core(id); }
+    detail::MapLoader loader() override { return sealer.loader(); }
+    detail::json::object materialize(const detail::json::object &core, detail::Secrets mode) override {
+        return sealer.materialize(core, mode);
+    }
+    std::optional<Snapshot> snapshot(std::string_view id) override { return snapshots.find(id); }
+    bool volume_bound(const detail::SpinnerRow &s, std::string_view name, std::string_view volume_id) override {
+        return history.volume_bound(s, name, volume_id);
+    }
+
+    std::mutex mu;
+    std::unique_ptr<detail::Db> conn; // SQLite or PostgreSQL
+    detail::Db &db;
+    const StoreOptions opts;
+    detail::Keyring keys;
+    detail::BlobStore blobs;
+    detail::SealedState sealer;
+    detail::History history;
+    detail::SnapshotTable snapshots;
+    std::string plan_key;
+
+private:
+    template <class F> auto in_tx(bool write, F &&f) {
+        std::lock_guard lock(mu);
+        detail::Tx tx(db, write);
+        if constexpr (std::is_void_v<decltype(f())>) {
+            f();
+            tx.commit();
+        } else {
+            auto result = f();
+            tx.commit();
+            return result;
+        }
+    }
+};
+
+} // namespace spinner_rollback
