@@ -16,11 +16,11 @@ step "C++ and C tests (CTest)"
 scripts/ctest-build.sh "$build"
 
 step "Python binding"
-examples/python/run_tests.sh "$build"
+bindings/python/run_tests.sh "$build"
 
-if [ -x examples/go/run_tests.sh ]; then
+if [ -x bindings/go/run_tests.sh ]; then
   step "Go binding"
-  examples/go/run_tests.sh "$build"
+  bindings/go/run_tests.sh "$build"
 fi
 
 step "Cross-language: one store written by the CLI, Python and Go, read identically by all three"

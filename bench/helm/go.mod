@@ -2,7 +2,7 @@ module spinner_rollback.example/bench/helm
 
 go 1.26.0
 
-replace spinner_rollback.example/go/spinnerrollback => ../../examples/go
+replace spinner_rollback.example/go/spinnerrollback => ../../bindings/go
 
 require (
 	helm.sh/helm/v3 v3.22.0

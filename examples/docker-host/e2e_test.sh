@@ -15,7 +15,7 @@ export TOOLS_IMAGE="${TOOLS_IMAGE:-spr-host-tools:1}"
 : "${SPR_LIBRARY:?set SPR_LIBRARY to <build>/libspinner_rollback.so.0}"
 [ -e "$SPR_LIBRARY" ] || { echo "e2e_test.sh: $SPR_LIBRARY not found" >&2; exit 1; }
 "$PYTHON" -c 'import spinner_rollback' 2>/dev/null || {
-    echo "e2e_test.sh: $PYTHON cannot import spinner_rollback (pip install examples/python)" >&2; exit 1; }
+    echo "e2e_test.sh: $PYTHON cannot import spinner_rollback (pip install bindings/python)" >&2; exit 1; }
 docker info >/dev/null 2>&1 || { echo "e2e_test.sh: the Docker engine is not reachable (docker info)" >&2; exit 1; }
 
 start=$(date +%s)

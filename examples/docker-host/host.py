@@ -51,7 +51,7 @@ try:
     import spinner_rollback as spr
 except ImportError as e:  # pragma: no cover - depends on the environment
     sys.stderr.write(
-        f"error: cannot import spinner_rollback ({e}); install examples/python "
+        f"error: cannot import spinner_rollback ({e}); install bindings/python "
         "and set SPR_LIBRARY=<build>/libspinner_rollback.so.0\n"
     )
     sys.exit(2)

@@ -6,7 +6,7 @@
 # 1. builds the library in BUILD_DIR if needed (cmake + ninja, target spinner_rollback);
 # 2. starts dockerd only if `docker info` fails (needs root and docker.io installed);
 # 3. installs busybox-static if /bin/busybox is missing (apt-get, root only);
-# 4. creates a fresh venv and pip-installs the Python binding (examples/python);
+# 4. creates a fresh venv and pip-installs the Python binding (bindings/python);
 # 5. runs e2e_test.sh (image builds + the test). Exit status is the test's.
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
@@ -53,10 +53,10 @@ fi
 # --- python binding -------------------------------------------------------------------------
 venv="$(mktemp -d /tmp/spr-docker-host-venv.XXXXXX)"
 trap 'rm -rf "$venv"' EXIT
-log "creating venv $venv and installing examples/python"
+log "creating venv $venv and installing bindings/python"
 python3 -m venv "$venv"
-"$venv/bin/pip" install -q --disable-pip-version-check --no-build-isolation "$repo/examples/python" >/dev/null 2>&1 ||
-    "$venv/bin/pip" install -q --disable-pip-version-check "$repo/examples/python"
+"$venv/bin/pip" install -q --disable-pip-version-check --no-build-isolation "$repo/bindings/python" >/dev/null 2>&1 ||
+    "$venv/bin/pip" install -q --disable-pip-version-check "$repo/bindings/python"
 
 log "running e2e_test.sh"
 SPR_LIBRARY="$lib" PYTHON="$venv/bin/python" "$here/e2e_test.sh"

@@ -15,9 +15,9 @@ tmp="$(mktemp -d)"
 pgdir="/tmp/spr-cross-pg-$$"
 trap '"$root/scripts/pg-server.sh" destroy "$pgdir"; rm -rf "$tmp"' EXIT
 
-# Python: the package in a venv (as examples/python/run_tests.sh does).
+# Python: the package in a venv (as bindings/python/run_tests.sh does).
 python3 -m venv "$tmp/venv"
-"$tmp/venv/bin/pip" install -q --disable-pip-version-check "$root/examples/python"
+"$tmp/venv/bin/pip" install -q --disable-pip-version-check "$root/bindings/python"
 export SPR_LIBRARY="$build/libspinner_rollback.so.0"
 
 # Go: against an installed copy of the library.
@@ -26,7 +26,7 @@ pc="$(find "$tmp/prefix" -name spinner_rollback.pc -print -quit)"
 libdir="$(dirname "$(dirname "$pc")")"
 export PKG_CONFIG_PATH="$(dirname "$pc")" LD_LIBRARY_PATH="$libdir" CGO_ENABLED=1 GOTOOLCHAIN=local
 export CGO_CFLAGS="-O2 -I$tmp/prefix/include" CGO_LDFLAGS="-L$libdir"
-(cd "$root/examples/go" && go build -o "$tmp/crossdump" ./cmd/crossdump)
+(cd "$root/bindings/go" && go build -o "$tmp/crossdump" ./cmd/crossdump)
 
 key="$tmp/key"
 python3 -c 'import os; print(os.urandom(32).hex())' > "$key"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Python bindings into a fresh venv and run their tests against
 # the library in a build directory.
-#   usage: examples/python/run_tests.sh [BUILD_DIR]   (default: build)
+#   usage: bindings/python/run_tests.sh [BUILD_DIR]   (default: build)
 # Environment: PYTHON (default python3), VENV (default /tmp/pyenv),
 #              extra arguments after BUILD_DIR go to pytest.
 set -euo pipefail

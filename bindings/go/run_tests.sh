@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Test the Go binding against an installed copy of the library.
 #
-#   examples/go/run_tests.sh [BUILD_DIR]      (default: build)
+#   bindings/go/run_tests.sh [BUILD_DIR]      (default: build)
 #
 # BUILD_DIR is a configured and built CMake tree (relative to the current
 # directory or to the repository root). The library is installed into a
