@@ -180,3 +180,40 @@ TEST_CASE("evaluate says which document is invalid", "[policy]") {
         }
     }
 }
+
+TEST_CASE("the one decision: disabled, first, unchanged, changed, reenabled", "[policy][decide]") {
+    const SnapshotPolicy policy;
+    const std::string base = text(base_state());
+    auto enabled = [](bool on, int instances) {
+        return with([=](auto &s) {
+            s["settings"].as_object()["rollback"].as_object()["enabled"] = on;
+            s["instances"] = instances;
+        });
+    };
+    struct Case {
+        const char *name;
+        std::string previous, next;
+        spinner_rollback::Outcome outcome;
+        VersionReason reason;
+        std::size_t reasons;
+    };
+    const Case cases[] = {
+        {"next disabled", base, enabled(false, 9), spinner_rollback::Outcome::disabled, VersionReason::deploy, 0},
+        {"first state", "", base, spinner_rollback::Outcome::created, VersionReason::deploy, 1},
+        {"same state", base, base, spinner_rollback::Outcome::unchanged, VersionReason::deploy, 0},
+        {"tracked change", base, enabled(true, 3), spinner_rollback::Outcome::created, VersionReason::deploy, 1},
+        {"re-enabled with a change", enabled(false, 2), enabled(true, 3), spinner_rollback::Outcome::created,
+         VersionReason::reenabled, 1},
+        {"re-enabled without a change", enabled(false, 2), enabled(true, 2), spinner_rollback::Outcome::unchanged,
+         VersionReason::deploy, 0},
+    };
+    for (const auto &c : cases) {
+        INFO(c.name);
+        auto d = policy.evaluate(c.previous, c.next);
+        CHECK(d.outcome == c.outcome);
+        CHECK(d.snapshot == (c.outcome == spinner_rollback::Outcome::created));
+        CHECK(d.reason == c.reason);
+        CHECK(d.reasons.size() == c.reasons);
+    }
+    CHECK(std::string(spinner_rollback::to_string(spinner_rollback::Outcome::unchanged)) == "unchanged");
+}

@@ -139,6 +139,36 @@ TEST_CASE("requestId makes retries idempotent", "[store]") {
     CHECK(store->versions("shop").size() == 2);
 }
 
+TEST_CASE("a requestId is remembered as long as its version: record and commit replay alike",
+          "[store][requests]") {
+    TempDir dir;
+    auto store = VersionStore::open(dir.store(), keyed());
+    auto limited = [](int n) {
+        return with([=](auto &s) {
+            s["settings"].as_object()["rollback"].as_object()["historyLimit"] = 1;
+            s["instances"] = n;
+        });
+    };
+    ChangeMeta first;
+    first.request_id = "deploy-1";
+    REQUIRE(store->record("shop", limited(1), first).version->number == 1);
+    RollbackPlanner planner(*store);
+    store->record("shop", limited(2));
+    ChangeMeta rb;
+    rb.request_id = "rollback-1";
+    const Plan plan = planner.plan("shop", 1);
+    REQUIRE(planner.commit(plan, rb).number == 3);
+    // While retained, both replay their first result.
+    CHECK(planner.commit(plan, rb).number == 3);
+    store->record("shop", limited(4));
+    CHECK(store->record("shop", limited(1), first).outcome == spinner_rollback::Outcome::created); // v1 is gone
+    store->record("shop", limited(5)); // version 3 is pruned too
+    REQUIRE(store->versions("shop").front().number == 6);
+    // After pruning, a retry is a new request: the commit's plan is stale.
+    CHECK(code_of([&] { planner.commit(plan, rb); }) == ErrorCode::conflict);
+    CHECK(store->versions("shop").front().number == 6);
+}
+
 TEST_CASE("retention keeps historyLimit versions besides the current one and collects content",
           "[store][retention]") {
     TempDir dir;
@@ -305,6 +335,16 @@ TEST_CASE("a host cipher (KMS) wraps the data key", "[store][secrets]") {
     auto again = VersionStore::open(dir.store(), o);
     CHECK(again->get("shop", 1, true).state_json.find(kSecretValue) != std::string::npos);
     CHECK(code_of([&] { VersionStore::open(dir.store(), keyed()); }) == ErrorCode::no_key);
+    // One rule with the C API: a cipher and a key together are refused, not silently ranked.
+    StoreOptions both = keyed();
+    both.cipher = cipher;
+    try {
+        VersionStore::open(dir.store(), both);
+        FAIL("key + cipher was accepted");
+    } catch (const Error &e) {
+        CHECK(e.code() == ErrorCode::invalid);
+        CHECK(e.path() == "cipher");
+    }
 }
 
 TEST_CASE("stored data is verified on every read", "[store][corrupt]") {
@@ -330,6 +370,11 @@ TEST_CASE("stored data is verified on every read", "[store][corrupt]") {
         auto store = VersionStore::open(dir.store(), keyed());
         CHECK(store->get("shop", 1).state_json.find("<redacted>") != std::string::npos);
         CHECK(code_of([&] { store->get("shop", 1, true); }) == ErrorCode::corrupt);
+    }
+    SECTION("stored reasons altered") {
+        sql(dir.store(), "UPDATE versions SET reasons = 'not json'");
+        auto store = VersionStore::open(dir.store(), keyed());
+        CHECK(code_of([&] { store->versions("shop"); }) == ErrorCode::corrupt);
     }
     SECTION("content missing") {
         sql(dir.store(), "DELETE FROM blobs WHERE kind = 2");
