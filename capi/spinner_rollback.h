@@ -29,6 +29,14 @@
 #include <stdint.h>
 
 /**
+ * @def SPR_VERSION_NUMBER
+ * Version of this header as MAJOR*10000 + MINOR*100 + PATCH (100 for 0.1.0).
+ * spr_version_number() gives the library's at run time; a host can refuse a
+ * library older than the header it was built with. @since 0.2
+ */
+#define SPR_VERSION_NUMBER 100
+
+/**
  * @def SPR_C_API
  * Marks a function of the C API as exported from the shared library (default
  * visibility). Empty when `SPR_STATIC_DEFINE` is defined (static library).
@@ -405,6 +413,19 @@ SPR_C_API int spr_set_status(spr_store *store, const char *spinner, int64_t numb
  * @since 0.1
  */
 SPR_C_API int spr_spinner_info(spr_store *store, const char *spinner, char **out_json);
+
+/**
+ * Names of every spinner the store knows, sorted by byte value.
+ * @param[in] store required
+ * @param[out] out_json `["name", ...]` (`[]` when none), or NULL on failure;
+ *        free with spr_free(); required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL `store` or `out_json`
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read
+ * @since 0.2
+ */
+SPR_C_API int spr_spinners(spr_store *store, char **out_json);
 
 /**
  * Register (or replace, same id) a volume snapshot the host made.

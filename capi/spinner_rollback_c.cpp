@@ -328,6 +328,18 @@ int spr_spinner_info(spr_store *store, const char *spinner, char **out_json) {
     });
 }
 
+int spr_spinners(spr_store *store, char **out_json) {
+    return with_out(out_json, [&] {
+        need(store, "store");
+        std::string out = "[";
+        for (const auto &name : store->store->spinners()) {
+            if (out.size() > 1) out += ',';
+            out += '"' + name + '"'; // DNS-1123 labels: nothing to escape
+        }
+        return out + "]";
+    });
+}
+
 int spr_snapshot_register(spr_store *store, const char *snapshot_json) {
     return guard([&] {
         need(store, "store");

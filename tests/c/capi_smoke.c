@@ -247,6 +247,11 @@ int main(int argc, char **argv) {
     REQUIRE(rc == SPR_OK);
     CHECK(has_member(out, "currentVersion", "3"));
     spr_free(out);
+    rc = spr_spinners(store, &out);
+    REQUIRE(rc == SPR_OK);
+    CHECK(strstr(out, "\"shop\"") != NULL && out[0] == '[');
+    spr_free(out);
+    CHECK(spr_version_number() == SPR_VERSION_NUMBER);
 
     /* Snapshots. */
     CHECK(spr_snapshot_register(store, "{\"id\":\"snap-c\",\"volume\":\"vol-data-1\",\"sizeBytes\":1073741824,"
