@@ -1,5 +1,7 @@
 #include "diff_internal.hpp"
-#include "state_internal.hpp"
+#include "names.hpp"
+#include "quantity.hpp"
+#include "state_schema.hpp"
 #include "store_internal.hpp"
 
 #include <spinner_rollback/rollback_planner.hpp>

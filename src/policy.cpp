@@ -1,5 +1,5 @@
 #include "diff_internal.hpp"
-#include "state_internal.hpp"
+#include "state_schema.hpp"
 
 #include <spinner_rollback/snapshot_policy.hpp>
 #include <spinner_rollback/state.hpp>

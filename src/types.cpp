@@ -1,7 +1,7 @@
 // JSON forms of the public value types.
 #include "clock.hpp"
 #include "json.hpp"
-#include "state_internal.hpp"
+#include "names.hpp"
 #include "store_internal.hpp"
 
 #include <spinner_rollback/rollback_planner.hpp>

@@ -1,5 +1,6 @@
 #include "diff_internal.hpp"
-#include "state_internal.hpp"
+#include "names.hpp"
+#include "state_schema.hpp"
 #include "store_internal.hpp"
 
 #include <zstd.h>
