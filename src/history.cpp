@@ -3,7 +3,7 @@
 
 #include "clock.hpp"
 #include "digest.hpp"
-#include "state_internal.hpp"
+#include "names.hpp"
 #include "reasons.hpp"
 
 namespace spinner_rollback::detail {

@@ -5,7 +5,8 @@
 #include "category.hpp"
 #include "decide.hpp"
 #include "digest.hpp"
-#include "state_internal.hpp"
+#include "quantity.hpp"
+#include "state_schema.hpp"
 #include "store_impl.hpp"
 
 #include <algorithm>

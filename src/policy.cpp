@@ -2,7 +2,7 @@
 #include "decide.hpp"
 #include "diff_internal.hpp"
 #include "reasons.hpp"
-#include "state_internal.hpp"
+#include "state_schema.hpp"
 
 #include <spinner_rollback/snapshot_policy.hpp>
 #include <spinner_rollback/state.hpp>

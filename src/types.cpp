@@ -1,9 +1,10 @@
 // JSON forms of the public value types.
 #include "clock.hpp"
 #include "json.hpp"
-#include "state_internal.hpp"
 #include "crypto.hpp"
+#include "names.hpp"
 #include "reasons.hpp"
+#include "state_schema.hpp"
 
 #include <spinner_rollback/rollback_planner.hpp>
 #include <spinner_rollback/spinner_rollback.hpp>

@@ -2,7 +2,7 @@
 // one transaction of the store (store_impl.hpp).
 #include "store_impl.hpp"
 
-#include "state_internal.hpp"
+#include "state_schema.hpp"
 
 namespace spinner_rollback {
 

@@ -1,4 +1,4 @@
-// Unit tests of the state document schema (src/state.cpp).
+// Unit tests of the state document schema (src/state_*.cpp, names.cpp, quantity.cpp).
 
 #include <catch2/catch.hpp>
 
@@ -10,7 +10,9 @@ constexpr long kTimeBoundMs = 10000;
 constexpr long kTimeBoundMs = 2000;
 #endif
 
-#include "state_internal.hpp"
+#include "names.hpp"
+#include "quantity.hpp"
+#include "state_schema.hpp"
 
 #include <chrono>
 #include <functional>
