@@ -291,7 +291,7 @@ int spr_plan_rollback(spr_store *store, const char *spinner, int64_t target, con
     return with_out(out_json, [&] {
         need(store, "store");
         need(spinner, "spinner");
-        return store->planner->plan(spinner, target, PlanRequest::from_json(opt(request_json))).json;
+        return store->planner->plan(spinner, target, PlanRequest::from_json(opt(request_json))).to_json();
     });
 }
 
@@ -299,7 +299,7 @@ int spr_plan_auto_rollback(spr_store *store, const char *spinner, char **out_jso
     return with_out(out_json, [&] {
         need(store, "store");
         need(spinner, "spinner");
-        return store->planner->plan_auto(spinner).json;
+        return store->planner->plan_auto(spinner).to_json();
     });
 }
 

@@ -33,22 +33,17 @@ struct BuiltPlan {
     Sealed sealed;               ///< the resulting core (its blobs are stored)
     std::vector<Reason> reasons; ///< the new version's reasons
     std::string summary;         ///< the new version's summary
-    std::string digest;          ///< the plan's keyed digest
 };
 
 /// Plan a rollback of `s` to version `target` (refusals first, docs/rollback.md).
 BuiltPlan build_plan(PlanSource &src, const SpinnerRow &s, std::int64_t target, const PlanRequest &request,
                      const SnapshotPolicy &policy, const Pricing &pricing, std::string_view plan_key);
 
-/// What commit needs from a plan, after checking its keyed digest
-/// (invalid at plan.digest when the plan was altered).
-struct CheckedPlan {
-    std::string spinner;
-    std::int64_t base_version = 0;
-    std::int64_t target_version = 0;
-    PlanRequest request;
-    std::string digest;
-};
-CheckedPlan check_plan(const Plan &plan, std::string_view plan_key);
+/// Every field of a plan but planId and digest: what the digest covers.
+json::object plan_body(const Plan &plan);
+
+/// Refuse a plan whose keyed digest does not match its fields
+/// (invalid at plan.digest: altered after planning, or from another store).
+void check_plan(const Plan &plan, std::string_view plan_key);
 
 } // namespace spinner_rollback::detail

@@ -19,8 +19,6 @@ namespace detail {
 
 namespace {
 
-const json::value kNull;
-
 // The element of `arr` whose "name" is `name` (const or not), or nullptr.
 template <class Array> auto find_named(Array &arr, std::string_view name) -> decltype(&arr[0].get_object()) {
     for (auto &e : arr)
@@ -178,25 +176,22 @@ BuiltPlan build_plan(PlanSource &src, const SpinnerRow &s, std::int64_t target, 
                         std::to_string(s.current) + "; nothing to roll back",
                     "target");
 
-    json::array volumes_out;
-    json::array steps;
-    bool confirm = false;
+    Plan p;
     const std::int64_t next = s.last_number + 1;
     const std::int64_t instances = merged.at("instances").to_number<std::int64_t>();
     for (auto &v : vols) {
         auto &vo = v.as_object();
-        std::string name(vo.at("name").as_string());
-        json::array mounts;
+        PlanVolume pv;
+        pv.volume = std::string(vo.at("name").as_string());
+        const std::string &name = pv.volume;
         for (const auto &c : merged.at("containers").as_array())
             for (const auto &m : c.as_object().at("mounts").as_array())
                 if (auto *mv = m.as_object().if_contains("volume"); mv && mv->as_string() == name)
-                    mounts.push_back(m.as_object().at("path"));
+                    pv.mounts.emplace_back(m.as_object().at("path").as_string());
         auto it = req.snapshots.find(name);
         if (it == req.snapshots.end() || it->second.empty()) {
-            volumes_out.push_back(json::object{{"volume", name}, {"mounts", std::move(mounts)},
-                                               {"source", "current"}, {"snapshotId", nullptr},
-                                               {"volumeId", vo.contains("volumeId") ? vo.at("volumeId") : kNull},
-                                               {"newVolume", nullptr}});
+            if (auto *id = vo.if_contains("volumeId")) pv.volume_id = std::string(id->as_string());
+            p.volumes.push_back(std::move(pv));
             continue;
         }
         const std::string path = "request.data." + name + ".snapshot";
@@ -209,34 +204,41 @@ BuiltPlan build_plan(PlanSource &src, const SpinnerRow &s, std::int64_t target, 
                         "snapshot \"" + snap->id + "\" is of volume \"" + snap->volume +
                             "\", which no retained version bound to \"" + name + "\"",
                         path);
-        std::int64_t declared = parse_bytes(std::string_view(vo.at("size").as_string()), "size");
-        std::int64_t size = std::max(declared, snap->size_bytes);
-        std::string storage_class = vo.contains("storageClass") ? std::string(vo.at("storageClass").as_string())
-                                                                 : snap->storage_class;
-        std::int64_t copies = std::string_view(vo.at("mode").as_string()) == "dedicated" ? std::max<std::int64_t>(instances, 1) : 1;
-        double gib = static_cast<double>(size) / double(1 << 30);
-        double cost = std::round(gib * pricing.price_for(storage_class) * double(copies) * 100.0) / 100.0;
-        std::string base = (s.name + "-" + name).substr(0, 48);
-        std::string new_name = base + "-v" + std::to_string(next);
-        std::string old_id = vo.contains("volumeId") ? std::string(vo.at("volumeId").as_string()) : std::string();
-        vo["volumeId"] = new_name;
-        if (size != declared) vo["size"] = format_bytes(size);
-        confirm = true;
-        json::object nv{{"name", new_name}, {"sizeBytes", size}, {"storageClass", storage_class},
-                        {"copies", copies}, {"estimatedMonthlyCost", cost}, {"currency", pricing.currency}};
-        steps.push_back(json::object{
-            {"action", "provisionVolume"}, {"volume", name}, {"newVolume", new_name},
-            {"fromSnapshot", snap->id}, {"sizeBytes", size}, {"storageClass", storage_class},
-            {"description", "create volume \"" + new_name + "\" from snapshot \"" + snap->id + "\""}});
-        warnings.push_back("volume \"" + name + "\": a new volume \"" + new_name + "\" (" + format_bytes(size) +
-                           (copies > 1 ? " x " + std::to_string(copies) : std::string()) +
+        const std::int64_t declared = parse_bytes(std::string_view(vo.at("size").as_string()), "size");
+        NewVolume nv;
+        nv.size_bytes = std::max(declared, snap->size_bytes);
+        nv.storage_class = vo.contains("storageClass") ? std::string(vo.at("storageClass").as_string())
+                                                       : snap->storage_class;
+        nv.copies = std::string_view(vo.at("mode").as_string()) == "dedicated" ? std::max<std::int64_t>(instances, 1) : 1;
+        const double gib = static_cast<double>(nv.size_bytes) / double(1 << 30);
+        nv.estimated_monthly_cost =
+            std::round(gib * pricing.price_for(nv.storage_class) * double(nv.copies) * 100.0) / 100.0;
+        nv.currency = pricing.currency;
+        nv.name = (s.name + "-" + name).substr(0, 48) + "-v" + std::to_string(next);
+        const std::string old_id = vo.contains("volumeId") ? std::string(vo.at("volumeId").as_string()) : std::string();
+        vo["volumeId"] = nv.name;
+        if (nv.size_bytes != declared) vo["size"] = format_bytes(nv.size_bytes);
+        p.requires_confirmation = true;
+        PlanStep step;
+        step.action = "provisionVolume";
+        step.volume = name;
+        step.new_volume = nv.name;
+        step.from_snapshot = snap->id;
+        step.size_bytes = nv.size_bytes;
+        step.storage_class = nv.storage_class;
+        step.description = "create volume \"" + nv.name + "\" from snapshot \"" + snap->id + "\"";
+        p.steps.push_back(std::move(step));
+        warnings.push_back("volume \"" + name + "\": a new volume \"" + nv.name + "\" (" + format_bytes(nv.size_bytes) +
+                           (nv.copies > 1 ? " x " + std::to_string(nv.copies) : std::string()) +
                            ") is provisioned from snapshot \"" + snap->id + "\" at an estimated " +
-                           money(cost) + " " + pricing.currency + " per month; the volume in use now" +
-                           (old_id.empty() ? std::string() : " (\"" + old_id + "\")") +
-                           " is kept, not deleted");
-        volumes_out.push_back(json::object{{"volume", name}, {"mounts", std::move(mounts)},
-                                           {"source", "snapshot"}, {"snapshotId", snap->id},
-                                           {"volumeId", new_name}, {"newVolume", std::move(nv)}});
+                           money(nv.estimated_monthly_cost) + " " + pricing.currency +
+                           " per month; the volume in use now" +
+                           (old_id.empty() ? std::string() : " (\"" + old_id + "\")") + " is kept, not deleted");
+        pv.source = PlanVolume::Source::snapshot;
+        pv.snapshot_id = snap->id;
+        pv.volume_id = nv.name;
+        pv.new_volume = std::move(nv);
+        p.volumes.push_back(std::move(pv));
     }
 
     // The result must itself be a valid state. Loading it reads the store:
@@ -262,68 +264,45 @@ BuiltPlan build_plan(PlanSource &src, const SpinnerRow &s, std::int64_t target, 
     if (trow.status == RolloutStatus::failed)
         warnings.push_back("version " + std::to_string(target) + " was reported failed when it was rolled out");
 
-    steps.push_back(json::object{
-        {"action", "applyState"}, {"version", next},
-        {"description", "apply the resulting state of version " + std::to_string(next) +
-                            " (fetch it with reveal_secrets to get secret values)"}});
-    steps.push_back(json::object{
-        {"action", "reportStatus"}, {"version", next},
-        {"description", "report version " + std::to_string(next) + " active or failed"}});
+    PlanStep apply;
+    apply.action = "applyState";
+    apply.version = next;
+    apply.description = "apply the resulting state of version " + std::to_string(next) +
+                        " (fetch it with reveal_secrets to get secret values)";
+    p.steps.push_back(std::move(apply));
+    PlanStep report;
+    report.action = "reportStatus";
+    report.version = next;
+    report.description = "report version " + std::to_string(next) + " active or failed";
+    p.steps.push_back(std::move(report));
 
     BuiltPlan b;
     b.sealed = SealedState::reseal(std::move(merged));
     b.reasons = std::move(d.reasons);
     b.summary = "rollback to v" + std::to_string(target) + ": " + summarize_raw(d.changes);
-    json::array warn_arr;
-    for (auto &w : warnings) warn_arr.emplace_back(json::string(w));
-    json::object body{
-        {"spinner", s.name},
-        {"baseVersion", s.current},
-        {"targetVersion", target},
-        {"request", json::parse(req.to_json())},
-        {"state", json::parse(canonical(src.materialize(b.sealed.core, Secrets::mask)))},
-        {"diff", json::parse(to_public(d.changes).to_json())},
-        {"summary", b.summary},
-        {"volumes", std::move(volumes_out)},
-        {"steps", std::move(steps)},
-        {"warnings", std::move(warn_arr)},
-        {"requiresConfirmation", confirm},
-        {"resultDigest", "sha256:" + b.sealed.core_id}};
-    // planId names the content; the keyed digest proves it came from this store.
-    std::string text = canonical(body);
-    std::string id = "plan-" + to_hex(sha256_raw(text)).substr(0, 16);
-    body["planId"] = id;
-    b.digest = "hmac-sha256:" + hmac_hex(plan_key, text);
-    body["digest"] = b.digest;
-    Plan &p = b.plan;
-    p.json = dump(body);
-    p.plan_id = id;
     p.spinner = s.name;
     p.base_version = s.current;
     p.target_version = target;
-    p.requires_confirmation = confirm;
+    p.request = req;
+    p.state_json = canonical(src.materialize(b.sealed.core, Secrets::mask));
+    p.diff = to_public(d.changes);
+    p.summary = b.summary;
     p.warnings = std::move(warnings);
+    p.result_digest = "sha256:" + b.sealed.core_id;
+    // planId names the content; the keyed digest proves it came from this store.
+    const std::string body = canonical(plan_body(p));
+    p.plan_id = "plan-" + to_hex(sha256_raw(body)).substr(0, 16);
+    p.digest = "hmac-sha256:" + hmac_hex(plan_key, body);
+    b.plan = std::move(p);
     return b;
 }
 
-CheckedPlan check_plan(const Plan &given, std::string_view plan_key) {
-    Plan p = Plan::from_json(given.json);
-    json::value pv = json::parse(p.json);
-    auto &po = pv.as_object();
-    CheckedPlan c;
-    c.request = PlanRequest::from_json(dump(po.at("request")));
-    c.digest = std::string(po.at("digest").as_string());
+void check_plan(const Plan &p, std::string_view plan_key) {
     check_spinner_name(p.spinner);
     // The plan must be exactly as planned: its keyed digest covers every field.
-    po.erase("planId");
-    po.erase("digest");
-    if ("hmac-sha256:" + hmac_hex(plan_key, canonical(pv)) != c.digest)
+    if ("hmac-sha256:" + hmac_hex(plan_key, canonical(plan_body(p))) != p.digest)
         throw Error(ErrorCode::invalid, "the plan was altered after planning (digest mismatch); plan again",
                     "plan.digest");
-    c.spinner = p.spinner;
-    c.base_version = p.base_version;
-    c.target_version = p.target_version;
-    return c;
 }
 
 } // namespace detail

@@ -134,7 +134,8 @@ std::int64_t VersionStore::Impl::auto_target(std::string_view spinner) {
 }
 
 Version VersionStore::Impl::commit(const Plan &given, const ChangeMeta &meta, const Pricing &pricing) {
-    CheckedPlan p = check_plan(given, plan_key);
+    check_plan(given, plan_key);
+    const Plan &p = given;
     return write([&] {
         auto s = history.require_spinner(p.spinner);
         const std::string payload = "commit:" + p.digest;
@@ -149,7 +150,7 @@ Version VersionStore::Impl::commit(const Plan &given, const ChangeMeta &meta, co
                             " but the plan was made against " + std::to_string(p.base_version) + "; plan again",
                         "plan.baseVersion");
         BuiltPlan b = build_plan(*this, s, p.target_version, p.request, opts.policy, pricing, plan_key);
-        if (b.digest != p.digest)
+        if (b.plan.digest != p.digest)
             throw Error(ErrorCode::conflict,
                         "the plan no longer matches the store (a snapshot or the pricing changed); plan again",
                         "plan");

@@ -494,8 +494,7 @@ void Cli::PlanCommand(const std::vector<std::string>& operands) {
   const std::string& spinner = operands[0];
   const std::int64_t target = ResolveVersion(spinner, operands[1], "TARGET");
 
-  // Build the request JSON so the library validates it and names the path.
-  json::object data;
+  sr::PlanRequest plan_request;
   for (const std::string& entry : args_.GetAll("data")) {
     const std::size_t eq = entry.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -504,32 +503,36 @@ void Cli::PlanCommand(const std::vector<std::string>& operands) {
     }
     const std::string volume = entry.substr(0, eq);
     const std::string source = entry.substr(eq + 1);
-    if (data.contains(volume)) {
+    if (plan_request.snapshots.count(volume) != 0) {
       throw UsageError("--data names volume \"" + volume + "\" twice");
     }
     if (source == "current") {
-      data[volume] = "current";
+      plan_request.snapshots[volume] = "";
     } else if (source.rfind("snapshot:", 0) == 0) {
-      data[volume] = json::object{{"snapshot", source.substr(9)}};
+      plan_request.snapshots[volume] = source.substr(9);
     } else {
       throw UsageError("--data source must be \"current\" or \"snapshot:ID\", "
                        "not \"" + source + "\"");
     }
   }
-  json::object request{{"data", std::move(data)}};
-  if (args_.Has("scope")) request["scope"] = args_.Get("scope");
-  const sr::PlanRequest plan_request =
-      sr::PlanRequest::from_json(json::serialize(request));
+  if (args_.Has("scope")) {
+    const std::string scope = args_.Get("scope");
+    if (scope != "tracked" && scope != "all") {
+      throw UsageError("--scope must be \"tracked\" or \"all\", not \"" + scope + "\"");
+    }
+    plan_request.scope_all = scope == "all";
+  }
 
   sr::RollbackPlanner planner(Store());
   const sr::Plan plan = planner.plan(spinner, target, plan_request);
   const std::string save = args_.Get("save");
-  if (!save.empty()) WriteFile(save, plan.json + "\n");
+  const std::string plan_json = plan.to_json();
+  if (!save.empty()) WriteFile(save, plan_json + "\n");
   if (Json()) {
-    PrintJson(plan.json);
+    PrintJson(plan_json);
     return;
   }
-  PrintPlan(std::cout, json::parse(plan.json));
+  PrintPlan(std::cout, plan);
   std::cout << '\n';
   if (save.empty()) {
     std::cout << "(read-only: nothing changed; plan again with --save "

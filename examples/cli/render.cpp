@@ -304,60 +304,43 @@ void PrintDiff(std::ostream& out, const sr::Diff& diff) {
   }
 }
 
-void PrintPlan(std::ostream& out, const json::value& plan_value) {
-  const json::object& plan = plan_value.as_object();
+void PrintPlan(std::ostream& out, const sr::Plan& plan) {
   std::int64_t next_version = 0;
-  for (const json::value& step : GetArray(plan, "steps")) {
-    if (!step.is_object()) continue;
-    if (GetString(step.get_object(), "action") == "applyState") {
-      next_version = GetInt(step.get_object(), "version");
-    }
+  for (const sr::PlanStep& step : plan.steps) {
+    if (step.action == "applyState") next_version = step.version;
   }
 
-  out << "Rollback plan " << GetString(plan, "planId") << " for spinner \""
-      << GetString(plan, "spinner") << "\"\n";
-  out << "  v" << GetInt(plan, "baseVersion") << " (current) \u2192 v"
-      << GetInt(plan, "targetVersion");
+  out << "Rollback plan " << plan.plan_id << " for spinner \"" << plan.spinner
+      << "\"\n";
+  out << "  v" << plan.base_version << " (current) \u2192 v"
+      << plan.target_version;
   if (next_version > 0) {
     out << ", committed as new version v" << next_version;
   }
   out << '\n';
-  out << "  summary: " << GetString(plan, "summary") << '\n';
+  out << "  summary: " << plan.summary << '\n';
 
-  const json::array& volumes = GetArray(plan, "volumes");
   std::map<std::string, double> cost_by_currency;
-  if (!volumes.empty()) {
+  if (!plan.volumes.empty()) {
     out << "\nData:\n";
-    for (const json::value& entry : volumes) {
-      if (!entry.is_object()) continue;
-      const json::object& volume = entry.get_object();
-      std::vector<std::string> mounts;
-      for (const json::value& mount : GetArray(volume, "mounts")) {
-        if (mount.is_string()) mounts.emplace_back(mount.get_string());
-      }
-      out << "  " << GetString(volume, "volume");
-      if (!mounts.empty()) out << " (" << Join(mounts, ", ") << ")";
+    for (const sr::PlanVolume& volume : plan.volumes) {
+      out << "  " << volume.volume;
+      if (!volume.mounts.empty()) out << " (" << Join(volume.mounts, ", ") << ")";
       out << ": ";
-      const json::object* new_volume = GetObject(volume, "newVolume");
-      if (GetString(volume, "source") == "snapshot" && new_volume != nullptr) {
-        const double cost = GetDouble(*new_volume, "estimatedMonthlyCost");
-        const std::string currency = GetString(*new_volume, "currency");
-        cost_by_currency[currency] += cost;
-        out << "new volume " << GetString(*new_volume, "name")
-            << " from snapshot " << GetString(volume, "snapshotId") << ": "
-            << FormatBytes(GetInt(*new_volume, "sizeBytes"));
-        const std::int64_t copies = GetInt(*new_volume, "copies");
-        if (copies > 1) out << " x " << copies;
-        const std::string storage_class =
-            GetString(*new_volume, "storageClass");
-        if (!storage_class.empty()) out << " " << storage_class;
-        out << ", estimated cost " << FormatMoney(cost) << " " << currency
-            << "/month\n";
+      if (volume.source == sr::PlanVolume::Source::snapshot &&
+          volume.new_volume) {
+        const sr::NewVolume& nv = *volume.new_volume;
+        cost_by_currency[nv.currency] += nv.estimated_monthly_cost;
+        out << "new volume " << nv.name << " from snapshot "
+            << volume.snapshot_id << ": " << FormatBytes(nv.size_bytes);
+        if (nv.copies > 1) out << " x " << nv.copies;
+        if (!nv.storage_class.empty()) out << " " << nv.storage_class;
+        out << ", estimated cost " << FormatMoney(nv.estimated_monthly_cost)
+            << " " << nv.currency << "/month\n";
       } else {
         out << "current";
-        const std::string volume_id = GetString(volume, "volumeId");
-        if (!volume_id.empty()) {
-          out << " (keeps the volume in use now, " << volume_id << ")";
+        if (volume.volume_id && !volume.volume_id->empty()) {
+          out << " (keeps the volume in use now, " << *volume.volume_id << ")";
         }
         out << '\n';
       }
@@ -368,45 +351,32 @@ void PrintPlan(std::ostream& out, const json::value& plan_value) {
     }
   }
 
-  static const json::array kNoChanges;
-  const json::object* diff = GetObject(plan, "diff");
-  const json::array& changes =
-      diff != nullptr ? GetArray(*diff, "changes") : kNoChanges;
-  out << "\nChanges (" << changes.size() << "):\n";
-  for (const json::value& entry : changes) {
-    if (!entry.is_object()) continue;
-    const json::object& change = entry.get_object();
-    const json::value* from = change.if_contains("from");
-    const json::value* to = change.if_contains("to");
-    PrintChange(out, "  ", GetString(change, "kind"), GetString(change, "path"),
-                from ? json::serialize(*from) : "null",
-                to ? json::serialize(*to) : "null");
+  out << "\nChanges (" << plan.diff.changes.size() << "):\n";
+  for (const sr::Change& change : plan.diff.changes) {
+    const char* kind = change.kind == sr::ChangeKind::added     ? "added"
+                       : change.kind == sr::ChangeKind::removed ? "removed"
+                                                                : "changed";
+    PrintChange(out, "  ", kind, change.path, change.from, change.to);
   }
 
-  const json::array& warnings = GetArray(plan, "warnings");
-  if (!warnings.empty()) {
+  if (!plan.warnings.empty()) {
     out << "\nWarnings:\n";
-    for (const json::value& warning : warnings) {
-      if (warning.is_string()) {
-        out << "  ! " << std::string_view(warning.get_string()) << '\n';
-      }
+    for (const std::string& warning : plan.warnings) {
+      out << "  ! " << warning << '\n';
     }
   }
 
-  const json::array& steps = GetArray(plan, "steps");
-  if (!steps.empty()) {
+  if (!plan.steps.empty()) {
     out << "\nSteps:\n";
     int index = 0;
-    for (const json::value& step : steps) {
-      if (!step.is_object()) continue;
-      std::string text = GetString(step.get_object(), "description");
-      if (text.empty()) text = GetString(step.get_object(), "action");
-      out << "  " << ++index << ". " << text << '\n';
+    for (const sr::PlanStep& step : plan.steps) {
+      out << "  " << ++index << ". "
+          << (step.description.empty() ? step.action : step.description)
+          << '\n';
     }
   }
 
-  const json::value* confirm = plan.if_contains("requiresConfirmation");
-  if (confirm != nullptr && confirm->is_bool() && confirm->get_bool()) {
+  if (plan.requires_confirmation) {
     out << "\nrequires confirmation: commit with --confirm\n";
   }
 }

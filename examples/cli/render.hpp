@@ -58,7 +58,7 @@ void PrintVersionDetail(std::ostream& out,
                         bool revealed);
 void PrintDiff(std::ostream& out, const spinner_rollback::Diff& diff);
 // `plan` is the JSON object of a spinner_rollback::Plan.
-void PrintPlan(std::ostream& out, const boost::json::value& plan);
+void PrintPlan(std::ostream& out, const spinner_rollback::Plan& plan);
 void PrintCommitted(std::ostream& out,
                     const spinner_rollback::Version& version);
 void PrintSnapshots(std::ostream& out,

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <spinner_rollback/export.hpp>
+#include <spinner_rollback/state.hpp>
 #include <spinner_rollback/version_store.hpp>
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,22 +31,74 @@ struct SPR_API PlanRequest {
     std::string to_json() const;
 };
 
-/// A rollback plan. Immutable; the JSON is authoritative. @since 0.1
+/// A volume a plan provisions from a snapshot (at extra cost). @since 0.2
+struct SPR_API NewVolume {
+    std::string name;                   ///< e.g. "shop-data-v4" (spinner-volume-v<next version>)
+    std::int64_t size_bytes = 0;        ///< at least the snapshot's size and the volume's declared size
+    std::string storage_class;          ///< the target's storageClass, else the snapshot's; may be empty
+    std::int64_t copies = 1;            ///< instances for a "dedicated" volume, else 1
+    double estimated_monthly_cost = 0;  ///< size x price x copies, rounded to cents
+    std::string currency;               ///< the pricing's currency
+};
+
+/// Where one volume's data comes from after the rollback. @since 0.2
+struct SPR_API PlanVolume {
+    /// The data source.
+    enum class Source {
+        current,  ///< the volume in use now keeps serving
+        snapshot, ///< a new volume made from a snapshot
+    };
+    std::string volume;              ///< the volume's name in the state
+    std::vector<std::string> mounts; ///< mount paths of the volume, in container order
+    Source source = Source::current; ///< where the data comes from
+    std::string snapshot_id;         ///< the snapshot, when source is snapshot
+    /// The volumeId in use after the rollback; empty when the state names none.
+    std::optional<std::string> volume_id;
+    std::optional<NewVolume> new_volume; ///< when source is snapshot
+};
+
+/// One step the host carries out, in order. @since 0.2
+struct SPR_API PlanStep {
+    /// "provisionVolume", "applyState" or "reportStatus".
+    std::string action;
+    std::string description;     ///< one line for a human
+    std::int64_t version = 0;    ///< applyState, reportStatus: the new version's number
+    std::string volume;          ///< provisionVolume: the volume's name
+    std::string new_volume;      ///< provisionVolume: the new volume's name
+    std::string from_snapshot;   ///< provisionVolume: the snapshot id
+    std::int64_t size_bytes = 0; ///< provisionVolume
+    std::string storage_class;   ///< provisionVolume
+};
+
+/// A rollback plan: a value with fields; to_json() is its serialisation
+/// (the C API's plan JSON). Made by RollbackPlanner::plan(); commit() checks
+/// its keyed digest, so a plan altered after planning is refused. @since 0.1
 struct SPR_API Plan {
-    std::string json;            ///< the whole plan, see product contract §5
-    std::string plan_id;         ///< "planId": "plan-" and 16 hex digits of the plan's hash
-    std::string spinner;         ///< the spinner's name
+    std::string plan_id;             ///< "planId": "plan-" and 16 hex digits of the plan's hash
+    std::string spinner;             ///< the spinner's name
     std::int64_t base_version = 0;   ///< the current version when the plan was made
     std::int64_t target_version = 0; ///< the version rolled back to
-    /// True when the plan provisions new volumes at extra cost: commit() then
-    /// needs ChangeMeta::confirmed.
-    bool requires_confirmation = false;
+    PlanRequest request;             ///< what was asked for @since 0.2
+    /// The resulting state (canonical JSON), secret values "<redacted>". @since 0.2
+    std::string state_json;
+    Diff diff;                       ///< current → resulting state @since 0.2
+    std::string summary;             ///< the new version's summary @since 0.2
+    std::vector<PlanVolume> volumes; ///< one per volume of the resulting state @since 0.2
+    std::vector<PlanStep> steps;     ///< what the host does, in order @since 0.2
     /// Human-readable warnings (extra storage cost, image without digest,
     /// target once reported failed, ...).
     std::vector<std::string> warnings;
-    /// Parse a plan produced by plan() (e.g. sent through a UI and back).
-    /// Does not check its digest; commit() does.
-    /// @throws Error invalid
+    /// True when the plan provisions new volumes at extra cost: commit() then
+    /// needs ChangeMeta::confirmed.
+    bool requires_confirmation = false;
+    std::string result_digest;       ///< "sha256:…", the digest the new version will have @since 0.2
+    std::string digest;              ///< "hmac-sha256:…", keyed over every other field @since 0.2
+
+    /// The whole plan as JSON (fields in docs/rollback.md). @since 0.2
+    std::string to_json() const;
+    /// Parse a plan produced by to_json() (e.g. sent through a UI and back).
+    /// Checks its form, not its digest: commit() does that.
+    /// @throws Error invalid naming the field
     static Plan from_json(std::string_view json);
 };
 

@@ -51,7 +51,7 @@ TEST_CASE("plan restores the target's tracked content, keeps current untracked f
     History h;
     RollbackPlanner planner(*h.store);
     Plan plan = planner.plan("shop", 1);
-    auto p = parse(plan.json);
+    auto p = parse(plan.to_json());
     CHECK(p.at("baseVersion").as_int64() == 3);
     CHECK(p.at("targetVersion").as_int64() == 1);
     CHECK(plan.plan_id.rfind("plan-", 0) == 0);
@@ -64,8 +64,8 @@ TEST_CASE("plan restores the target's tracked content, keeps current untracked f
     CHECK(state.at("containers").at(0).at("workingDir").as_string() == "/srv");          // untracked: current
     CHECK(state.at("settings").at("description").as_string() == "now");                  // settings: current
     CHECK(state.at("secrets").at("db").at("password").as_string() == "<redacted>");      // never in a plan
-    CHECK(plan.json.find("rotated") == std::string::npos);
-    CHECK(plan.json.find(kSecretValue) == std::string::npos);
+    CHECK(plan.to_json().find("rotated") == std::string::npos);
+    CHECK(plan.to_json().find(kSecretValue) == std::string::npos);
     CHECK(p.at("summary").as_string().rfind("rollback to v1: ", 0) == 0);
     // The diff goes from current to the result.
     bool saw_instances = false;
@@ -79,7 +79,7 @@ TEST_CASE("plan restores the target's tracked content, keeps current untracked f
     CHECK(p.at("steps").as_array().size() == 2);
 
     // scope "all" restores untracked fields too, still never settings.
-    auto all = parse(planner.plan("shop", 1, PlanRequest::from_json(R"({"scope":"all"})")).json);
+    auto all = parse(planner.plan("shop", 1, PlanRequest::from_json(R"({"scope":"all"})")).to_json());
     CHECK(all.at("state").at("labels").at("team").as_string() == "shop");
     CHECK(all.at("state").at("containers").at(0).at("workingDir").as_string() == "/app");
     CHECK(all.at("state").at("settings").at("description").as_string() == "now");
@@ -111,7 +111,7 @@ TEST_CASE("commit appends a rollback version that restores old config and secret
     REQUIRE(list.size() == 4);
     for (int i = 0; i < 4; ++i) CHECK(list[i].number == 4 - i);
     // The plan result digest is the new version's digest.
-    CHECK(parse(plan.json).at("resultDigest").as_string() == v.digest);
+    CHECK(parse(plan.to_json()).at("resultDigest").as_string() == v.digest);
     // The host re-deploying the rollback's state is "unchanged".
     CHECK(h.store->record("shop", h.store->get("shop", 4, true).state_json).outcome == spinner_rollback::Outcome::unchanged);
 }
@@ -176,7 +176,7 @@ TEST_CASE("data from a snapshot provisions a new volume, with its size and cost,
     RollbackPlanner planner(*h.store);
     Plan plan = planner.plan("shop", 1, PlanRequest::from_json(R"({"data":{"data":{"snapshot":"snap-1"}}})"));
     CHECK(plan.requires_confirmation);
-    auto p = parse(plan.json);
+    auto p = parse(plan.to_json());
     const auto &vol = p.at("volumes").at(0).as_object();
     CHECK(vol.at("volume").as_string() == "data");
     CHECK(vol.at("source").as_string() == "snapshot");
@@ -211,7 +211,7 @@ TEST_CASE("data from a snapshot provisions a new volume, with its size and cost,
     h.store->set_status("shop", 4, RolloutStatus::active);
     Plan keep = planner.plan("shop", 2);
     CHECK_FALSE(keep.requires_confirmation);
-    auto kp = parse(keep.json);
+    auto kp = parse(keep.to_json());
     CHECK(kp.at("volumes").at(0).at("source").as_string() == "current");
     CHECK(kp.at("state").at("volumes").at(0).at("volumeId").as_string() == "shop-data-v4");
     // A snapshot of the new volume qualifies once a version bound it.
@@ -234,7 +234,7 @@ TEST_CASE("dedicated volumes cost one copy per instance", "[planner][volumes]") 
     store->record("shop", dedicated(5));
     store->register_snapshot(Snapshot::from_json(R"({"id":"s","volume":"vol-7f3a","sizeBytes":1073741824,"ready":true})"));
     RollbackPlanner planner(*store);
-    auto p = parse(planner.plan("shop", 1, PlanRequest::from_json(R"({"data":{"data":{"snapshot":"s"}}})")).json);
+    auto p = parse(planner.plan("shop", 1, PlanRequest::from_json(R"({"data":{"data":{"snapshot":"s"}}})")).to_json());
     const auto &nv = p.at("volumes").at(0).at("newVolume").as_object();
     CHECK(nv.at("copies").as_int64() == 3);
     CHECK(nv.at("estimatedMonthlyCost").to_number<double>() == Approx(0.30));
@@ -251,12 +251,12 @@ TEST_CASE("commit refuses stale and altered plans; requestId makes it idempotent
         CHECK(h.store->versions("shop").size() == 4);
     }
     SECTION("altered: the state or the target was edited") {
-        std::string edited = plan.json;
+        std::string edited = plan.to_json();
         auto pos = edited.find("\"instances\":2");
         REQUIRE(pos != std::string::npos);
         edited.replace(pos, 13, "\"instances\":7");
         CHECK(code_of([&] { planner.commit(Plan::from_json(edited)); }) == ErrorCode::invalid);
-        auto o = parse(plan.json);
+        auto o = parse(plan.to_json());
         o["targetVersion"] = 2;
         CHECK(code_of([&] { planner.commit(Plan::from_json(json::serialize(o))); }) == ErrorCode::invalid);
         CHECK(code_of([&] { planner.commit(Plan::from_json("{}")); }) == ErrorCode::invalid);
@@ -331,7 +331,7 @@ TEST_CASE("settings and untracked fields come from the latest recorded state", "
                     }));
     CHECK(h.store->versions("shop").size() == 3);
     RollbackPlanner planner(*h.store);
-    auto p = parse(planner.plan("shop", 1).json);
+    auto p = parse(planner.plan("shop", 1).to_json());
     CHECK(p.at("state").at("labels").at("team").as_string() == "newest");
     CHECK(p.at("state").at("settings").at("rollback").at("historyLimit").as_int64() == 50);
 }
