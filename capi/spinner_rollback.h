@@ -428,6 +428,22 @@ SPR_C_API int spr_spinner_info(spr_store *store, const char *spinner, char **out
 SPR_C_API int spr_spinners(spr_store *store, char **out_json);
 
 /**
+ * The store's identity and engine.
+ * @param[in] store required
+ * @param[out] out_json `{"storeId","engine","schemaVersion","libraryVersion"}`: storeId is
+ *        a UUID made when the store was created (or first opened by 0.2) and kept by
+ *        every schema migration; engine is "sqlite" or "postgres". NULL on failure;
+ *        free with spr_free(); required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL `store` or `out_json`
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read
+ * @retval SPR_E_CORRUPT the store has no identity
+ * @since 0.2
+ */
+SPR_C_API int spr_store_info(spr_store *store, char **out_json);
+
+/**
  * Register (or replace, same id) a volume snapshot the host made.
  * @param[in] store required
  * @param[in] snapshot_json `{"id","volume","sizeBytes","createdAt","ready","storageClass",

@@ -340,6 +340,13 @@ int spr_spinners(spr_store *store, char **out_json) {
     });
 }
 
+int spr_store_info(spr_store *store, char **out_json) {
+    return with_out(out_json, [&] {
+        need(store, "store");
+        return store->store->info().to_json();
+    });
+}
+
 int spr_snapshot_register(spr_store *store, const char *snapshot_json) {
     return guard([&] {
         need(store, "store");

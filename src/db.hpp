@@ -59,6 +59,8 @@ public:
     Db(const Db &) = delete;
     Db &operator=(const Db &) = delete;
 
+    /// "sqlite" or "postgres".
+    virtual std::string_view engine_name() const noexcept = 0;
     /// Schema spellings of this engine.
     virtual const Dialect &dialect() const noexcept = 0;
     /// Per-connection settings: durability (true: every commit waits for

@@ -172,6 +172,7 @@ public:
         PQfinish(conn_);
     }
 
+    std::string_view engine_name() const noexcept override { return "postgres"; }
     const Dialect &dialect() const noexcept override {
         // Byte-order ("C") collation so that listings sort exactly as in SQLite.
         static constexpr Dialect d{"BYTEA", "BIGINT", "TEXT COLLATE \"C\"",

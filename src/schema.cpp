@@ -6,6 +6,10 @@
 
 #include "crypto.hpp"
 
+#include <boost/uuid/uuid.hpp>
+#include <boost/uuid/uuid_generators.hpp>
+#include <boost/uuid/uuid_io.hpp>
+
 #include <array>
 #include <string>
 #include <string_view>
@@ -104,20 +108,26 @@ std::string render(std::string_view sql, const Dialect &d) {
     return out;
 }
 
-// True when the store needs no set-up: current schema and a plan key.
+// True when the store needs no set-up: current schema, a plan key and an identity.
 bool is_current(Db &db, std::int64_t &found) {
     Tx rtx(db, false);
     found = db.schema_version();
     bool ready = found > current_schema_version();
     if (found == current_schema_version()) {
-        Stmt st(db, "SELECT 1 FROM meta WHERE key='plan_key'");
-        ready = st.step();
+        Stmt st(db, "SELECT count(*) FROM meta WHERE key IN ('plan_key', 'store_id')");
+        ready = st.step() && st.i64(0) == 2;
     }
     rtx.commit();
     return ready;
 }
 
 } // namespace
+
+std::string store_id(Db &db) {
+    Stmt st(db, "SELECT value FROM meta WHERE key='store_id'");
+    if (!st.step()) throw Error(ErrorCode::corrupt, "store has no identity");
+    return st.blob(0);
+}
 
 std::int64_t current_schema_version() noexcept { return static_cast<std::int64_t>(kMigrations.size()); }
 
@@ -132,8 +142,12 @@ std::int64_t set_up_schema(Db &db) {
         db.exec(render(kMigrations[static_cast<std::size_t>(m)], db.dialect()));
         db.set_schema_version(m + 1);
     }
-    Stmt ins(db, "INSERT INTO meta(key, value) VALUES('plan_key', ?) ON CONFLICT DO NOTHING");
-    ins.bind_blob(1, random_bytes(32)).run();
+    Stmt ins(db, "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT DO NOTHING");
+    ins.bind(1, std::string_view("plan_key")).bind_blob(2, random_bytes(32)).run();
+    // The store's identity: made once, kept by every later migration.
+    ins.reset();
+    const std::string id = boost::uuids::to_string(boost::uuids::random_generator()());
+    ins.bind(1, std::string_view("store_id")).bind_blob(2, id).run();
     tx.commit();
     return found;
 }

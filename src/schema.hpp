@@ -5,6 +5,7 @@
 #include "db.hpp"
 
 #include <cstdint>
+#include <string>
 
 namespace spinner_rollback::detail {
 
@@ -17,5 +18,9 @@ std::int64_t current_schema_version() noexcept;
 /// the caller refuses the store). A store already current is opened without
 /// taking the writer lock.
 std::int64_t set_up_schema(Db &db);
+
+/// The store's identity, a UUID made when the store was created (or first
+/// opened by release 0.2). Inside a transaction.
+std::string store_id(Db &db);
 
 } // namespace spinner_rollback::detail

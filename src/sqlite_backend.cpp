@@ -70,6 +70,7 @@ public:
         sqlite3_close_v2(db_);
     }
 
+    std::string_view engine_name() const noexcept override { return "sqlite"; }
     const Dialect &dialect() const noexcept override {
         static constexpr Dialect d{"BLOB", "INTEGER", "TEXT", "INTEGER PRIMARY KEY", " WITHOUT ROWID"};
         return d;

@@ -180,6 +180,13 @@ StoreOptions StoreOptions::from_json(std::string_view text) {
     return opt;
 }
 
+std::string StoreInfo::to_json() const {
+    return dump(json::object{{"storeId", store_id},
+                             {"engine", engine},
+                             {"schemaVersion", schema_version},
+                             {"libraryVersion", library_version}});
+}
+
 std::string SpinnerInfo::to_json() const {
     return dump(json::object{{"spinner", spinner},
                              {"rollbackEnabled", rollback_enabled},

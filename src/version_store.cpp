@@ -2,7 +2,10 @@
 // one transaction of the store (store_impl.hpp).
 #include "store_impl.hpp"
 
+#include "schema.hpp"
 #include "state_schema.hpp"
+
+#include <spinner_rollback/version.hpp>
 
 namespace spinner_rollback {
 
@@ -105,6 +108,17 @@ SpinnerInfo VersionStore::spinner_info(std::string_view spinner) const {
 
 std::vector<std::string> VersionStore::spinners() const {
     return impl_->read([&] { return impl_->history.spinner_names(); });
+}
+
+StoreInfo VersionStore::info() const {
+    return impl_->read([&] {
+        StoreInfo info;
+        info.store_id = store_id(impl_->db);
+        info.engine = std::string(impl_->db.engine_name());
+        info.schema_version = impl_->db.schema_version();
+        info.library_version = SPR_VERSION_STRING;
+        return info;
+    });
 }
 
 void VersionStore::register_snapshot(const Snapshot &snap) {

@@ -97,6 +97,16 @@ static int gospr_spinner_info(spr_store *s, const char *spinner, char **out, cha
 	*err = gospr_take_error(rc);
 	return rc;
 }
+static int gospr_spinners(spr_store *s, char **out, char **err) {
+	int rc = spr_spinners(s, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_store_info(spr_store *s, char **out, char **err) {
+	int rc = spr_store_info(s, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
 static int gospr_snapshot_register(spr_store *s, const char *snap, char **out, char **err) {
 	*out = NULL;
 	int rc = spr_snapshot_register(s, snap);
@@ -411,6 +421,31 @@ func (s *Store) SpinnerInfo(spinner string) (*SpinnerInfo, error) {
 		}
 		defer C.free(unsafe.Pointer(csp))
 		return C.gospr_spinner_info(h, csp, out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Spinners returns the names of every spinner the store knows, sorted.
+func (s *Store) Spinners() ([]string, error) {
+	var res []string
+	err := s.call("Spinners", &res, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		return C.gospr_spinners(h, out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Info returns the store's identity (a UUID made with the store and kept by
+// every schema migration), engine and schema version.
+func (s *Store) Info() (*StoreInfo, error) {
+	var res StoreInfo
+	err := s.call("Info", &res, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		return C.gospr_store_info(h, out, cerr), nil
 	})
 	if err != nil {
 		return nil, err

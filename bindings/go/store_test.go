@@ -690,3 +690,29 @@ func TestErrorValue(t *testing.T) {
 		t.Fatalf("Error() = %q", s)
 	}
 }
+
+func TestStoreInfoAndSpinners(t *testing.T) {
+	s, path := openTemp(t, nil)
+	info, err := s.Info()
+	if err != nil || info.Engine != "sqlite" || info.SchemaVersion < 2 || info.LibraryVersion != spr.LibraryVersion() {
+		t.Fatalf("info: %+v %v", info, err)
+	}
+	if len(info.StoreID) != 36 || strings.Count(info.StoreID, "-") != 4 {
+		t.Fatalf("storeId %q is not a UUID", info.StoreID)
+	}
+	record(t, s, "web", st{Tag: "1.4"}, nil)
+	record(t, s, "api", st{Tag: "1.4"}, nil)
+	names, err := s.Spinners()
+	if err != nil || strings.Join(names, ",") != "api,web" {
+		t.Fatalf("spinners: %v %v", names, err)
+	}
+	s.Close()
+	again, err := spr.Open(path, &spr.Options{Key: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if info2, err := again.Info(); err != nil || info2.StoreID != info.StoreID {
+		t.Fatalf("identity changed on reopen: %+v %v", info2, err)
+	}
+}

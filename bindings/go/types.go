@@ -328,6 +328,14 @@ type SpinnerInfo struct {
 	LastRecordedAt  string `json:"lastRecordedAt"` // RFC 3339
 }
 
+// StoreInfo describes the store itself.
+type StoreInfo struct {
+	StoreID        string `json:"storeId"` // a UUID made with the store, kept by migrations
+	Engine         string `json:"engine"`  // "sqlite" or "postgres"
+	SchemaVersion  int64  `json:"schemaVersion"`
+	LibraryVersion string `json:"libraryVersion"`
+}
+
 // Snapshot is a volume snapshot the host made and registers with the store.
 type Snapshot struct {
 	ID           string          `json:"id"`

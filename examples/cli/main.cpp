@@ -282,7 +282,7 @@ const std::vector<Command>& Cli::Commands() {
       {"policy check", 2, 2, {"policy"}, &Cli::PolicyCheckCommand,
        "PREV.json|-|none NEXT.json|- [--policy POLICY.json]"},
       {"spinners", 0, 0, {}, &Cli::SpinnersCommand, ""},
-      {"info", 1, 1, {}, &Cli::InfoCommand, "SPINNER"},
+      {"info", 0, 1, {}, &Cli::InfoCommand, "[SPINNER]"},
       {"version", 0, 0, {}, &Cli::VersionCommand, ""},
       {"help", 0, 1, {}, &Cli::HelpCommand, "[COMMAND]"},
   };
@@ -656,6 +656,17 @@ void Cli::SpinnersCommand(const std::vector<std::string>&) {
 }
 
 void Cli::InfoCommand(const std::vector<std::string>& operands) {
+  if (operands.empty()) {
+    const sr::StoreInfo store = Store().info();
+    if (Json()) {
+      PrintJson(store.to_json());
+    } else {
+      std::cout << "store " << store.store_id << "\n  engine: " << store.engine
+                << "\n  schema version: " << store.schema_version
+                << "\n  library: spinner_rollback " << store.library_version << '\n';
+    }
+    return;
+  }
   const sr::SpinnerInfo info = Store().spinner_info(operands[0]);
   if (Json()) {
     PrintJson(info.to_json());

@@ -119,6 +119,13 @@ assert [x["number"] for x in v] == [1], v
 expect_json "show" show app 1
 expect_json "diff" diff app 1 2
 expect_json "info" info app
+expect_json "info (store)" info
+python3 -c '
+import json, re, sys
+v = json.load(sys.stdin)
+assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", v["storeId"]), v
+assert v["engine"] == "sqlite" and v["schemaVersion"] == 2, v
+' <"$WORK/out" || fail "info: not the store identity"
 expect_json "spinners" spinners
 expect_json "snapshot register" snapshot register "$WORK/snap.json"
 expect_json "snapshot list" snapshot list vol-1

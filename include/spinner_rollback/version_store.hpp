@@ -163,6 +163,18 @@ struct SPR_API StoreOptions {
     static StoreOptions from_json(std::string_view json);
 };
 
+/// Facts about the store itself. @since 0.2
+struct SPR_API StoreInfo {
+    /// A UUID made when the store was created (or first opened by 0.2);
+    /// kept by schema migrations, so it names the store for its lifetime.
+    std::string store_id;
+    std::string engine;             ///< "sqlite" or "postgres"
+    std::int64_t schema_version = 0; ///< the store's schema version
+    std::string library_version;    ///< version_string() of the library that answered
+    /// `{"storeId","engine","schemaVersion","libraryVersion"}`
+    std::string to_json() const;
+};
+
 /// Per-spinner facts the store keeps even when no version is created. @since 0.1
 struct SPR_API SpinnerInfo {
     std::string spinner;              ///< the spinner's name
@@ -257,6 +269,8 @@ public:
     SpinnerInfo spinner_info(std::string_view spinner) const;
     /// Names of all spinners the store knows, sorted.
     std::vector<std::string> spinners() const;
+    /// The store's identity, engine and schema version. @since 0.2
+    StoreInfo info() const;
 
     /// Register (or replace, same id) a volume snapshot made by the host.
     /// @throws Error invalid

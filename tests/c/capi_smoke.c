@@ -252,6 +252,10 @@ int main(int argc, char **argv) {
     CHECK(strstr(out, "\"shop\"") != NULL && out[0] == '[');
     spr_free(out);
     CHECK(spr_version_number() == SPR_VERSION_NUMBER);
+    rc = spr_store_info(store, &out);
+    REQUIRE(rc == SPR_OK);
+    CHECK(strstr(out, "\"storeId\":\"") != NULL && strstr(out, "\"schemaVersion\":2") != NULL);
+    spr_free(out);
 
     /* Snapshots. */
     CHECK(spr_snapshot_register(store, "{\"id\":\"snap-c\",\"volume\":\"vol-data-1\",\"sizeBytes\":1073741824,"

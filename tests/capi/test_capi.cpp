@@ -1292,6 +1292,8 @@ TEST_CASE("NULL handles and arguments return SPR_E_INVALID naming the argument",
     expect_null_arg(spr_spinner_info(s, "shop", nullptr), "out_json", nullptr);
     expect_null_arg(spr_spinners(nullptr, OUT), "store", &out);
     expect_null_arg(spr_spinners(s, nullptr), "out_json", nullptr);
+    expect_null_arg(spr_store_info(nullptr, OUT), "store", &out);
+    expect_null_arg(spr_store_info(s, nullptr), "out_json", nullptr);
     expect_null_arg(spr_snapshot_register(nullptr, "{}"), "store", nullptr);
     expect_null_arg(spr_snapshot_register(s, nullptr), "snapshot_json", nullptr);
     expect_null_arg(spr_snapshots(nullptr, nullptr, OUT), "store", &out);

@@ -4,6 +4,8 @@
 
 #include "fixtures.hpp"
 
+#include <regex>
+
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -385,10 +387,12 @@ TEST_CASE("stored data is verified on every read", "[store][corrupt]") {
 
 TEST_CASE("a store at schema 1 (release 0.1 pre-delta) opens, migrates and keeps its data", "[store][migrations]") {
     TempDir dir;
+    std::string id;
     {
         auto store = VersionStore::open(dir.store(), keyed());
         store->record("shop", env_state(1));
         store->record("shop", env_state(2));
+        id = store->info().store_id;
     }
     // Turn the file back into schema 1 as 0.1's first schema wrote it: v1
     // only (its core is a full, non-delta blob referenced by the version and
@@ -408,6 +412,26 @@ TEST_CASE("a store at schema 1 (release 0.1 pre-delta) opens, migrates and keeps
     RollbackPlanner planner(*store);
     CHECK(planner.commit(planner.plan("shop", 1)).number == 3);
     for (int n = 1; n <= 3; ++n) CHECK(store->get("shop", n, true).state_json.find(kSecretValue) != std::string::npos);
+    CHECK(store->info().store_id == id); // the identity survives the migration
+    CHECK(store->info().schema_version == 2);
+}
+
+TEST_CASE("a store has an identity: a UUID made once, reported with its engine", "[store][info]") {
+    TempDir dir;
+    const std::regex uuid("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+    StoreInfo first;
+    {
+        auto store = VersionStore::open(dir.store("a"), keyed());
+        first = store->info();
+        CHECK(std::regex_match(first.store_id, uuid));
+        CHECK(first.engine == (on_postgres() ? "postgres" : "sqlite"));
+        CHECK(first.library_version == version_string());
+        CHECK(first.to_json().find("\"storeId\":\"" + first.store_id + "\"") != std::string::npos);
+    }
+    auto again = VersionStore::open(dir.store("a"), keyed());
+    CHECK(again->info().store_id == first.store_id); // kept across opens
+    auto other = VersionStore::open(dir.store("b"), keyed());
+    CHECK(other->info().store_id != first.store_id);
 }
 
 TEST_CASE("schema migrations: versioned, and newer stores are refused", "[store][migrations]") {

@@ -252,3 +252,18 @@ def test_unclosed_store_is_closed_by_gc(db_path, state):
     gc.collect()
     with spr.Store(db_path, key=KEY) as s2:
         assert s2.versions("shop")[0].number == 1
+
+
+def test_store_info_and_spinners(store, state, db_path):
+    info = store.info()
+    assert isinstance(info, spr.StoreInfo)
+    assert info.engine == "sqlite" and info.schema_version >= 2
+    assert info.library_version == spr.version()
+    assert len(info.store_id) == 36 and info.store_id.count("-") == 4
+    assert store.spinners() == []
+    store.record("web", state())
+    store.record("api", state())
+    assert store.spinners() == ["api", "web"]
+    store.close()
+    with spr.Store(db_path, key=KEY) as again:
+        assert again.info().store_id == info.store_id  # made once, kept

@@ -56,6 +56,7 @@ from .models import (
     RecordResult,
     Snapshot,
     SpinnerInfo,
+    StoreInfo,
     Version,
     VersionDetail,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "Snapshot",
     "FromSnapshot",
     "SpinnerInfo",
+    "StoreInfo",
     "Decision",
     # errors
     "LibraryNotFoundError",

@@ -76,6 +76,8 @@ _PROTOTYPES = {
     "spr_commit_rollback": (c_int, [c_void_p, c_char_p, c_char_p, OUT]),
     "spr_set_status": (c_int, [c_void_p, c_char_p, c_int64, c_char_p]),
     "spr_spinner_info": (c_int, [c_void_p, c_char_p, OUT]),
+    "spr_spinners": (c_int, [c_void_p, OUT]),
+    "spr_store_info": (c_int, [c_void_p, OUT]),
     "spr_snapshot_register": (c_int, [c_void_p, c_char_p]),
     "spr_snapshots": (c_int, [c_void_p, c_char_p, OUT]),
     "spr_snapshot_delete": (c_int, [c_void_p, c_char_p]),

@@ -27,6 +27,7 @@ __all__ = [
     "Snapshot",
     "FromSnapshot",
     "SpinnerInfo",
+    "StoreInfo",
     "Decision",
     "parse_timestamp",
     "format_timestamp",
@@ -412,6 +413,30 @@ class FromSnapshot:
 
 
 DataSource = Union[str, Mapping[str, str], FromSnapshot, Snapshot]
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """The store itself: ``store_id`` (a UUID made with the store and kept by
+    every schema migration), ``engine`` (``"sqlite"`` or ``"postgres"``), its
+    ``schema_version`` and the library's version."""
+
+    store_id: str
+    engine: str
+    schema_version: int
+    library_version: str
+    raw: Dict[str, JSON] = _raw()
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "StoreInfo":
+        """Build from the object ``spr_store_info`` returns."""
+        return cls(
+            store_id=o["storeId"],
+            engine=o["engine"],
+            schema_version=int(o["schemaVersion"]),
+            library_version=o["libraryVersion"],
+            raw=dict(o),
+        )
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from .models import (
     RecordResult,
     Snapshot,
     SpinnerInfo,
+    StoreInfo,
     Version,
     VersionDetail,
     format_timestamp,
@@ -497,6 +498,16 @@ class Store:
         with self._use() as h:
             o = _call_json(_native.lib().spr_spinner_info, h, s)
         return SpinnerInfo.from_json(o)
+
+    def spinners(self) -> List[str]:
+        """Names of every spinner the store knows, sorted."""
+        with self._use() as h:
+            return list(_call_json(_native.lib().spr_spinners, h))
+
+    def info(self) -> StoreInfo:
+        """The store's identity (a UUID kept across migrations), engine and schema version."""
+        with self._use() as h:
+            return StoreInfo.from_json(_call_json(_native.lib().spr_store_info, h))
 
     # -- rollback ------------------------------------------------------------
 
