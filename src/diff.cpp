@@ -1,9 +1,10 @@
 #include "diff_internal.hpp"
 
+#include <boost/container/flat_map.hpp>
+#include <boost/container/flat_set.hpp>
+
 #include <algorithm>
 #include <array>
-#include <map>
-#include <set>
 
 namespace spinner_rollback::detail {
 
@@ -31,12 +32,26 @@ void emit(std::vector<RawChange> &out, std::string path, Category category,
     out.push_back({std::move(path), category, kind, from, to});
 }
 
+std::string_view key_of(const json::key_value_pair &kv) { return kv.key(); }
+template <class Pair> std::string_view key_of(const Pair &kv) { return kv.first; }
+
 std::string member_path(const std::string &base, std::string_view key) {
     bool simple = !key.empty();
     for (char c : key)
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) simple = false;
     if (simple) return base.empty() ? std::string(key) : base + "." + std::string(key);
     return base + "[" + json::serialize(json::string_view(key.data(), key.size())) + "]";
+}
+
+// The keys of two objects or indexes, sorted by byte value, each once. The
+// views point into `a` and `b`, which must outlive the result.
+using Keys = boost::container::flat_set<std::string_view>;
+template <class Map> Keys key_union(const Map &a, const Map &b) {
+    Keys keys;
+    keys.reserve(a.size() + b.size());
+    for (const auto &kv : a) keys.insert(key_of(kv));
+    for (const auto &kv : b) keys.insert(key_of(kv));
+    return keys;
 }
 
 // Leaf-level diff of two JSON values; objects recurse, anything else is a leaf.
@@ -48,10 +63,7 @@ void diff_generic(std::vector<RawChange> &out, const std::string &path, Category
     if ((ao || a.is_null()) && (bo || b.is_null()) && (ao || bo)) {
         const auto &oa = a.is_object() ? a.get_object() : empty_object.get_object();
         const auto &ob = b.is_object() ? b.get_object() : empty_object.get_object();
-        std::set<std::string> keys;
-        for (const auto &kv : oa) keys.insert(std::string(kv.key()));
-        for (const auto &kv : ob) keys.insert(std::string(kv.key()));
-        for (const auto &k : keys)
+        for (std::string_view k : key_union(oa, ob))
             diff_generic(out, member_path(path, k), category, get_or_null(oa, k), get_or_null(ob, k));
         return;
     }
@@ -61,8 +73,10 @@ void diff_generic(std::vector<RawChange> &out, const std::string &path, Category
 // Arrays of objects identified by a key function: entries compared whole.
 using KeyFn = std::function<std::string(const json::object &)>;
 
-std::map<std::string, const json::value *> index_by(const json::value *arr, const KeyFn &key) {
-    std::map<std::string, const json::value *> m;
+using Index = boost::container::flat_map<std::string, const json::value *>;
+
+Index index_by(const json::value *arr, const KeyFn &key) {
+    Index m;
     if (arr && arr->is_array())
         for (const auto &e : arr->get_array())
             if (e.is_object()) m.emplace(key(e.get_object()), &e);
@@ -72,11 +86,8 @@ std::map<std::string, const json::value *> index_by(const json::value *arr, cons
 void diff_keyed(std::vector<RawChange> &out, const std::string &path, Category category,
                 const json::value *a, const json::value *b, const KeyFn &key,
                 std::string_view drop_field) {
-    auto ia = index_by(a, key);
-    auto ib = index_by(b, key);
-    std::set<std::string> keys;
-    for (auto &kv : ia) keys.insert(kv.first);
-    for (auto &kv : ib) keys.insert(kv.first);
+    const Index ia = index_by(a, key);
+    const Index ib = index_by(b, key);
     auto strip = [&](const json::value *v) -> json::value {
         if (!v) return nullptr;
         if (drop_field.empty()) return *v;
@@ -85,10 +96,10 @@ void diff_keyed(std::vector<RawChange> &out, const std::string &path, Category c
         if (o.size() == 1 && o.contains("value")) return o.at("value");
         return o;
     };
-    for (const auto &k : keys) {
-        auto fa = ia.find(k);
-        auto fb = ib.find(k);
-        emit(out, path + "[" + k + "]", category, strip(fa == ia.end() ? nullptr : fa->second),
+    for (std::string_view k : key_union(ia, ib)) {
+        auto fa = ia.find(std::string(k));
+        auto fb = ib.find(std::string(k));
+        emit(out, path + "[" + std::string(k) + "]", category, strip(fa == ia.end() ? nullptr : fa->second),
              strip(fb == ib.end() ? nullptr : fb->second));
     }
 }
@@ -137,10 +148,7 @@ void diff_container(std::vector<RawChange> &out, const std::string &name, const 
 
 void diff_values(std::vector<RawChange> &out, const std::string &base, Category category,
                  const json::object &a, const json::object &b, const MapLoader &load) {
-    std::set<std::string> names;
-    for (const auto &kv : a) names.insert(std::string(kv.key()));
-    for (const auto &kv : b) names.insert(std::string(kv.key()));
-    for (const auto &n : names) {
+    for (std::string_view n : key_union(a, b)) {
         json::value va = get_or_null(a, n);
         json::value vb = get_or_null(b, n);
         if (va == vb) continue; // same placeholder or same values: unchanged
@@ -151,11 +159,8 @@ void diff_values(std::vector<RawChange> &out, const std::string &base, Category 
         };
         json::object ma = resolve(va);
         json::object mb = resolve(vb);
-        std::set<std::string> keys;
-        for (const auto &kv : ma) keys.insert(std::string(kv.key()));
-        for (const auto &kv : mb) keys.insert(std::string(kv.key()));
-        for (const auto &k : keys)
-            emit(out, base + "[" + n + "][" + k + "]", category, get_or_null(ma, k),
+        for (std::string_view k : key_union(ma, mb))
+            emit(out, base + "[" + std::string(n) + "][" + std::string(k) + "]", category, get_or_null(ma, k),
                  get_or_null(mb, k));
     }
 }
@@ -200,9 +205,10 @@ std::vector<RawChange> diff_objects(const json::object &a, const json::object &b
     emit(out, "instances", Category::instances, get_or_null(a, "instances"), get_or_null(b, "instances"));
 
     // Containers by name, in b's order then removed ones.
-    std::map<std::string, const json::object *> ca, cb;
+    using Containers = boost::container::flat_map<std::string, const json::object *>;
+    Containers ca, cb;
     std::vector<std::string> order;
-    auto collect = [&](const json::object &doc, std::map<std::string, const json::object *> &m) {
+    auto collect = [&](const json::object &doc, Containers &m) {
         if (auto *arr = field(doc, "containers"); arr && arr->is_array())
             for (const auto &c : arr->get_array())
                 if (c.is_object()) {
