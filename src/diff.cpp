@@ -240,6 +240,35 @@ std::vector<RawChange> diff_objects(const json::object &a, const json::object &b
     return out;
 }
 
+namespace {
+constexpr std::array<std::pair<ChangeKind, std::string_view>, 3> kKinds{
+    {{ChangeKind::added, "added"}, {ChangeKind::removed, "removed"}, {ChangeKind::changed, "changed"}}};
+} // namespace
+
+std::string_view kind_name(ChangeKind k) {
+    for (const auto &[kind, name] : kKinds)
+        if (kind == k) return name;
+    return "changed";
+}
+
+std::optional<ChangeKind> kind_named(std::string_view name) {
+    for (const auto &[kind, n] : kKinds)
+        if (n == name) return kind;
+    return std::nullopt;
+}
+
+json::object diff_json(const Diff &d) {
+    json::array arr;
+    arr.reserve(d.changes.size());
+    for (const auto &c : d.changes)
+        arr.emplace_back(json::object{{"path", c.path},
+                                      {"category", c.category},
+                                      {"kind", kind_name(c.kind)},
+                                      {"from", json::parse(c.from)},
+                                      {"to", json::parse(c.to)}});
+    return json::object{{"changes", std::move(arr)}};
+}
+
 Diff to_public(const std::vector<RawChange> &changes) {
     Diff d;
     d.changes.reserve(changes.size());

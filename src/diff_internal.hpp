@@ -9,6 +9,7 @@
 #include <spinner_rollback/state.hpp>
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 namespace spinner_rollback::detail {
@@ -33,6 +34,13 @@ std::vector<RawChange> diff_objects(const json::object &a, const json::object &b
 
 /// Public form: values as JSON text, secret values masked.
 Diff to_public(const std::vector<RawChange> &changes);
+
+/// "added", "removed" or "changed".
+std::string_view kind_name(ChangeKind kind);
+/// The kind named `name`, if any.
+std::optional<ChangeKind> kind_named(std::string_view name);
+/// `{"changes": [{"path","category","kind","from","to"}]}`
+json::object diff_json(const Diff &diff);
 
 /// Keep only the changes the policy tracks, as reasons.
 std::vector<Reason> tracked_reasons(const std::vector<RawChange> &changes,

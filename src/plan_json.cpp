@@ -23,15 +23,6 @@ json::object request_value(const PlanRequest &r) {
     return json::object{{"data", std::move(data)}, {"scope", r.scope_all ? "all" : "tracked"}};
 }
 
-const char *kind_name(ChangeKind k) {
-    switch (k) {
-    case ChangeKind::added: return "added";
-    case ChangeKind::removed: return "removed";
-    case ChangeKind::changed: return "changed";
-    }
-    return "changed";
-}
-
 json::value step_value(const PlanStep &s) {
     if (s.action == "provisionVolume")
         return json::object{{"action", s.action},          {"volume", s.volume},
@@ -139,11 +130,9 @@ Change change_from(const json::value &v, const std::string &path) {
     Change c;
     c.path = r.str("path");
     c.category = r.str("category", 64);
-    const std::string kind = r.str("kind", 16);
-    if (kind == "added") c.kind = ChangeKind::added;
-    else if (kind == "removed") c.kind = ChangeKind::removed;
-    else if (kind == "changed") c.kind = ChangeKind::changed;
-    else fail(path + ".kind", "must be added, removed or changed");
+    const auto kind = kind_named(r.str("kind", 16));
+    if (!kind) fail(path + ".kind", "must be added, removed or changed");
+    c.kind = *kind;
     c.from = canonical(r.at("from"));
     c.to = canonical(r.at("to"));
     return c;
@@ -154,14 +143,6 @@ Change change_from(const json::value &v, const std::string &path) {
 namespace detail {
 
 json::object plan_body(const Plan &p) {
-    json::array changes;
-    changes.reserve(p.diff.changes.size());
-    for (const auto &c : p.diff.changes)
-        changes.emplace_back(json::object{{"path", c.path},
-                                          {"category", c.category},
-                                          {"kind", kind_name(c.kind)},
-                                          {"from", json::parse(c.from)},
-                                          {"to", json::parse(c.to)}});
     json::array volumes, steps, warnings;
     for (const auto &v : p.volumes) volumes.push_back(volume_value(v));
     for (const auto &s : p.steps) steps.push_back(step_value(s));
@@ -171,7 +152,7 @@ json::object plan_body(const Plan &p) {
                         {"targetVersion", p.target_version},
                         {"request", request_value(p.request)},
                         {"state", json::parse(p.state_json)},
-                        {"diff", json::object{{"changes", std::move(changes)}}},
+                        {"diff", diff_json(p.diff)},
                         {"summary", p.summary},
                         {"volumes", std::move(volumes)},
                         {"steps", std::move(steps)},

@@ -16,15 +16,6 @@ using namespace detail;
 
 namespace {
 
-const char *kind_name(ChangeKind k) {
-    switch (k) {
-    case ChangeKind::added: return "added";
-    case ChangeKind::removed: return "removed";
-    case ChangeKind::changed: return "changed";
-    }
-    return "changed";
-}
-
 bool path_covers(std::string_view prefix, std::string_view path) {
     if (path.size() < prefix.size() || path.substr(0, prefix.size()) != prefix) return false;
     return path.size() == prefix.size() || path[prefix.size()] == '.' || path[prefix.size()] == '[';
@@ -137,18 +128,7 @@ std::string canonical_state(std::string_view state_json) {
     return canonical(parse_state(state_json, "state"));
 }
 
-std::string Diff::to_json() const {
-    json::array arr;
-    arr.reserve(changes.size());
-    for (const auto &c : changes) {
-        arr.emplace_back(json::object{{"path", c.path},
-                                      {"category", c.category},
-                                      {"kind", kind_name(c.kind)},
-                                      {"from", json::parse(c.from)},
-                                      {"to", json::parse(c.to)}});
-    }
-    return dump(json::object{{"changes", std::move(arr)}});
-}
+std::string Diff::to_json() const { return dump(diff_json(*this)); }
 
 Diff diff_states(std::string_view a, std::string_view b) {
     json::object oa = parse_named(a, "a");
