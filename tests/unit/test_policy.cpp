@@ -1,7 +1,12 @@
 // SnapshotPolicy: a table test for every category of the product document.
 #include <catch2/catch.hpp>
 
+#include "category.hpp"
 #include "fixtures.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
 
 using namespace spinner_rollback;
 using namespace fixtures;
@@ -216,4 +221,30 @@ TEST_CASE("the one decision: disabled, first, unchanged, changed, reenabled", "[
         CHECK(d.reasons.size() == c.reasons);
     }
     CHECK(std::string(spinner_rollback::to_string(spinner_rollback::Outcome::unchanged)) == "unchanged");
+}
+
+TEST_CASE("the category table is the one list: policy defaults, summaries and docs/policy.md agree",
+          "[policy][categories]") {
+    const auto &all = SnapshotPolicy::all_categories();
+    REQUIRE(all.size() == detail::kCategories.size());
+    std::ifstream in(std::string(SPR_TEST_DATA_DIR) + "/../../docs/policy.md");
+    REQUIRE(in);
+    std::stringstream doc;
+    doc << in.rdbuf();
+    const std::string text = doc.str();
+    for (const auto &c : detail::kCategories) {
+        INFO(c.name);
+        CHECK(all[static_cast<std::size_t>(c.id)] == c.name);
+        const bool tracked = std::find(SnapshotPolicy::default_triggers().begin(),
+                                       SnapshotPolicy::default_triggers().end(),
+                                       c.name) != SnapshotPolicy::default_triggers().end();
+        CHECK(tracked == c.default_trigger);
+        // The docs' table names each category on a row that says its default.
+        const std::string quoted = "`" + std::string(c.name) + "`";
+        const auto at = text.find(quoted);
+        REQUIRE(at != std::string::npos);
+        const auto row_end = text.find('\n', at);
+        const std::string row = text.substr(at, row_end - at);
+        CHECK(row.find(c.default_trigger ? "| tracked |" : "| untracked |") != std::string::npos);
+    }
 }
