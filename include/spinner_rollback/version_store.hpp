@@ -76,7 +76,10 @@ struct SPR_API ChangeMeta {
     std::string message; ///< why; may be empty (JSON: at most 4096 bytes)
     /// Idempotency key: a write retried with the same requestId for the same
     /// spinner returns the first result instead of writing again; reused for
-    /// a different request it is refused with conflict. Empty: none.
+    /// a different request it is refused with conflict. record() and
+    /// commit() treat it alike: it is remembered while the version it
+    /// created is retained (requests that created nothing: the newest 1000
+    /// per spinner), then forgotten with it. Empty: none.
     std::string request_id;
     /// commit() only: the user confirmed the plan's extra cost.
     bool confirmed = false;
