@@ -363,8 +363,8 @@ SPR_C_API int spr_plan_auto_rollback(spr_store *store, const char *spinner, char
  *         requestId was already used for a different request
  * @retval SPR_E_NEEDS_CONFIRMATION the plan provisions new volumes and meta has
  *         no `"confirmed": true`
- * @retval SPR_E_PRUNED the target, or the version a retried requestId created,
- *         was removed by retention
+ * @retval SPR_E_PRUNED the target was removed by retention (a requestId is
+ *         forgotten with the version it created: a later retry is a new request)
  * @retval SPR_E_ROLLBACK_DISABLED rollback was disabled since planning
  * @retval SPR_E_NOT_FOUND a chosen snapshot was deleted since planning
  * @retval SPR_E_SNAPSHOT_NOT_READY a chosen snapshot is no longer ready

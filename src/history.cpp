@@ -264,11 +264,8 @@ std::optional<Replayed> History::replay(const SpinnerRow &s, const std::string &
     r.reasons = reasons_from_text(st.text(3));
     if (number > 0) {
         auto row = find_version(s.id, number);
-        if (!row)
-            throw Error(ErrorCode::pruned,
-                        "version " + std::to_string(number) + ", which this requestId created, was removed by "
-                        "retention",
-                        "meta.requestId");
+        // Retention forgets a request with its version, in one transaction.
+        if (!row) throw Error(ErrorCode::corrupt, "a remembered request names a version that is missing");
         r.version = make_version(s, *row);
     }
     return r;

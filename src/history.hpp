@@ -77,9 +77,9 @@ public:
     void prune(const SpinnerRow &s);
     void set_status(const SpinnerRow &s, std::int64_t number, RolloutStatus status);
 
-    /// The first result of `request_id` for this spinner, if it was used;
-    /// conflict when it was used for another payload; pruned when the
-    /// version it created was removed by retention.
+    /// The first result of `request_id` for this spinner, if it is
+    /// remembered; conflict when it was used for another payload. Retention
+    /// forgets a request together with the version it created.
     std::optional<Replayed> replay(const SpinnerRow &s, const std::string &request_id, const std::string &payload);
     /// Remember what `request_id` did.
     void remember(const SpinnerRow &s, const std::string &request_id, const std::string &payload,

@@ -33,7 +33,7 @@ struct SPR_API PlanRequest {
 
 /// A volume a plan provisions from a snapshot (at extra cost). @since 0.2
 struct SPR_API NewVolume {
-    std::string name;                   ///< e.g. "shop-data-v4" (spinner-volume-v<next version>)
+    std::string name;                   ///< e.g. "shop-data-v4": the spinner, the volume and the new version
     std::int64_t size_bytes = 0;        ///< at least the snapshot's size and the volume's declared size
     std::string storage_class;          ///< the target's storageClass, else the snapshot's; may be empty
     std::int64_t copies = 1;            ///< instances for a "dedicated" volume, else 1
@@ -142,8 +142,7 @@ public:
     /// @throws Error conflict (current version moved since planning, pricing
     ///   or snapshots changed, or request_id used for a different request),
     ///   invalid (plan altered, malformed, or from another store),
-    ///   needs_confirmation, pruned (target, or the version a retried
-    ///   request_id created), and the refusals of plan() if the world changed
+    ///   needs_confirmation, pruned (target), and the refusals of plan() if the world changed
     ///   (e.g. snapshot deleted); and as VersionStore: busy, io, corrupt, internal
     Version commit(const Plan &plan, const ChangeMeta &meta = {});
 
