@@ -45,6 +45,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
 
     spr_fuzz::expect_ok_or_error("SnapshotPolicy::from_json", [&] { (void)spr::SnapshotPolicy::from_json(in); });
-    spr_fuzz::expect_ok_or_error("Plan::from_json", [&] { (void)spr::Plan::from_json(in); });
+    spr::Plan plan;
+    if (spr_fuzz::expect_ok_or_error("Plan::from_json", [&] { plan = spr::Plan::from_json(in); })) {
+        const std::string j = plan.to_json();
+        spr::Plan back;
+        if (!spr_fuzz::expect_ok_or_error("Plan round trip", [&] { back = spr::Plan::from_json(j); }))
+            spr_fuzz::bug("Plan", "to_json output refused by from_json");
+        if (back.to_json() != j) spr_fuzz::bug("Plan", "round trip not stable");
+    }
     return 0;
 }
