@@ -811,7 +811,7 @@ PopulateResult populate(World &w) {
                         if (start[static_cast<std::size_t>(i)] >= v) continue;
                         const std::string name = spinner_name(i);
                         auto r = s->record(name, make_state(name, "v" + std::to_string(v), limit));
-                        if (r.outcome != "created") throw std::runtime_error("populate: record " + r.outcome);
+                        if (r.outcome != sr::Outcome::created) throw std::runtime_error("populate: record " + std::string(sr::to_string(r.outcome)));
                         done.fetch_add(1, std::memory_order_relaxed);
                     }
                 }
@@ -927,7 +927,7 @@ void phase_ops(World &w, std::vector<OpRow> &rows) {
         const std::string st = make_state(name, "r" + w.nonce + "-" + std::to_string(i), limit);
         sr::RecordResult r;
         rec.op_stats.add(timed([&] { r = w.store->record(name, st); }));
-        if (r.outcome == "created") w.current[static_cast<std::size_t>(s)] = r.version->number;
+        if (r.outcome == sr::Outcome::created) w.current[static_cast<std::size_t>(s)] = r.version->number;
         else ++created_bad;
         wrow[0] = static_cast<char>(i);
         rec.floor_stats.add(timed([&] { w.floor->insert(wrow); }));
@@ -1051,8 +1051,8 @@ WriterOut writer_loop(sr::VersionStore &store, const Options &o, const std::stri
         ++k;
         try {
             auto r = store.record(name, st);
-            if (r.outcome == "created") ++res.records;
-            else ++res.errors["outcome:" + r.outcome];
+            if (r.outcome == sr::Outcome::created) ++res.records;
+            else ++res.errors["outcome:" + std::string(sr::to_string(r.outcome))];
         } catch (const sr::Error &e) {
             ++res.errors[e.name()];
         } catch (const std::exception &e) {
@@ -1338,7 +1338,7 @@ void phase_bigmap(World &w, BigResult &b) {
         const std::string st = make_state(name, "b" + std::to_string(i), limit, &esc);
         sr::RecordResult r;
         b.record_unchanged.add(timed([&] { r = w.store->record(name, st); }));
-        if (r.outcome != "created") throw std::runtime_error("bigmap: record " + r.outcome);
+        if (r.outcome != sr::Outcome::created) throw std::runtime_error("bigmap: record " + std::string(sr::to_string(r.outcome)));
     }
     b.bytes_after = w.floor->store_bytes();
     b.payload_after = w.floor->store_payload_bytes();

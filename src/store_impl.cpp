@@ -1,6 +1,6 @@
 // The store's transactions: opening (set-up, keys), record, the planner's
 // reads and commit. Rules live elsewhere: what creates a version in
-// decide.cpp, how a plan is built in planner.cpp, how a state is sealed in
+// decide.cpp, how a plan is built in plan_build.cpp, how a state is sealed in
 // sealed_state.cpp; the steps they share (append, replay, latest state) in
 // history.cpp.
 #include "store_impl.hpp"

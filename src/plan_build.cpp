@@ -7,15 +7,11 @@
 #include "digest.hpp"
 #include "quantity.hpp"
 #include "state_schema.hpp"
-#include "store_impl.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <set>
 
-namespace spinner_rollback {
-
-namespace detail {
+namespace spinner_rollback::detail {
 
 namespace {
 
@@ -305,22 +301,4 @@ void check_plan(const Plan &p, std::string_view plan_key) {
                     "plan.digest");
 }
 
-} // namespace detail
-
-RollbackPlanner::RollbackPlanner(VersionStore &store) : store_(&store), pricing_(store.pricing()) {}
-RollbackPlanner::RollbackPlanner(VersionStore &store, Pricing pricing)
-    : store_(&store), pricing_(std::move(pricing)) {}
-
-Plan RollbackPlanner::plan(std::string_view spinner, std::int64_t target, const PlanRequest &request) const {
-    return store_->impl_->plan(spinner, target, request, pricing_);
-}
-
-Plan RollbackPlanner::plan_auto(std::string_view spinner) const {
-    return store_->impl_->plan(spinner, store_->impl_->auto_target(spinner), {}, pricing_);
-}
-
-Version RollbackPlanner::commit(const Plan &plan, const ChangeMeta &meta) {
-    return store_->impl_->commit(plan, meta, pricing_);
-}
-
-} // namespace spinner_rollback
+} // namespace spinner_rollback::detail
