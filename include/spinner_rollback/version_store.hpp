@@ -148,7 +148,9 @@ struct SPR_API StoreOptions {
     std::string key;
     /// Path of a file holding the key (same encodings; whitespace trimmed).
     std::string key_file;
-    /// Host cipher (KMS); used instead of key/key_file when set.
+    /// Host cipher (KMS). Give a cipher, a key or a key file: open()
+    /// refuses a cipher together with a key (invalid at "cipher"), as the C
+    /// API does.
     std::shared_ptr<Cipher> cipher;
     /// Prices of volumes that plans provision from snapshots.
     Pricing pricing;
@@ -213,7 +215,8 @@ public:
     ///        `options=-csearch_path%3D<schema>`), which must exist
     /// @param options key or cipher, pricing, policy, timeouts
     /// @return the store; destroying it closes the file or connection
-    /// @throws Error invalid (empty path, options), no_key (key file
+    /// @throws Error invalid (empty path, options; key and key_file, or a
+    /// cipher and a key, both given), no_key (key file
     /// unreadable, key does not match the store, or cipher failure), io
     /// (cannot open or connect, no schema to create the store in, or written
     /// by a newer release), corrupt, busy. Errors never echo a password.
