@@ -11,7 +11,7 @@
 namespace spinner_rollback {
 
 /// Why a change creates a version: the category of a changed field and the
-/// path of the field (diff path syntax, see diff.hpp). @since 0.1
+/// path of the field (diff path syntax, see Change::path in state.hpp). @since 0.1
 struct Reason {
     std::string category; ///< e.g. "image", "env", "first", "reenabled"
     std::string path;     ///< e.g. "containers[web].env[DEBUG]"; "$" for the whole state
