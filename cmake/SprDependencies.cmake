@@ -1,4 +1,4 @@
-# Every dependency comes from Debian bookworm packages (see docs/dependencies.md).
+# Every dependency comes from Debian bookworm packages (see docs/architecture.md, "Dependencies").
 find_package(Threads REQUIRED)
 find_package(Boost 1.81 REQUIRED COMPONENTS json container)
 find_package(SQLite3 REQUIRED)
