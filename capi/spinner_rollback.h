@@ -177,6 +177,8 @@ SPR_C_API void spr_close(spr_store *store);
  * The state becomes the spinner's latest state even when no version is
  * created. The first state recorded for a spinner creates version 1. One
  * transaction; a retry with the same "requestId" returns the first result.
+ * Recording the spinner's latest state again (a reconcile loop) writes
+ * nothing and waits for no lock: one read (without a "requestId").
  * @param[in] store required
  * @param[in] spinner DNS-1123 label (1-63 lowercase letters, digits, '-'); required
  * @param[in] state_json the full state document (schemaVersion 1, docs/state.md); required
@@ -402,7 +404,8 @@ SPR_C_API int spr_set_status(spr_store *store, const char *spinner, int64_t numb
  * @param[in] store required
  * @param[in] spinner the spinner's name; required
  * @param[out] out_json `{"spinner","rollbackEnabled","historyLimit","currentVersion"
- *        (0 when none),"versionsCreated" (highest number ever assigned),"lastRecordedAt"}`,
+ *        (0 when none),"versionsCreated" (highest number ever assigned),"lastRecordedAt"
+ *        (when the latest state last changed: recording it again writes nothing)}`,
  *        or NULL on failure; free with spr_free(); required
  * @retval SPR_OK success
  * @retval SPR_E_INVALID NULL argument or bad spinner name

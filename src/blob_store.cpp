@@ -97,7 +97,7 @@ std::string BlobStore::map_text(const std::string &id) {
     return text;
 }
 
-bool BlobStore::has(const std::string &id) {
+bool BlobStore::contains(const std::string &id) {
     Stmt st(db_, "SELECT 1 FROM blobs WHERE id=?");
     st.bind_blob(1, from_hex(id));
     return st.step();
@@ -105,7 +105,7 @@ bool BlobStore::has(const std::string &id) {
 
 void BlobStore::put(const std::string &id, BlobKind kind, std::string_view data, const std::string &base,
                     const std::vector<std::string> &children) {
-    if (has(id)) return; // content-addressed: already stored (and not recompressed)
+    if (contains(id)) return; // content-addressed: already stored (and not recompressed)
     int codec = kRaw;
     std::string stored;
     std::int64_t depth = 0;

@@ -40,6 +40,8 @@ public:
     /// Stored bytes of a blob, decompressed (delta base resolved), unverified.
     std::string load(const std::string &id, BlobKind kind);
 
+    /// Whether a blob is stored.
+    bool contains(const std::string &id);
     /// Store a blob unless present (content-addressed: never recompressed).
     /// A core is delta-compressed against `base` (a stored core id) when given.
     /// `children` are the blobs it will hold references on.
@@ -52,7 +54,6 @@ public:
     void decref(const std::string &id);
 
 private:
-    bool has(const std::string &id);
     std::vector<std::string> children(const std::string &id);
     void release_base(const std::string &id);
     void drop(const std::string &id);

@@ -103,6 +103,10 @@ private:
 
 std::unique_ptr<Db> open_sqlite(const std::string &path, int busy_timeout_ms);
 std::unique_ptr<Db> open_postgres(const std::string &uri, int busy_timeout_ms);
+/// Round trips to PostgreSQL servers this process made so far (requests
+/// sent and answered, on every connection). Tests assert each operation's
+/// count with it.
+std::uint64_t postgres_round_trips() noexcept;
 
 /// A prepared statement, borrowed from the connection's cache for the
 /// lifetime of this object and returned (reset) on destruction.

@@ -70,6 +70,13 @@ std::optional<SpinnerRow> History::find_spinner(std::string_view name) {
     return r;
 }
 
+std::optional<std::string> History::latest_core(std::string_view name) {
+    Stmt st(db_, "SELECT latest_core FROM spinners WHERE name=?");
+    st.bind(1, name);
+    if (!st.step() || st.is_null(0)) return std::nullopt;
+    return to_hex(st.blob(0));
+}
+
 SpinnerRow History::require_spinner(std::string_view name) {
     check_spinner_name(name);
     auto s = find_spinner(name);

@@ -50,6 +50,8 @@ public:
     History(Db &db, BlobStore &blobs) : db_(db), blobs_(blobs) {}
 
     std::optional<SpinnerRow> find_spinner(std::string_view name);
+    /// The spinner's latest state (hex core id), if it has one: one read.
+    std::optional<std::string> latest_core(std::string_view name);
     /// invalid (name) or not_found.
     SpinnerRow require_spinner(std::string_view name);
     SpinnerRow create_spinner(std::string_view name, bool enabled, std::int64_t history_limit);

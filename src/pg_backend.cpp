@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -27,6 +28,10 @@
 namespace spinner_rollback::detail {
 
 namespace {
+
+// Requests sent to any PostgreSQL server by this process (each awaited answer).
+std::atomic<std::uint64_t> g_round_trips{0};
+
 
 // Type OIDs of the integer results we read (pg_type.h).
 constexpr Oid kBoolOid = 16, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23;
@@ -285,25 +290,34 @@ public:
     /// Run a prepared statement; returns its result (owned by the caller).
     PGresult *run(const std::string &sql, const std::vector<std::string> &values, const std::vector<bool> &set,
                   const std::vector<int> &binary) {
-        if (!in_tx_) ensure_connected();
-        const std::string &name = server_statement(sql);
         std::vector<const char *> vals(values.size());
         std::vector<int> lens(values.size());
         for (std::size_t i = 0; i < values.size(); ++i) {
             vals[i] = set[i] ? values[i].data() : nullptr;
             lens[i] = static_cast<int>(values[i].size());
         }
-        PGresult *r = execute(name, vals, lens, binary);
-        if (!in_tx_ && PQstatus(conn_) != CONNECTION_OK) {
+        if (!in_tx_) ensure_connected();
+        for (bool again = !in_tx_;; again = false) {
             // Outside a transaction only reads run (every write is in a Tx):
-            // after a connection that died while idle, run it once more.
-            PQclear(r);
-            ensure_connected();
-            r = execute(server_statement(sql), vals, lens, binary);
+            // when the connection died while idle, preparing or running the
+            // read fails; reconnect and run it once more.
+            PGresult *r = nullptr;
+            try {
+                r = execute(server_statement(sql), vals, lens, binary);
+            } catch (const Error &) {
+                if (!again || PQstatus(conn_) == CONNECTION_OK) throw;
+                ensure_connected();
+                continue;
+            }
+            if (again && PQstatus(conn_) != CONNECTION_OK) {
+                PQclear(r);
+                ensure_connected();
+                continue;
+            }
+            check(r, "postgres");
+            changes_ = affected(r);
+            return r;
         }
-        check(r, "postgres");
-        changes_ = affected(r);
-        return r;
     }
 
 private:
@@ -340,6 +354,7 @@ private:
                    : nullptr;
     }
     PGresult *await() {
+        g_round_trips.fetch_add(1, std::memory_order_relaxed);
         using clock = std::chrono::steady_clock;
         const auto deadline = clock::now() + std::chrono::milliseconds(answer_timeout_ms_);
         // Wait until the socket is ready (events) or the deadline passes.
@@ -471,6 +486,8 @@ bool PgCursor::step() {
 }
 
 } // namespace
+
+std::uint64_t postgres_round_trips() noexcept { return g_round_trips.load(std::memory_order_relaxed); }
 
 std::unique_ptr<Db> open_postgres(const std::string &uri, int busy_timeout_ms) {
     return std::make_unique<PgDb>(uri, busy_timeout_ms);

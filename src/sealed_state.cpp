@@ -3,11 +3,26 @@
 
 #include "digest.hpp"
 
+#include <sodium.h>
+
 namespace spinner_rollback::detail {
 
 namespace {
 constexpr std::string_view kMapPrefix = "blob:";
+
+bool has_secrets(const json::object &state) {
+    const auto *sec = state.if_contains("secrets");
+    return sec && sec->is_object() && !sec->get_object().empty();
+}
 } // namespace
+
+Sealed::~Sealed() {
+    for (auto &[id, plain] : secrets) sodium_memzero(plain.data(), plain.size());
+}
+
+bool SealedState::seals_read_only(const json::object &normalized) const {
+    return keys_.ready() || !has_secrets(normalized);
+}
 
 std::vector<std::string> sealed_children(const json::object &core) {
     std::vector<std::string> ids;
@@ -116,13 +131,12 @@ Sealed SealedState::seal(json::object n) {
             kv.value() = json::string(std::string(kMapPrefix) + id);
         }
     json::object blobs;
-    if (auto *sec = s.core.if_contains("secrets"); sec && sec->is_object() && !sec->get_object().empty()) {
+    if (has_secrets(s.core)) {
         ensure_data_key(true);
-        for (auto &kv : sec->get_object()) {
+        for (auto &kv : s.core.at("secrets").get_object()) {
             std::string plain = canonical(kv.value());
             std::string id = keys_.secret_id(plain);
-            s.secrets.emplace(id, keys_.seal(id, plain));
-            plain.assign(plain.size(), '\0');
+            if (!s.secrets.try_emplace(id, std::move(plain)).second) sodium_memzero(plain.data(), plain.size());
             for (auto &kv2 : kv.value().as_object())
                 kv2.value() = json::string(keys_.value_mac(kv.key(), kv2.key(), kv2.value().as_string()));
             blobs.emplace(kv.key(), json::string(id));
@@ -144,7 +158,8 @@ Sealed SealedState::reseal(json::object core) {
 
 void SealedState::put(const Sealed &s, const std::string &base) {
     for (const auto &[id, text] : s.maps) blobs_.put(id, BlobKind::map, text, {}, {});
-    for (const auto &[id, sealed] : s.secrets) blobs_.put(id, BlobKind::secret, sealed, {}, {});
+    for (const auto &[id, plain] : s.secrets)
+        if (!blobs_.contains(id)) blobs_.put(id, BlobKind::secret, keys_.seal(id, plain), {}, {});
     blobs_.put(s.core_id, BlobKind::core, s.core_text, base, sealed_children(s.core));
 }
 

@@ -18,11 +18,20 @@ namespace spinner_rollback::detail {
 
 /// A state split for storage: the sealed core and the blobs it needs.
 struct Sealed {
+    Sealed() = default;
+    Sealed(Sealed &&) = default;
+    Sealed &operator=(Sealed &&) = default;
+    Sealed(const Sealed &) = delete;
+    Sealed &operator=(const Sealed &) = delete;
+    ~Sealed(); // wipes the secrets' plaintext
+
     json::object core;
     std::string core_text; ///< canonical
     std::string core_id;   ///< hex sha256 of core_text
-    std::map<std::string, std::string> maps;    ///< id -> canonical map text
-    std::map<std::string, std::string> secrets; ///< id -> sealed bytes
+    std::map<std::string, std::string> maps; ///< id -> canonical map text
+    /// id -> the secret's canonical plaintext, encrypted by put() only when
+    /// the store does not hold that secret yet (equal secrets have equal ids).
+    std::map<std::string, std::string> secrets;
 };
 
 /// How materialize() treats secret values.
@@ -41,7 +50,11 @@ class SealedState {
 public:
     SealedState(Db &db, BlobStore &blobs, Keyring &keys) : db_(db), blobs_(blobs), keys_(keys) {}
 
-    /// Split a normalised state: config maps to blobs, secrets sealed.
+    /// Whether seal() of this normalised state needs no write (it writes
+    /// only to create the store's data key, for the first secret ever).
+    bool seals_read_only(const json::object &normalized) const;
+    /// Split a normalised state: config maps to blobs, secret values to
+    /// keyed MACs (the plaintext stays in Sealed::secrets until put()).
     Sealed seal(json::object normalized);
     /// A core built from other cores (its blobs are already stored).
     static Sealed reseal(json::object core);

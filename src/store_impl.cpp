@@ -70,49 +70,67 @@ RecordResult VersionStore::Impl::record(std::string_view spinner, json::object n
     const auto &rb = n.at("settings").as_object().at("rollback").as_object();
     const bool enabled = rb.at("enabled").as_bool();
     const std::int64_t limit = rb.at("historyLimit").to_number<std::int64_t>();
-    return write([&] {
-        Sealed sealed = sealer.seal(std::move(n));
-        const std::string payload = "record:" + sealed.core_id;
-        auto existing = history.find_spinner(spinner);
-        SpinnerRow s = existing ? *existing : history.create_spinner(spinner, enabled, limit);
-
-        RecordResult result;
-        if (!meta.request_id.empty())
-            if (auto r = history.replay(s, meta.request_id, payload)) {
-                result.outcome = r->outcome;
-                result.reasons = std::move(r->reasons);
-                result.version = std::move(r->version);
-                return result;
-            }
-
-        std::shared_ptr<const CoreEntry> previous;
-        std::string base;
-        if (s.current) {
-            base = history.current_version(s).core;
-            previous = blobs.core(base); // shared, immutable: no copy
+    std::lock_guard lock(mu);
+    std::optional<Sealed> sealed;
+    if (meta.request_id.empty() && sealer.seals_read_only(n)) {
+        // A reconcile loop records the same state again and again. When it is
+        // the spinner's latest state (settings included: they are part of
+        // it), nothing changes and nothing is written: one read, no lock.
+        sealed = sealer.seal(std::move(n));
+        if (history.latest_core(spinner) == sealed->core_id) {
+            RecordResult same;
+            same.outcome = enabled ? Outcome::unchanged : Outcome::disabled;
+            return same;
         }
-        Decided d = decide(previous ? &previous->obj : nullptr, s.enabled, sealed.core, opts.policy,
-                           sealer.loader(&sealed));
-        sealer.put(sealed, base);
-        s.enabled = enabled;
-        s.history_limit = limit;
-        history.set_latest(s, sealed.core_id);
+    }
+    Tx tx(db, true);
+    if (!sealed) sealed = sealer.seal(std::move(n));
+    RecordResult result = record_in_tx(spinner, *sealed, enabled, limit, meta);
+    tx.commit();
+    return result;
+}
 
-        result.outcome = d.outcome;
-        result.reasons = std::move(d.reasons);
-        if (d.outcome == Outcome::created) {
-            const std::string summary = previous ? summarize_raw(d.changes)
-                                                 : summarize_first(sealer.materialize(sealed.core, Secrets::mask));
-            result.version =
-                history.append(s, sealed, d.reason, result.reasons, summary, std::nullopt, meta);
-        } else {
-            history.prune(s); // a lowered historyLimit applies at once
+RecordResult VersionStore::Impl::record_in_tx(std::string_view spinner, const Sealed &sealed, bool enabled,
+                                              std::int64_t limit, const ChangeMeta &meta) {
+    const std::string payload = "record:" + sealed.core_id;
+    auto existing = history.find_spinner(spinner);
+    SpinnerRow s = existing ? *existing : history.create_spinner(spinner, enabled, limit);
+
+    RecordResult result;
+    if (!meta.request_id.empty())
+        if (auto r = history.replay(s, meta.request_id, payload)) {
+            result.outcome = r->outcome;
+            result.reasons = std::move(r->reasons);
+            result.version = std::move(r->version);
+            return result;
         }
-        if (!meta.request_id.empty())
-            history.remember(s, meta.request_id, payload, result.outcome,
-                             result.version ? result.version->number : 0, result.reasons);
-        return result;
-    });
+
+    std::shared_ptr<const CoreEntry> previous;
+    std::string base;
+    if (s.current) {
+        base = history.current_version(s).core;
+        previous = blobs.core(base); // shared, immutable: no copy
+    }
+    Decided d = decide(previous ? &previous->obj : nullptr, s.enabled, sealed.core, opts.policy,
+                       sealer.loader(&sealed));
+    sealer.put(sealed, base);
+    s.enabled = enabled;
+    s.history_limit = limit;
+    history.set_latest(s, sealed.core_id);
+
+    result.outcome = d.outcome;
+    result.reasons = std::move(d.reasons);
+    if (d.outcome == Outcome::created) {
+        const std::string summary = previous ? summarize_raw(d.changes)
+                                             : summarize_first(sealer.materialize(sealed.core, Secrets::mask));
+        result.version = history.append(s, sealed, d.reason, result.reasons, summary, std::nullopt, meta);
+    } else {
+        history.prune(s); // a lowered historyLimit applies at once
+    }
+    if (!meta.request_id.empty())
+        history.remember(s, meta.request_id, payload, result.outcome, result.version ? result.version->number : 0,
+                         result.reasons);
+    return result;
 }
 
 Plan VersionStore::Impl::plan(std::string_view spinner, std::int64_t target, const PlanRequest &request,

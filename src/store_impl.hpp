@@ -17,6 +17,7 @@
 
 #include <memory>
 #include <mutex>
+#include <type_traits>
 
 namespace spinner_rollback {
 
@@ -61,6 +62,8 @@ public:
     std::string plan_key;
 
 private:
+    RecordResult record_in_tx(std::string_view spinner, const detail::Sealed &sealed, bool enabled,
+                              std::int64_t limit, const ChangeMeta &meta);
     template <class F> auto in_tx(bool write, F &&f) {
         std::lock_guard lock(mu);
         detail::Tx tx(db, write);

@@ -187,7 +187,10 @@ struct SPR_API SpinnerInfo {
     std::int64_t history_limit = 20;  ///< settings.rollback.historyLimit of the latest state
     std::int64_t current_version = 0; ///< 0 when no version exists
     std::int64_t versions_created = 0; ///< highest number ever assigned
-    std::string last_recorded_at;      ///< RFC 3339 time of the last record() or commit()
+    /// RFC 3339 time the latest state last changed: a record() of a state
+    /// other than the latest one, or a commit(). Recording the latest state
+    /// again writes nothing, so it does not move this time.
+    std::string last_recorded_at;
     /// `{"spinner","rollbackEnabled","historyLimit","currentVersion","versionsCreated","lastRecordedAt"}`
     std::string to_json() const;
 };
@@ -231,7 +234,9 @@ public:
     VersionStore &operator=(const VersionStore &) = delete;
 
     /// Validate `state_json`, store it as the spinner's latest state, and
-    /// create a new version when the policy says so.
+    /// create a new version when the policy says so. Recording the latest
+    /// state again (what a reconcile loop does) writes nothing and takes no
+    /// lock: one read (without a request_id).
     /// @param spinner DNS-1123 label (1–63 chars)
     /// @param state_json the full state document (see state.hpp)
     /// @param meta who and why; a retry with the same request_id returns the

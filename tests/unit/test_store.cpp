@@ -2,6 +2,7 @@
 // idempotency, secrets at rest, verification, migrations.
 #include <catch2/catch.hpp>
 
+#include "db.hpp"
 #include "fixtures.hpp"
 
 #include <regex>
@@ -111,6 +112,53 @@ TEST_CASE("disabled rollback creates no version but keeps the latest state; re-e
     // A spinner created disabled has no versions at all.
     CHECK(store->record("quiet", off(1, false)).outcome == spinner_rollback::Outcome::disabled);
     CHECK(store->versions("quiet").empty());
+}
+
+TEST_CASE("recording the latest state again writes nothing: one read, no lock", "[store][reconcile]") {
+    TempDir dir;
+    auto store = VersionStore::open(dir.store(), keyed());
+    const std::string v1 = text(base_state());
+    store->record("shop", v1);
+    const std::string untracked = with([](auto &s) { s["labels"].as_object()["team"] = "other"; });
+    const std::string disabled =
+        with([](auto &s) { s["settings"].as_object()["rollback"].as_object()["enabled"] = false; });
+    const std::string when = store->spinner_info("shop").last_recorded_at;
+    // Writes are observed from outside: SQLite's data_version on a second
+    // connection moves when any other connection commits; PostgreSQL counts
+    // the round trips of this process.
+    sqlite3 *raw = nullptr;
+    auto data_version = [&] {
+        sqlite3_stmt *st = nullptr;
+        REQUIRE(sqlite3_prepare_v2(raw, "PRAGMA data_version", -1, &st, nullptr) == SQLITE_OK);
+        REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+        const auto v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return v;
+    };
+    if (!on_postgres()) REQUIRE(sqlite3_open(dir.store().c_str(), &raw) == SQLITE_OK);
+    auto writes_nothing = [&](const std::string &state, spinner_rollback::Outcome expected, int line) {
+        INFO("called from line " << line);
+        const auto v0 = raw ? data_version() : 0;
+        const auto trips = detail::postgres_round_trips();
+        CHECK(store->record("shop", state).outcome == expected);
+        if (raw) CHECK(data_version() == v0);
+        else CHECK(detail::postgres_round_trips() - trips == 1);
+    };
+    // The first read on a connection prepares its statement (PostgreSQL: one
+    // more round trip, once per connection).
+    CHECK(store->record("shop", v1).outcome == spinner_rollback::Outcome::unchanged);
+    writes_nothing(v1, spinner_rollback::Outcome::unchanged, __LINE__);
+    writes_nothing(v1, spinner_rollback::Outcome::unchanged, __LINE__);
+    // An untracked change is stored (the latest state moves), then is the latest state itself.
+    const auto v0 = raw ? data_version() : 0;
+    CHECK(store->record("shop", untracked).outcome == spinner_rollback::Outcome::unchanged);
+    if (raw) CHECK(data_version() != v0); // the observation can fail: a write is seen
+    writes_nothing(untracked, spinner_rollback::Outcome::unchanged, __LINE__);
+    CHECK(store->record("shop", disabled).outcome == spinner_rollback::Outcome::disabled);
+    writes_nothing(disabled, spinner_rollback::Outcome::disabled, __LINE__);
+    CHECK(store->versions("shop").size() == 1);
+    CHECK(store->spinner_info("shop").last_recorded_at >= when);
+    sqlite3_close(raw);
 }
 
 TEST_CASE("requestId makes retries idempotent", "[store]") {
