@@ -9,6 +9,7 @@
 //   --spr_summary_out=FILE   also write the summary table to FILE
 //   --spr_dir=DIR            where the temporary stores go (default $TMPDIR or /tmp)
 #include <spinner_rollback/spinner_rollback.hpp>
+#include <spinner_rollback.h>
 
 #include <benchmark/benchmark.h>
 #include <sqlite3.h>
@@ -265,6 +266,58 @@ void BM_Record_NewValue(benchmark::State &state, sr::Durability d) {
     } catch (const std::exception &e) {
         state.SkipWithError(e.what());
     }
+}
+
+// ---- 4. the reconcile path --------------------------------------------------
+
+// What a reconcile loop calls every few seconds for every spinner: spr_record
+// of the state the spinner already has (through the C API, as hosts call it).
+void BM_Record_Unchanged_CApi(benchmark::State &state) {
+    try {
+        TempDir dir;
+        const std::string path = dir.file("store.db");
+        const std::string options = std::string("{\"key\":\"") + kKey + "\"}";
+        spr_store *store = nullptr;
+        if (spr_open(path.c_str(), options.c_str(), &store) != SPR_OK) throw std::runtime_error(spr_last_error());
+        const std::string a = make_state("a", 20);
+        char *out = nullptr;
+        if (spr_record(store, "shop", a.c_str(), nullptr, &out) != SPR_OK) throw std::runtime_error(spr_last_error());
+        spr_free(out);
+        std::vector<double> ns;
+        for (auto _ : state) {
+            auto t0 = Clock::now();
+            const int rc = spr_record(store, "shop", a.c_str(), nullptr, &out);
+            ns.push_back(std::chrono::duration<double, std::nano>(Clock::now() - t0).count());
+            const bool unchanged = rc == SPR_OK && std::string_view(out).find("\"unchanged\"") != std::string_view::npos;
+            spr_free(out);
+            if (!unchanged) {
+                state.SkipWithError("record of the same state was not unchanged");
+                break;
+            }
+        }
+        spr_close(store);
+        latency_counters(state, ns);
+    } catch (const std::exception &e) {
+        state.SkipWithError(e.what());
+    }
+}
+
+// Its floor: the pure decision on the same document, spr_policy_evaluate(same, same).
+void BM_PolicyEvaluate_Same_CApi(benchmark::State &state) {
+    const std::string a = make_state("a", 20);
+    std::vector<double> ns;
+    for (auto _ : state) {
+        char *out = nullptr;
+        auto t0 = Clock::now();
+        const int rc = spr_policy_evaluate(nullptr, a.c_str(), a.c_str(), &out);
+        ns.push_back(std::chrono::duration<double, std::nano>(Clock::now() - t0).count());
+        spr_free(out);
+        if (rc != SPR_OK) {
+            state.SkipWithError(spr_last_error());
+            break;
+        }
+    }
+    latency_counters(state, ns);
 }
 
 // The floor: WAL-mode table, one row of g_version_bytes random bytes per
@@ -691,6 +744,15 @@ std::string summary() {
               << " (1.0 = the map is stored once)";
         o << "\n";
     }
+    o << "\n4. the reconcile path: spr_record of the latest state vs the pure decision (target <= 1.0x)\n";
+    const Result *rec = find("Record_Unchanged_CApi"), *eval = find("PolicyEvaluate_Same_CApi");
+    if (rec && eval) {
+        const double ratio = rec->real_ns / eval->real_ns;
+        o << "   Record_Unchanged_CApi " << fmt("%.1f us", rec->real_ns / 1e3) << fmt(" (p50 %.1f)", rec->counters.at("p50_us"))
+          << "; PolicyEvaluate_Same_CApi " << fmt("%.1f us", eval->real_ns / 1e3)
+          << fmt(" (p50 %.1f)", eval->counters.at("p50_us")) << "; ratio " << fmt("%.2fx", ratio)
+          << (ratio <= 1.0 ? " ok" : " MISS") << "\n";
+    }
     return o.str();
 }
 
@@ -723,6 +785,10 @@ void register_all() {
              {"Get_10k_Oldest", BM_Get_10k_Oldest},
              {"Get_10k_Oldest_Reveal", BM_Get_10k_Oldest_Reveal}})
         RegisterBenchmark(name, fn)->UseRealTime()->MinTime(1.0)->Unit(benchmark::kMicrosecond);
+    RegisterBenchmark("Record_Unchanged_CApi", BM_Record_Unchanged_CApi)
+        ->UseRealTime()->MinTime(1.0)->Unit(benchmark::kMicrosecond);
+    RegisterBenchmark("PolicyEvaluate_Same_CApi", BM_PolicyEvaluate_Same_CApi)
+        ->UseRealTime()->MinTime(1.0)->Unit(benchmark::kMicrosecond);
     RegisterBenchmark("Bytes_OneEnvChange", BM_Bytes_OneEnvChange)->Iterations(1)->Unit(benchmark::kMillisecond);
     RegisterBenchmark("Bytes_1MiBConfigMapUnchanged", BM_Bytes_1MiBConfigMapUnchanged)
         ->Iterations(1)->Unit(benchmark::kMillisecond);
