@@ -29,7 +29,7 @@ CXXFLAGS=(-std=c++20 -g -O1 -fno-omit-frame-pointer
           -I"$ROOT/include" -I"$ROOT/src" -I"$ROOT/capi" -I"$OUT/generated"
           $(pkg-config --cflags libpq))
 LDFLAGS=(-fsanitize=fuzzer,address,undefined)
-LIBS=(-lboost_json -lsqlite3 -lpq -lsodium -lzstd -lpthread)
+LIBS=(-lboost_json -lsqlite3 -lpq -lcrypto -lsodium -lzstd -lpthread)
 
 # Compile the library sources (in parallel), rebuilding only what changed.
 SRCS=("$ROOT"/src/*.cpp "$ROOT/capi/spinner_rollback_c.cpp")

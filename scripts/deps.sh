@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git python3 python3-venv python3-pip
   libboost1.81-dev libboost-json1.81-dev libboost-container1.81-dev
   libsqlite3-dev sqlite3 libmsgsl-dev catch2 libsodium-dev libzstd-dev
-  libpq-dev postgresql postgresql-client
+  libpq-dev libssl-dev postgresql postgresql-client
   libbenchmark-dev doxygen
   busybox-static
   abigail-tools clang-14 libclang-rt-14-dev

@@ -14,6 +14,8 @@ namespace {
 enum Codec { kRaw = 0, kZstd = 1, kZstdDelta = 2 };
 constexpr std::int64_t kMaxDeltaDepth = 16; // a full core at least every 17 versions
 constexpr std::size_t kCoreCacheSize = 256;
+constexpr std::size_t kMapCacheSize = 256;
+constexpr std::size_t kMapCacheBytes = 64u << 20; // verified config maps kept parsed
 
 struct ZstdContexts {
     ZSTD_CCtx *c = ZSTD_createCCtx();
@@ -90,11 +92,24 @@ std::shared_ptr<const CoreEntry> BlobStore::core(const std::string &id) {
     return e;
 }
 
-std::string BlobStore::map_text(const std::string &id) {
+std::shared_ptr<const json::object> BlobStore::map(const std::string &id) {
+    if (auto it = maps_.find(id); it != maps_.end()) return it->second;
     std::string text = load(id, BlobKind::map);
     if (to_hex(sha256_raw(text)) != id)
         throw Error(ErrorCode::corrupt, "config map content " + id.substr(0, 12) + " fails its digest");
-    return text;
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    if (ec || !v.is_object()) throw Error(ErrorCode::corrupt, "config map content is not an object");
+    auto m = std::make_shared<const json::object>(std::move(v.get_object()));
+    if (maps_.size() >= kMapCacheSize || map_bytes_ + text.size() > kMapCacheBytes) {
+        maps_.clear();
+        map_bytes_ = 0;
+    }
+    if (text.size() <= kMapCacheBytes) {
+        maps_.emplace(id, m);
+        map_bytes_ += text.size();
+    }
+    return m;
 }
 
 bool BlobStore::contains(const std::string &id) {
@@ -196,6 +211,7 @@ void BlobStore::drop(const std::string &id) {
     Stmt del(db_, "DELETE FROM blobs WHERE id=?");
     del.bind_blob(1, from_hex(id)).run();
     cores_.erase(id);
+    if (auto it = maps_.find(id); it != maps_.end()) maps_.erase(it); // bytes counted until the next clear
     if (!base.empty()) release_base(base);
 }
 

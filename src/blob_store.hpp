@@ -35,8 +35,8 @@ public:
     /// A verified core (cached by id: cores are immutable). corrupt when
     /// missing, of another kind, or failing its sha256 id.
     std::shared_ptr<const CoreEntry> core(const std::string &id);
-    /// A verified config map's canonical text.
-    std::string map_text(const std::string &id);
+    /// A verified config map (cached by id: config maps are immutable).
+    std::shared_ptr<const json::object> map(const std::string &id);
     /// Stored bytes of a blob, decompressed (delta base resolved), unverified.
     std::string load(const std::string &id, BlobKind kind);
 
@@ -60,6 +60,8 @@ private:
 
     Db &db_;
     std::unordered_map<std::string, std::shared_ptr<const CoreEntry>> cores_;
+    std::unordered_map<std::string, std::shared_ptr<const json::object>> maps_;
+    std::size_t map_bytes_ = 0; // text size of the cached maps
 };
 
 } // namespace spinner_rollback::detail

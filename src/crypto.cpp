@@ -26,14 +26,6 @@ std::string random_bytes(std::size_t n) {
     return s;
 }
 
-std::string hmac_hex(std::string_view key, std::string_view data) {
-    unsigned char out[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char *>(key.data()), key.size());
-    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char *>(data.data()), data.size());
-    crypto_auth_hmacsha256_final(&st, out);
-    return to_hex(std::string_view(reinterpret_cast<const char *>(out), sizeof out));
-}
 
 Key parse_key(std::string_view text, const std::string &path) {
     ensure_sodium();

@@ -26,8 +26,6 @@ Key read_key_file(const std::string &file);
 
 void ensure_sodium();
 std::string random_bytes(std::size_t n);
-/// HMAC-SHA256, hex.
-std::string hmac_hex(std::string_view key, std::string_view data);
 
 class Keyring {
 public:

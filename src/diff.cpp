@@ -1,5 +1,7 @@
 #include "diff_internal.hpp"
 
+#include "digest.hpp"
+
 #include <boost/container/flat_map.hpp>
 #include <boost/container/flat_set.hpp>
 
@@ -269,7 +271,19 @@ json::object diff_json(const Diff &d) {
     return json::object{{"changes", std::move(arr)}};
 }
 
-Diff to_public(const std::vector<RawChange> &changes) {
+Diff to_public(const std::vector<RawChange> &changes, std::size_t summarize_over) {
+    const std::string masked =
+        json::serialize(json::value(json::string_view(masked_value.data(), masked_value.size())));
+    // A long config value is shown by its size and content id, not its text.
+    auto text = [&](const json::value &v) {
+        if (summarize_over && v.is_string() && v.get_string().size() > summarize_over) {
+            const auto &str = v.get_string();
+            return canonical(json::object{
+                {"bytes", static_cast<std::int64_t>(str.size())},
+                {"sha256", to_hex(sha256_raw(std::string_view(str.data(), str.size())))}});
+        }
+        return canonical(v);
+    };
     Diff d;
     d.changes.reserve(changes.size());
     for (const auto &c : changes) {
@@ -278,10 +292,11 @@ Diff to_public(const std::vector<RawChange> &changes) {
         pc.category = std::string(name(c.category));
         pc.kind = c.kind;
         if (c.category == Category::secretValues) {
-            const std::string masked = json::serialize(json::value(json::string_view(
-                masked_value.data(), masked_value.size())));
             pc.from = c.from.is_null() ? "null" : masked;
             pc.to = c.to.is_null() ? "null" : masked;
+        } else if (c.category == Category::configValues) {
+            pc.from = text(c.from);
+            pc.to = text(c.to);
         } else {
             pc.from = canonical(c.from);
             pc.to = canonical(c.to);

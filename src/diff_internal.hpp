@@ -32,8 +32,10 @@ using MapLoader = std::function<json::object(const json::value &)>;
 std::vector<RawChange> diff_objects(const json::object &a, const json::object &b,
                                     const MapLoader &load = {});
 
-/// Public form: values as JSON text, secret values masked.
-Diff to_public(const std::vector<RawChange> &changes);
+/// Public form: values as JSON text, secret values masked. With
+/// `summarize_over`, a config value longer than that many bytes is shown as
+/// `{"bytes": N, "sha256": "<hex>"}` instead of its text (plans do this).
+Diff to_public(const std::vector<RawChange> &changes, std::size_t summarize_over = 0);
 
 /// "added", "removed" or "changed".
 std::string_view kind_name(ChangeKind kind);

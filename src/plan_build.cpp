@@ -15,6 +15,9 @@ namespace spinner_rollback::detail {
 
 namespace {
 
+// Config values longer than this appear in a plan's diff by size and sha256.
+constexpr std::size_t kPlanValueLimit = 4096;
+
 // The element of `arr` whose "name" is `name` (const or not), or nullptr.
 template <class Array> auto find_named(Array &arr, std::string_view name) -> decltype(&arr[0].get_object()) {
     for (auto &e : arr)
@@ -281,14 +284,14 @@ BuiltPlan build_plan(PlanSource &src, const SpinnerRow &s, std::int64_t target, 
     p.target_version = target;
     p.request = req;
     p.state_json = canonical(src.materialize(b.sealed.core, Secrets::mask));
-    p.diff = to_public(d.changes);
+    p.diff = to_public(d.changes, kPlanValueLimit); // a long value appears once: in state
     p.summary = b.summary;
     p.warnings = std::move(warnings);
     p.result_digest = "sha256:" + b.sealed.core_id;
     // planId names the content; the keyed digest proves it came from this store.
     const std::string body = canonical(plan_body(p));
     p.plan_id = "plan-" + to_hex(sha256_raw(body)).substr(0, 16);
-    p.digest = "hmac-sha256:" + hmac_hex(plan_key, body);
+    p.digest = "hmac-sha256:" + hmac_sha256_hex(plan_key, body);
     b.plan = std::move(p);
     return b;
 }
@@ -296,7 +299,7 @@ BuiltPlan build_plan(PlanSource &src, const SpinnerRow &s, std::int64_t target, 
 void check_plan(const Plan &p, std::string_view plan_key) {
     check_spinner_name(p.spinner);
     // The plan must be exactly as planned: its keyed digest covers every field.
-    if ("hmac-sha256:" + hmac_hex(plan_key, canonical(plan_body(p))) != p.digest)
+    if ("hmac-sha256:" + hmac_sha256_hex(plan_key, canonical(plan_body(p))) != p.digest)
         throw Error(ErrorCode::invalid, "the plan was altered after planning (digest mismatch); plan again",
                     "plan.digest");
 }

@@ -61,12 +61,7 @@ void SealedState::ensure_data_key(bool create) {
     ins.bind_blob(1, wrapped).run();
 }
 
-json::object SealedState::load_map(const std::string &id) {
-    boost::system::error_code ec;
-    json::value v = json::parse(blobs_.map_text(id), ec);
-    if (ec || !v.is_object()) throw Error(ErrorCode::corrupt, "config map content is not an object");
-    return std::move(v.get_object());
-}
+json::object SealedState::load_map(const std::string &id) { return *blobs_.map(id); }
 
 MapLoader SealedState::loader(const Sealed *pending) {
     return [this, pending](const json::value &placeholder) -> json::object {
