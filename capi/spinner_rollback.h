@@ -306,8 +306,9 @@ SPR_C_API int spr_diff_states(const char *a_json, const char *b_json, char **out
  *        "scope": "tracked" | "all"}`
  * @param[out] out_json the plan: `{"planId","spinner","baseVersion","targetVersion","state",
  *        "diff","summary","volumes","steps","warnings","requiresConfirmation","request",
- *        "resultDigest","digest"}` (secret values masked in "state"), or NULL on
- *        failure; free with spr_free(); required
+ *        "resultDigest","digest"}` (secret values masked in "state"; in "diff" a config
+ *        value longer than 4 KiB is shown as `{"bytes","sha256"}`, so each value appears
+ *        once, in "state"), or NULL on failure; free with spr_free(); required
  * @retval SPR_OK success
  * @retval SPR_E_INVALID NULL argument; bad spinner name or request; the resulting
  *         state would be invalid

@@ -81,7 +81,10 @@ struct SPR_API Plan {
     PlanRequest request;             ///< what was asked for @since 0.2
     /// The resulting state (canonical JSON), secret values "<redacted>". @since 0.2
     std::string state_json;
-    Diff diff;                       ///< current → resulting state @since 0.2
+    /// Current → resulting state. A config value longer than 4 KiB is shown
+    /// by `{"bytes": N, "sha256": "<hex>"}` instead of its text (it is in
+    /// state_json once). @since 0.2
+    Diff diff;
     std::string summary;             ///< the new version's summary @since 0.2
     std::vector<PlanVolume> volumes; ///< one per volume of the resulting state @since 0.2
     std::vector<PlanStep> steps;     ///< what the host does, in order @since 0.2

@@ -1,6 +1,8 @@
 // RollbackPlanner: refusals, the resulting state, data sources, commit checks.
 #include <catch2/catch.hpp>
 
+#include "digest.hpp"
+
 #include "fixtures.hpp"
 
 using namespace spinner_rollback;
@@ -334,4 +336,38 @@ TEST_CASE("settings and untracked fields come from the latest recorded state", "
     auto p = parse(planner.plan("shop", 1).to_json());
     CHECK(p.at("state").at("labels").at("team").as_string() == "newest");
     CHECK(p.at("state").at("settings").at("rollback").at("historyLimit").as_int64() == 50);
+}
+
+TEST_CASE("a long config value appears once in a plan: its diff shows size and sha256", "[planner][large]") {
+    TempDir dir;
+    auto store = VersionStore::open(dir.store(), keyed());
+    const std::string long_a(5000, 'a'), long_b = std::string(4999, 'a') + "b";
+    auto with_value = [](const std::string &v) {
+        return with([&](auto &s) { s["configMaps"].as_object()["shop-config"].as_object()["app.yaml"] = v; });
+    };
+    store->record("shop", with_value(long_a));
+    store->record("shop", with_value(long_b));
+    RollbackPlanner planner(*store);
+    const Plan plan = planner.plan("shop", 1);
+    const auto it = std::find_if(plan.diff.changes.begin(), plan.diff.changes.end(),
+                                 [](const Change &c) { return c.path == "configMaps[shop-config][app.yaml]"; });
+    REQUIRE(it != plan.diff.changes.end());
+    auto digest = [](const std::string &v) {
+        return "{\"bytes\":" + std::to_string(v.size()) + ",\"sha256\":\"" +
+               detail::to_hex(detail::sha256_raw(v)) + "\"}";
+    };
+    CHECK(it->from == digest(long_b));
+    CHECK(it->to == digest(long_a));
+    const std::string j = plan.to_json();
+    auto count = [&](const std::string &needle) {
+        std::size_t n = 0;
+        for (auto at = j.find(needle); at != std::string::npos; at = j.find(needle, at + 1)) ++n;
+        return n;
+    };
+    CHECK(count(long_a) == 1); // in state only
+    CHECK(count(long_b) == 0);
+    // Store diffs keep the text; the plan still commits.
+    CHECK(store->diff("shop", 1, 2).changes.front().to.find(long_b) != std::string::npos);
+    CHECK(planner.commit(plan).number == 3);
+    CHECK(store->get("shop", 3).state_json.find(long_a) != std::string::npos);
 }
