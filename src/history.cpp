@@ -6,6 +6,8 @@
 #include "names.hpp"
 #include "reasons.hpp"
 
+#include <limits>
+
 namespace spinner_rollback::detail {
 
 namespace {
@@ -17,22 +19,39 @@ constexpr const char *kVersionColumns =
     "SELECT number, created_at, author, message, reason, reasons, summary, core, rollback_of, status "
     "FROM versions";
 
-// A version row from a statement selecting kVersionColumns.
-VersionRow version_row(const Stmt &st) {
+// A version row from a statement selecting the columns of kVersionColumns,
+// starting at column `at`.
+VersionRow version_row(const Stmt &st, int at = 0) {
     VersionRow r;
-    r.number = st.i64(0);
-    r.created_at = st.text(1);
-    r.author = st.text(2);
-    r.message = st.text(3);
-    const std::int64_t reason = st.i64(4), status = st.i64(9);
+    r.number = st.i64(at);
+    r.created_at = st.text(at + 1);
+    r.author = st.text(at + 2);
+    r.message = st.text(at + 3);
+    const std::int64_t reason = st.i64(at + 4), status = st.i64(at + 9);
     if (reason < 0 || reason > 2 || status < 0 || status > 3)
         throw Error(ErrorCode::corrupt, "version row has an invalid reason or status");
     r.reason = static_cast<VersionReason>(reason);
-    r.reasons_text = st.text(5);
-    r.summary = st.text(6);
-    r.core = to_hex(st.blob(7));
-    if (!st.is_null(8)) r.rollback_of = st.i64(8);
+    r.reasons_text = st.text(at + 5);
+    r.summary = st.text(at + 6);
+    r.core = to_hex(st.blob(at + 7));
+    if (!st.is_null(at + 8)) r.rollback_of = st.i64(at + 8);
     r.status = static_cast<RolloutStatus>(status);
+    return r;
+}
+
+// A spinner row from a statement selecting kSpinnerColumns first.
+constexpr const char *kSpinnerColumns =
+    "s.id, s.name, s.enabled, s.history_limit, s.last_number, s.current_number, s.latest_core, s.updated_at";
+SpinnerRow spinner_row(const Stmt &st) {
+    SpinnerRow r;
+    r.id = st.i64(0);
+    r.name = st.text(1);
+    r.enabled = st.i64(2) != 0;
+    r.history_limit = st.i64(3);
+    r.last_number = st.i64(4);
+    r.current = st.i64(5);
+    r.latest_core = st.is_null(6) ? std::string() : to_hex(st.blob(6));
+    r.updated_at = st.text(7);
     return r;
 }
 
@@ -54,20 +73,28 @@ void check_spinner_name(std::string_view name) {
 }
 
 std::optional<SpinnerRow> History::find_spinner(std::string_view name) {
-    Stmt st(db_, "SELECT id, name, enabled, history_limit, last_number, current_number, latest_core, "
-                 "updated_at FROM spinners WHERE name=?");
+    Stmt st(db_, std::string("SELECT ") + kSpinnerColumns + " FROM spinners s WHERE s.name=?");
     st.bind(1, name);
     if (!st.step()) return std::nullopt;
-    SpinnerRow r;
-    r.id = st.i64(0);
-    r.name = st.text(1);
-    r.enabled = st.i64(2) != 0;
-    r.history_limit = st.i64(3);
-    r.last_number = st.i64(4);
-    r.current = st.i64(5);
-    r.latest_core = st.is_null(6) ? std::string() : to_hex(st.blob(6));
-    r.updated_at = st.text(7);
-    return r;
+    return spinner_row(st);
+}
+
+std::vector<Version> History::list(std::string_view name, std::int64_t before, std::int64_t limit) {
+    check_spinner_name(name);
+    // One statement (its own consistent snapshot; one round trip): the
+    // spinner's row, joined with the page of its versions.
+    Stmt st(db_, std::string("SELECT ") + kSpinnerColumns +
+                     ", v.number, v.created_at, v.author, v.message, v.reason, v.reasons, v.summary, v.core, "
+                     "v.rollback_of, v.status FROM spinners s LEFT JOIN versions v ON v.spinner_id = s.id "
+                     "AND v.number < ? WHERE s.name = ? ORDER BY v.number DESC LIMIT ?");
+    st.bind(1, before == 0 ? std::numeric_limits<std::int64_t>::max() : before).bind(2, name).bind(3, limit);
+    if (!st.step()) throw Error(ErrorCode::not_found, "no spinner named \"" + std::string(name) + "\"", "spinner");
+    const SpinnerRow s = spinner_row(st);
+    std::vector<Version> out;
+    if (st.is_null(8)) return out; // no versions (in this page)
+    do out.push_back(make_version(s, version_row(st, 8)));
+    while (st.step());
+    return out;
 }
 
 std::optional<std::string> History::latest_core(std::string_view name) {
@@ -130,14 +157,6 @@ VersionRow History::current_version(const SpinnerRow &s) {
     auto cur = find_version(s.id, s.current);
     if (!cur) throw Error(ErrorCode::corrupt, "current version row is missing");
     return *cur;
-}
-
-std::vector<Version> History::list(const SpinnerRow &s, std::int64_t before, std::int64_t limit) {
-    std::vector<Version> out;
-    Stmt st(db_, std::string(kVersionColumns) + " WHERE spinner_id=? AND number<? ORDER BY number DESC LIMIT ?");
-    st.bind(1, s.id).bind(2, before == 0 ? s.last_number + 1 : before).bind(3, limit);
-    while (st.step()) out.push_back(make_version(s, version_row(st)));
-    return out;
 }
 
 std::optional<std::int64_t> History::newest_active(const SpinnerRow &s) {

@@ -62,8 +62,9 @@ public:
     VersionRow require_version(const SpinnerRow &s, std::int64_t number, const std::string &what);
     /// The current version's row (corrupt when missing).
     VersionRow current_version(const SpinnerRow &s);
-    /// Newest version numbered below `before` (0: all), at most `limit`.
-    std::vector<Version> list(const SpinnerRow &s, std::int64_t before, std::int64_t limit);
+    /// The spinner's versions numbered below `before` (0: all), newest
+    /// first, at most `limit`, in one statement (invalid name, not_found).
+    std::vector<Version> list(std::string_view spinner, std::int64_t before, std::int64_t limit);
     /// Newest version other than the current one whose status is active,
     /// else superseded (it was active once).
     std::optional<std::int64_t> newest_active(const SpinnerRow &s);

@@ -27,6 +27,12 @@ public:
 
     /// Run `f` in a read (or write) transaction, holding the store's mutex.
     template <class F> auto read(F &&f) { return in_tx(false, std::forward<F>(f)); }
+    /// Run `f`, which reads with one statement (its own snapshot), holding
+    /// the store's mutex but opening no transaction: one round trip.
+    template <class F> auto single(F &&f) {
+        std::lock_guard lock(mu);
+        return f();
+    }
     template <class F> auto write(F &&f) { return in_tx(true, std::forward<F>(f)); }
 
     RecordResult record(std::string_view spinner, detail::json::object normalized, const ChangeMeta &meta);

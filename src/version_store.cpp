@@ -7,6 +7,8 @@
 
 #include <spinner_rollback/version.hpp>
 
+#include <limits>
+
 namespace spinner_rollback {
 
 using namespace detail;
@@ -49,17 +51,14 @@ RecordResult VersionStore::record(std::string_view spinner, std::string_view sta
 }
 
 std::vector<Version> VersionStore::versions(std::string_view spinner) const {
-    return impl_->read([&] {
-        auto s = impl_->history.require_spinner(spinner);
-        return impl_->history.list(s, 0, s.last_number + 1);
-    });
+    return impl_->single([&] { return impl_->history.list(spinner, 0, std::numeric_limits<std::int64_t>::max()); });
 }
 
 std::vector<Version> VersionStore::versions(std::string_view spinner, std::int64_t before,
                                             std::int64_t limit) const {
     if (before < 0) throw Error(ErrorCode::invalid, "before must be >= 0 (0 = from the newest)", "before");
     if (limit < 1 || limit > 10000) throw Error(ErrorCode::invalid, "limit must be 1-10000", "limit");
-    return impl_->read([&] { return impl_->history.list(impl_->history.require_spinner(spinner), before, limit); });
+    return impl_->single([&] { return impl_->history.list(spinner, before, limit); });
 }
 
 VersionDetail VersionStore::get(std::string_view spinner, std::int64_t number, bool reveal) const {
@@ -93,7 +92,7 @@ void VersionStore::set_status(std::string_view spinner, std::int64_t number, Rol
 }
 
 SpinnerInfo VersionStore::spinner_info(std::string_view spinner) const {
-    return impl_->read([&] {
+    return impl_->single([&] {
         auto s = impl_->history.require_spinner(spinner);
         SpinnerInfo info;
         info.spinner = s.name;
@@ -107,7 +106,7 @@ SpinnerInfo VersionStore::spinner_info(std::string_view spinner) const {
 }
 
 std::vector<std::string> VersionStore::spinners() const {
-    return impl_->read([&] { return impl_->history.spinner_names(); });
+    return impl_->single([&] { return impl_->history.spinner_names(); });
 }
 
 StoreInfo VersionStore::info() const {

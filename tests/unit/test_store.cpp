@@ -161,6 +161,29 @@ TEST_CASE("recording the latest state again writes nothing: one read, no lock", 
     sqlite3_close(raw);
 }
 
+TEST_CASE("PostgreSQL round trips: listing, spinner facts and a reconcile record take one each",
+          "[store][postgres][roundtrips]") {
+    REQUIRE(on_postgres());
+    TempDir dir;
+    auto store = VersionStore::open(dir.store(), keyed());
+    const std::string v1 = text(base_state());
+    store->record("shop", v1);
+    store->record("shop", env_state(2));
+    auto trips = [&](auto f) {
+        f(); // the first use of a statement prepares it on this connection
+        const auto before = detail::postgres_round_trips();
+        f();
+        return detail::postgres_round_trips() - before;
+    };
+    CHECK(trips([&] { CHECK(store->versions("shop").size() == 2); }) == 1);
+    CHECK(trips([&] { CHECK(store->versions("shop", 0, 1).size() == 1); }) == 1);
+    CHECK(trips([&] { CHECK(store->spinner_info("shop").current_version == 2); }) == 1);
+    CHECK(trips([&] { CHECK(store->spinners().size() == 1); }) == 1);
+    CHECK(trips([&] { store->record("shop", env_state(2)); }) == 1);
+    // Errors are one round trip too, and still name what is wrong.
+    CHECK(trips([&] { CHECK(code_of([&] { store->versions("ghost"); }) == ErrorCode::not_found); }) == 1);
+}
+
 TEST_CASE("requestId makes retries idempotent", "[store]") {
     TempDir dir;
     auto store = VersionStore::open(dir.store(), keyed());
