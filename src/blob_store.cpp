@@ -79,6 +79,7 @@ std::string BlobStore::load(const std::string &id, BlobKind kind) {
 
 std::shared_ptr<const CoreEntry> BlobStore::core(const std::string &id) {
     if (auto it = cores_.find(id); it != cores_.end()) return it->second;
+    if (cache_only_) throw NotCached{};
     auto e = std::make_shared<CoreEntry>();
     e->text = load(id, BlobKind::core);
     if (to_hex(sha256_raw(e->text)) != id)
@@ -94,6 +95,7 @@ std::shared_ptr<const CoreEntry> BlobStore::core(const std::string &id) {
 
 std::shared_ptr<const json::object> BlobStore::map(const std::string &id) {
     if (auto it = maps_.find(id); it != maps_.end()) return it->second;
+    if (cache_only_) throw NotCached{};
     std::string text = load(id, BlobKind::map);
     if (to_hex(sha256_raw(text)) != id)
         throw Error(ErrorCode::corrupt, "config map content " + id.substr(0, 12) + " fails its digest");

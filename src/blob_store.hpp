@@ -20,6 +20,10 @@ namespace spinner_rollback::detail {
 
 enum class BlobKind { core = 1, map = 2, secret = 3 };
 
+/// Thrown by a BlobStore in cache-only mode when content is not cached: the
+/// caller falls back to a read transaction.
+struct NotCached {};
+
 /// A verified core: its canonical text and parsed object.
 struct CoreEntry {
     std::string text;
@@ -39,6 +43,10 @@ public:
     std::shared_ptr<const json::object> map(const std::string &id);
     /// Stored bytes of a blob, decompressed (delta base resolved), unverified.
     std::string load(const std::string &id, BlobKind kind);
+
+    /// While set, core() and map() answer from the cache only and throw
+    /// NotCached otherwise (reads that want one round trip, see CacheOnly).
+    void set_cache_only(bool on) noexcept { cache_only_ = on; }
 
     /// Whether a blob is stored.
     bool contains(const std::string &id);
@@ -62,6 +70,19 @@ private:
     std::unordered_map<std::string, std::shared_ptr<const CoreEntry>> cores_;
     std::unordered_map<std::string, std::shared_ptr<const json::object>> maps_;
     std::size_t map_bytes_ = 0; // text size of the cached maps
+    bool cache_only_ = false;
+};
+
+/// Cache-only mode for the life of this object.
+class CacheOnly {
+public:
+    explicit CacheOnly(BlobStore &b) : b_(b) { b_.set_cache_only(true); }
+    ~CacheOnly() { b_.set_cache_only(false); }
+    CacheOnly(const CacheOnly &) = delete;
+    CacheOnly &operator=(const CacheOnly &) = delete;
+
+private:
+    BlobStore &b_;
 };
 
 } // namespace spinner_rollback::detail

@@ -140,8 +140,13 @@ std::optional<VersionRow> History::find_version(std::int64_t spinner_id, std::in
 }
 
 VersionRow History::require_version(const SpinnerRow &s, std::int64_t n, const std::string &what) {
+    return expect_version(s, n >= 1 && n <= s.last_number ? find_version(s.id, n) : std::nullopt, n, what);
+}
+
+VersionRow History::expect_version(const SpinnerRow &s, std::optional<VersionRow> row, std::int64_t n,
+                                   const std::string &what) {
     if (n >= 1 && n <= s.last_number) {
-        if (auto r = find_version(s.id, n)) return *r;
+        if (row) return std::move(*row);
         throw Error(ErrorCode::pruned,
                     "version " + std::to_string(n) + " of \"" + s.name +
                         "\" was removed by retention (historyLimit " + std::to_string(s.history_limit) + ")",
@@ -151,6 +156,22 @@ VersionRow History::require_version(const SpinnerRow &s, std::int64_t n, const s
                 "spinner \"" + s.name + "\" has no version " + std::to_string(n) + " (versions 1-" +
                     std::to_string(s.last_number) + " exist or existed)",
                 what);
+}
+
+std::pair<SpinnerRow, std::vector<VersionRow>> History::spinner_and_versions(std::string_view name,
+                                                                             std::int64_t a, std::int64_t b) {
+    check_spinner_name(name);
+    Stmt st(db_, std::string("SELECT ") + kSpinnerColumns +
+                     ", v.number, v.created_at, v.author, v.message, v.reason, v.reasons, v.summary, v.core, "
+                     "v.rollback_of, v.status FROM spinners s LEFT JOIN versions v ON v.spinner_id = s.id "
+                     "AND v.number IN (?, ?) WHERE s.name = ?");
+    st.bind(1, a).bind(2, b).bind(3, name);
+    if (!st.step()) throw Error(ErrorCode::not_found, "no spinner named \"" + std::string(name) + "\"", "spinner");
+    std::pair<SpinnerRow, std::vector<VersionRow>> out{spinner_row(st), {}};
+    if (st.is_null(8)) return out;
+    do out.second.push_back(version_row(st, 8));
+    while (st.step());
+    return out;
 }
 
 VersionRow History::current_version(const SpinnerRow &s) {

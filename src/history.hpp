@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace spinner_rollback::detail {
@@ -60,6 +61,13 @@ public:
     std::optional<VersionRow> find_version(std::int64_t spinner_id, std::int64_t number);
     /// not_found or pruned, naming `what`.
     VersionRow require_version(const SpinnerRow &s, std::int64_t number, const std::string &what);
+    /// `row` if present, else not_found or pruned for version `number`, naming `what`.
+    VersionRow expect_version(const SpinnerRow &s, std::optional<VersionRow> row, std::int64_t number,
+                              const std::string &what);
+    /// In one statement: the spinner's row and its versions `a` and `b`
+    /// (those that exist). invalid (name), not_found (spinner).
+    std::pair<SpinnerRow, std::vector<VersionRow>> spinner_and_versions(std::string_view spinner, std::int64_t a,
+                                                                        std::int64_t b);
     /// The current version's row (corrupt when missing).
     VersionRow current_version(const SpinnerRow &s);
     /// The spinner's versions numbered below `before` (0: all), newest

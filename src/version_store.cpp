@@ -62,24 +62,58 @@ std::vector<Version> VersionStore::versions(std::string_view spinner, std::int64
 }
 
 VersionDetail VersionStore::get(std::string_view spinner, std::int64_t number, bool reveal) const {
-    return impl_->read([&] {
-        auto &I = *impl_;
-        auto s = I.history.require_spinner(spinner);
-        auto r = I.history.require_version(s, number, "number");
+    auto &I = *impl_;
+    auto detail_of = [&](const SpinnerRow &s, VersionRow r) {
         VersionDetail d;
+        d.state_json =
+            canonical(I.sealer.materialize(I.blobs.core(r.core)->obj, reveal ? Secrets::reveal : Secrets::mask));
         d.version = I.history.make_version(s, r);
-        d.state_json = canonical(I.sealer.materialize(I.blobs.core(r.core)->obj, reveal ? Secrets::reveal : Secrets::mask));
         return d;
+    };
+    if (!reveal) {
+        // One statement when the content is cached (immutable, verified): one
+        // round trip. Otherwise, one read transaction.
+        try {
+            return I.single([&] {
+                CacheOnly cached(I.blobs);
+                auto [s, rows] = I.history.spinner_and_versions(spinner, number, number);
+                return detail_of(s, I.history.expect_version(
+                                        s, rows.empty() ? std::nullopt : std::optional(rows[0]), number, "number"));
+            });
+        } catch (const NotCached &) {
+        }
+    }
+    return I.read([&] {
+        auto s = I.history.require_spinner(spinner);
+        return detail_of(s, I.history.require_version(s, number, "number"));
     });
 }
 
 Diff VersionStore::diff(std::string_view spinner, std::int64_t from, std::int64_t to) const {
-    return impl_->read([&] {
-        auto &I = *impl_;
+    auto &I = *impl_;
+    auto diff_of = [&](const VersionRow &a, const VersionRow &b) {
+        return to_public(diff_objects(I.blobs.core(a.core)->obj, I.blobs.core(b.core)->obj, I.sealer.loader()));
+    };
+    try {
+        return I.single([&] {
+            CacheOnly cached(I.blobs);
+            auto [s, rows] = I.history.spinner_and_versions(spinner, from, to);
+            auto pick = [&](std::int64_t n) {
+                for (const auto &r : rows)
+                    if (r.number == n) return std::optional(r);
+                return std::optional<VersionRow>();
+            };
+            const VersionRow a = I.history.expect_version(s, pick(from), from, "from");
+            const VersionRow b = I.history.expect_version(s, pick(to), to, "to");
+            return diff_of(a, b);
+        });
+    } catch (const NotCached &) {
+    }
+    return I.read([&] {
         auto s = I.history.require_spinner(spinner);
-        auto a = I.blobs.core(I.history.require_version(s, from, "from").core);
-        auto b = I.blobs.core(I.history.require_version(s, to, "to").core);
-        return to_public(diff_objects(a->obj, b->obj, I.sealer.loader()));
+        const VersionRow a = I.history.require_version(s, from, "from");
+        const VersionRow b = I.history.require_version(s, to, "to");
+        return diff_of(a, b);
     });
 }
 

@@ -180,6 +180,11 @@ TEST_CASE("PostgreSQL round trips: listing, spinner facts and a reconcile record
     CHECK(trips([&] { CHECK(store->spinner_info("shop").current_version == 2); }) == 1);
     CHECK(trips([&] { CHECK(store->spinners().size() == 1); }) == 1);
     CHECK(trips([&] { store->record("shop", env_state(2)); }) == 1);
+    // Reads of stored content: one round trip once the (immutable, verified)
+    // content is cached; revealing secrets reads them in a transaction.
+    CHECK(trips([&] { CHECK(store->get("shop", 1).version.number == 1); }) == 1);
+    CHECK(trips([&] { CHECK(store->diff("shop", 1, 2).changes.size() == 1); }) == 1);
+    CHECK(trips([&] { CHECK(code_of([&] { store->get("shop", 9); }) == ErrorCode::not_found); }) == 1);
     // Errors are one round trip too, and still name what is wrong.
     CHECK(trips([&] { CHECK(code_of([&] { store->versions("ghost"); }) == ErrorCode::not_found); }) == 1);
 }
