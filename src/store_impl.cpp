@@ -75,7 +75,7 @@ RecordResult VersionStore::Impl::record(std::string_view spinner, json::object n
     if (meta.request_id.empty() && sealer.seals_read_only(n)) {
         // A reconcile loop records the same state again and again. When it is
         // the spinner's latest state (settings included: they are part of
-        // it), nothing changes and nothing is written: one read, no lock.
+        // it), nothing changes and nothing is written: one read, no writer lock.
         sealed = sealer.seal(std::move(n));
         if (history.latest_core(spinner) == sealed->core_id) {
             RecordResult same;
