@@ -200,6 +200,19 @@ int open_impl(const char *path, const char *options_json, const spr_cipher *ciph
 
 } // namespace
 
+namespace {
+std::string version_array(const std::vector<spinner_rollback::Version> &versions) {
+    std::string out = "[";
+    bool first = true;
+    for (const auto &v : versions) {
+        if (!first) out += ",";
+        first = false;
+        out += v.to_json();
+    }
+    return out + "]";
+}
+} // namespace
+
 extern "C" {
 
 int spr_open(const char *path, const char *options_json, spr_store **out) {
@@ -233,18 +246,6 @@ int spr_record(spr_store *store, const char *spinner, const char *state_json, co
     });
 }
 
-namespace {
-std::string version_array(const std::vector<spinner_rollback::Version> &versions) {
-    std::string out = "[";
-    bool first = true;
-    for (const auto &v : versions) {
-        if (!first) out += ",";
-        first = false;
-        out += v.to_json();
-    }
-    return out + "]";
-}
-} // namespace
 
 int spr_versions(spr_store *store, const char *spinner, char **out_json) {
     return with_out(out_json, [&] {

@@ -12,9 +12,12 @@ command -v "$CXX" >/dev/null || { echo "error: $CXX not found (apt-get install -
 
 # Generated version header (cmake/version.hpp.in with the project's version).
 mkdir -p "$OUT/generated/spinner_rollback" "$OUT/obj" "$OUT/bin"
-sed -e 's/@PROJECT_VERSION_MAJOR@/0/g' -e 's/@PROJECT_VERSION_MINOR@/1/g' \
-    -e 's/@PROJECT_VERSION_PATCH@/0/g' -e 's/@PROJECT_VERSION@/0.1.0/g' \
-    -e 's/@SPR_SOVERSION@/0/g' \
+ver=$(sed -n 's/^project(spinner_rollback VERSION \([0-9.]*\).*/\1/p' "$ROOT/CMakeLists.txt")
+so=$(sed -n 's/^set(SPR_SOVERSION \([0-9]*\)).*/\1/p' "$ROOT/CMakeLists.txt")
+IFS=. read -r major minor patch <<<"$ver"
+sed -e "s/@PROJECT_VERSION_MAJOR@/$major/g" -e "s/@PROJECT_VERSION_MINOR@/$minor/g" \
+    -e "s/@PROJECT_VERSION_PATCH@/$patch/g" -e "s/@PROJECT_VERSION@/$ver/g" \
+    -e "s/@SPR_VERSION_NUMBER@/$((major * 10000 + minor * 100 + patch))/g" -e "s/@SPR_SOVERSION@/$so/g" \
     "$ROOT/cmake/version.hpp.in" > "$OUT/generated/spinner_rollback/version.hpp.tmp"
 # Keep the old file (and its mtime) when unchanged.
 if cmp -s "$OUT/generated/spinner_rollback/version.hpp.tmp" "$OUT/generated/spinner_rollback/version.hpp"; then

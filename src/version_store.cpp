@@ -97,9 +97,10 @@ Diff VersionStore::diff(std::string_view spinner, std::int64_t from, std::int64_
     try {
         return I.single([&] {
             CacheOnly cached(I.blobs);
-            auto [s, rows] = I.history.spinner_and_versions(spinner, from, to);
+            const auto found = I.history.spinner_and_versions(spinner, from, to);
+            const SpinnerRow &s = found.first;
             auto pick = [&](std::int64_t n) {
-                for (const auto &r : rows)
+                for (const auto &r : found.second)
                     if (r.number == n) return std::optional(r);
                 return std::optional<VersionRow>();
             };
