@@ -21,7 +21,7 @@ find_lib() {
   lib="$build_dir/libspinner_rollback.so"
   [ -e "$lib" ] || die "$lib not found; build it first (ninja -C $build_dir spinner_rollback)"
   lib=$(readlink -f "$lib")
-  if ! readelf -S --wide "$lib" | grep -q '\.debug_info'; then
+  if ! readelf -S --wide "$lib" | grep '\.debug_info' >/dev/null; then
     die "$lib has no debug info (.debug_info); configure with -DCMAKE_BUILD_TYPE=RelWithDebInfo (or Debug) and rebuild"
   fi
   printf '%s\n' "$lib"

@@ -170,7 +170,7 @@ run show shop 4 --reveal-secrets | tee "$WORK/v4.txt"
 grep -q '"color": "blue"' "$WORK/v4.txt"
 grep -q "\"password\": \"$OLD_PASSWORD\"" "$WORK/v4.txt"
 grep -q '"volumeId": "shop-data-v4"' "$WORK/v4.txt"
-if "$CLI" show shop 4 | grep -q "$OLD_PASSWORD"; then
+if "$CLI" show shop 4 | grep -F "$OLD_PASSWORD" >/dev/null; then
   echo "demo: secret value printed without --reveal-secrets" >&2
   exit 1
 fi

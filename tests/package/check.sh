@@ -16,7 +16,7 @@ ls "$tmp/prefix"/lib*/libspinner_rollback.so.* >/dev/null
 ls "$tmp/prefix"/lib*/libspinner_rollback.a >/dev/null
 libdir=$(dirname "$(ls "$tmp/prefix"/lib*/libspinner_rollback.a)")
 # SONAME carries the ABI version.
-objdump -p "$libdir/libspinner_rollback.so" | grep -q 'SONAME.*libspinner_rollback.so.0'
+objdump -p "$libdir/libspinner_rollback.so" | grep 'SONAME.*libspinner_rollback.so.0' >/dev/null # not grep -q: with pipefail an early exit SIGPIPEs objdump
 
 for kind in shared static; do
   cmake -S "$src/consumer" -B "$tmp/consumer-$kind" -G Ninja -DCMAKE_PREFIX_PATH="$tmp/prefix" \
