@@ -94,7 +94,7 @@ std::shared_ptr<const CoreEntry> BlobStore::core(const std::string &id) {
 }
 
 std::shared_ptr<const json::object> BlobStore::map(const std::string &id) {
-    if (auto it = maps_.find(id); it != maps_.end()) return it->second;
+    if (auto it = maps_.find(id); it != maps_.end()) return it->second.map;
     if (cache_only_) throw NotCached{};
     std::string text = load(id, BlobKind::map);
     if (to_hex(sha256_raw(text)) != id)
@@ -108,7 +108,7 @@ std::shared_ptr<const json::object> BlobStore::map(const std::string &id) {
         map_bytes_ = 0;
     }
     if (text.size() <= kMapCacheBytes) {
-        maps_.emplace(id, m);
+        maps_.emplace(id, CachedMap{m, text.size()});
         map_bytes_ += text.size();
     }
     return m;
@@ -213,7 +213,10 @@ void BlobStore::drop(const std::string &id) {
     Stmt del(db_, "DELETE FROM blobs WHERE id=?");
     del.bind_blob(1, from_hex(id)).run();
     cores_.erase(id);
-    if (auto it = maps_.find(id); it != maps_.end()) maps_.erase(it); // bytes counted until the next clear
+    if (auto it = maps_.find(id); it != maps_.end()) {
+        map_bytes_ -= it->second.bytes;
+        maps_.erase(it);
+    }
     if (!base.empty()) release_base(base);
 }
 

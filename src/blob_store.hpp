@@ -68,7 +68,11 @@ private:
 
     Db &db_;
     std::unordered_map<std::string, std::shared_ptr<const CoreEntry>> cores_;
-    std::unordered_map<std::string, std::shared_ptr<const json::object>> maps_;
+    struct CachedMap {
+        std::shared_ptr<const json::object> map;
+        std::size_t bytes; // its text size
+    };
+    std::unordered_map<std::string, CachedMap> maps_;
     std::size_t map_bytes_ = 0; // text size of the cached maps
     bool cache_only_ = false;
 };

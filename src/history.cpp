@@ -42,6 +42,14 @@ VersionRow version_row(const Stmt &st, int at = 0) {
 // A spinner row from a statement selecting kSpinnerColumns first.
 constexpr const char *kSpinnerColumns =
     "s.id, s.name, s.enabled, s.history_limit, s.last_number, s.current_number, s.latest_core, s.updated_at";
+// The spinner's row joined with some of its versions (columns of
+// kSpinnerColumns, then of kVersionColumns from column 8); callers add the
+// join condition's tail and the WHERE clause.
+const std::string kSpinnerJoinVersions =
+    std::string("SELECT ") + kSpinnerColumns +
+    ", v.number, v.created_at, v.author, v.message, v.reason, v.reasons, v.summary, v.core, v.rollback_of, "
+    "v.status FROM spinners s LEFT JOIN versions v ON v.spinner_id = s.id ";
+
 SpinnerRow spinner_row(const Stmt &st) {
     SpinnerRow r;
     r.id = st.i64(0);
@@ -83,10 +91,7 @@ std::vector<Version> History::list(std::string_view name, std::int64_t before, s
     check_spinner_name(name);
     // One statement (its own consistent snapshot; one round trip): the
     // spinner's row, joined with the page of its versions.
-    Stmt st(db_, std::string("SELECT ") + kSpinnerColumns +
-                     ", v.number, v.created_at, v.author, v.message, v.reason, v.reasons, v.summary, v.core, "
-                     "v.rollback_of, v.status FROM spinners s LEFT JOIN versions v ON v.spinner_id = s.id "
-                     "AND v.number < ? WHERE s.name = ? ORDER BY v.number DESC LIMIT ?");
+    Stmt st(db_, kSpinnerJoinVersions + "AND v.number < ? WHERE s.name = ? ORDER BY v.number DESC LIMIT ?");
     st.bind(1, before == 0 ? std::numeric_limits<std::int64_t>::max() : before).bind(2, name).bind(3, limit);
     if (!st.step()) throw Error(ErrorCode::not_found, "no spinner named \"" + std::string(name) + "\"", "spinner");
     const SpinnerRow s = spinner_row(st);
@@ -161,10 +166,7 @@ VersionRow History::expect_version(const SpinnerRow &s, std::optional<VersionRow
 std::pair<SpinnerRow, std::vector<VersionRow>> History::spinner_and_versions(std::string_view name,
                                                                              std::int64_t a, std::int64_t b) {
     check_spinner_name(name);
-    Stmt st(db_, std::string("SELECT ") + kSpinnerColumns +
-                     ", v.number, v.created_at, v.author, v.message, v.reason, v.reasons, v.summary, v.core, "
-                     "v.rollback_of, v.status FROM spinners s LEFT JOIN versions v ON v.spinner_id = s.id "
-                     "AND v.number IN (?, ?) WHERE s.name = ?");
+    Stmt st(db_, kSpinnerJoinVersions + "AND v.number IN (?, ?) WHERE s.name = ?");
     st.bind(1, a).bind(2, b).bind(3, name);
     if (!st.step()) throw Error(ErrorCode::not_found, "no spinner named \"" + std::string(name) + "\"", "spinner");
     std::pair<SpinnerRow, std::vector<VersionRow>> out{spinner_row(st), {}};

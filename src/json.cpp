@@ -244,6 +244,11 @@ const json::string &as_string(const json::value &v, const std::string &path) {
     if (!v.is_string()) fail(path, "must be a string");
     return v.get_string();
 }
+std::string as_string_max(const json::value &v, const std::string &path, std::size_t max) {
+    const auto &s = as_string(v, path);
+    if (s.size() > max) fail(path, "longer than " + std::to_string(max) + " bytes");
+    return std::string(s);
+}
 std::int64_t as_int(const json::value &v, const std::string &path) {
     if (v.is_int64()) return v.get_int64();
     if (v.is_uint64()) {

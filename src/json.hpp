@@ -46,6 +46,8 @@ std::string path_index(const std::string &base, std::size_t i);
 const json::object &as_object(const json::value &v, const std::string &path);
 const json::array &as_array(const json::value &v, const std::string &path);
 const json::string &as_string(const json::value &v, const std::string &path);
+/// A string of at most `max` bytes (Error(invalid) naming the path otherwise).
+std::string as_string_max(const json::value &v, const std::string &path, std::size_t max);
 std::int64_t as_int(const json::value &v, const std::string &path);
 bool as_bool(const json::value &v, const std::string &path);
 double as_number(const json::value &v, const std::string &path);

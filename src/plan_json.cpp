@@ -10,11 +10,6 @@ using namespace detail;
 
 namespace {
 
-std::string bounded_text(const json::value &v, const std::string &path, std::size_t max) {
-    const auto &s = as_string(v, path);
-    if (s.size() > max) fail(path, "longer than " + std::to_string(max) + " bytes");
-    return std::string(s);
-}
 
 json::object request_value(const PlanRequest &r) {
     json::object data;
@@ -67,12 +62,12 @@ struct Reader {
         if (!x) fail(path + "." + k, "is required (pass the plan exactly as planned)");
         return *x;
     }
-    std::string str(const char *k, std::size_t max = 4096) const { return bounded_text(at(k), path + "." + k, max); }
+    std::string str(const char *k, std::size_t max = 4096) const { return as_string_max(at(k), path + "." + k, max); }
     std::int64_t i64(const char *k) const { return as_int(at(k), path + "." + k); }
     std::optional<std::string> str_or_null(const char *k) const {
         const auto &v = at(k);
         if (v.is_null()) return std::nullopt;
-        return bounded_text(v, path + "." + k, 4096);
+        return as_string_max(v, path + "." + k, 4096);
     }
 };
 
@@ -81,7 +76,7 @@ PlanVolume volume_from(const json::value &v, const std::string &path) {
     PlanVolume out;
     out.volume = r.str("volume");
     for (std::size_t i = 0; const auto &m : as_array(r.at("mounts"), path + ".mounts"))
-        out.mounts.push_back(bounded_text(m, path_index(path + ".mounts", i++), 4096));
+        out.mounts.push_back(as_string_max(m, path_index(path + ".mounts", i++), 4096));
     const std::string source = r.str("source");
     if (source == "snapshot") out.source = PlanVolume::Source::snapshot;
     else if (source != "current") fail(path + ".source", "must be \"current\" or \"snapshot\"");
@@ -106,7 +101,7 @@ PlanStep step_from(const json::value &v, const std::string &path) {
     PlanStep s;
     const auto *action = as_object(v, path).if_contains("action");
     if (!action) fail(path + ".action", "is required (pass the plan exactly as planned)");
-    s.action = bounded_text(*action, path + ".action", 64);
+    s.action = as_string_max(*action, path + ".action", 64);
     if (s.action != "provisionVolume" && s.action != "applyState" && s.action != "reportStatus")
         fail(path + ".action", "must be provisionVolume, applyState or reportStatus");
     if (s.action == "provisionVolume") {
@@ -170,7 +165,7 @@ PlanRequest PlanRequest::from_json(std::string_view text) {
     const auto &o = as_object(v, "request");
     only_keys(o, {"data", "scope"}, "request");
     if (auto *x = o.if_contains("scope")) {
-        std::string s = bounded_text(*x, "request.scope", 16);
+        std::string s = as_string_max(*x, "request.scope", 16);
         if (s == "all") r.scope_all = true;
         else if (s != "tracked") fail("request.scope", "must be \"tracked\" or \"all\"");
     }
@@ -188,7 +183,7 @@ PlanRequest PlanRequest::from_json(std::string_view text) {
             only_keys(src, {"snapshot"}, path);
             auto *id = src.if_contains("snapshot");
             if (!id) fail(path + ".snapshot", "is required");
-            std::string sid = bounded_text(*id, path + ".snapshot", 253);
+            std::string sid = as_string_max(*id, path + ".snapshot", 253);
             if (sid.empty()) fail(path + ".snapshot", "must not be empty");
             r.snapshots[std::string(kv.key())] = sid;
         }
@@ -223,13 +218,13 @@ Plan Plan::from_json(std::string_view text) {
     Reader diff(r.at("diff"), "plan.diff", {"changes"});
     for (std::size_t i = 0; const auto &c : as_array(diff.at("changes"), "plan.diff.changes"))
         p.diff.changes.push_back(change_from(c, path_index("plan.diff.changes", i++)));
-    p.summary = bounded_text(r.at("summary"), "plan.summary", 1u << 20);
+    p.summary = as_string_max(r.at("summary"), "plan.summary", 1u << 20);
     for (std::size_t i = 0; const auto &x : as_array(r.at("volumes"), "plan.volumes"))
         p.volumes.push_back(volume_from(x, path_index("plan.volumes", i++)));
     for (std::size_t i = 0; const auto &x : as_array(r.at("steps"), "plan.steps"))
         p.steps.push_back(step_from(x, path_index("plan.steps", i++)));
     for (std::size_t i = 0; const auto &w : as_array(r.at("warnings"), "plan.warnings"))
-        p.warnings.push_back(bounded_text(w, path_index("plan.warnings", i++), 1u << 16));
+        p.warnings.push_back(as_string_max(w, path_index("plan.warnings", i++), 1u << 16));
     p.requires_confirmation = as_bool(r.at("requiresConfirmation"), "plan.requiresConfirmation");
     p.result_digest = r.str("resultDigest", 128);
     return p;

@@ -10,18 +10,19 @@ namespace spinner_rollback::detail {
 namespace {
 constexpr std::string_view kMapPrefix = "blob:";
 
-bool has_secrets(const json::object &state) {
+} // namespace
+
+bool has_secret_values(const json::object &state) {
     const auto *sec = state.if_contains("secrets");
     return sec && sec->is_object() && !sec->get_object().empty();
 }
-} // namespace
 
 Sealed::~Sealed() {
     for (auto &[id, plain] : secrets) sodium_memzero(plain.data(), plain.size());
 }
 
 bool SealedState::seals_read_only(const json::object &normalized) const {
-    return keys_.ready() || !has_secrets(normalized);
+    return keys_.ready() || !has_secret_values(normalized);
 }
 
 std::vector<std::string> sealed_children(const json::object &core) {
@@ -126,7 +127,7 @@ Sealed SealedState::seal(json::object n) {
             kv.value() = json::string(std::string(kMapPrefix) + id);
         }
     json::object blobs;
-    if (has_secrets(s.core)) {
+    if (has_secret_values(s.core)) {
         ensure_data_key(true);
         for (auto &kv : s.core.at("secrets").get_object()) {
             std::string plain = canonical(kv.value());

@@ -41,6 +41,9 @@ enum class Secrets {
     tokens, ///< left as their MAC tokens (enough to validate a state)
 };
 
+/// Whether a normalised state holds secret values.
+bool has_secret_values(const json::object &state);
+
 /// The config-map and secret blob ids a core references.
 std::vector<std::string> sealed_children(const json::object &core);
 

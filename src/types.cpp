@@ -33,11 +33,6 @@ json::value version_value(const Version &v) {
     return o;
 }
 
-std::string short_text(const json::value &v, const std::string &path, std::size_t max) {
-    const auto &s = as_string(v, path);
-    if (s.size() > max) fail(path, "longer than " + std::to_string(max) + " bytes");
-    return std::string(s);
-}
 
 } // namespace
 
@@ -61,10 +56,10 @@ ChangeMeta ChangeMeta::from_json(std::string_view text) {
     json::value v = parse_strict(text, "meta", {1u << 20, 8, 64u << 10});
     const auto &o = as_object(v, "meta");
     only_keys(o, {"author", "message", "requestId", "confirmed"}, "meta");
-    if (auto *x = o.if_contains("author")) m.author = short_text(*x, "meta.author", 256);
-    if (auto *x = o.if_contains("message")) m.message = short_text(*x, "meta.message", 4096);
+    if (auto *x = o.if_contains("author")) m.author = as_string_max(*x, "meta.author", 256);
+    if (auto *x = o.if_contains("message")) m.message = as_string_max(*x, "meta.message", 4096);
     if (auto *x = o.if_contains("requestId")) {
-        m.request_id = short_text(*x, "meta.requestId", 256);
+        m.request_id = as_string_max(*x, "meta.requestId", 256);
         if (m.request_id.empty()) fail("meta.requestId", "must not be empty");
     }
     if (auto *x = o.if_contains("confirmed")) m.confirmed = as_bool(*x, "meta.confirmed");
@@ -81,24 +76,24 @@ Snapshot Snapshot::from_json(std::string_view text) {
         if (!x) fail(std::string("snapshot.") + k, "is required");
         return *x;
     };
-    s.id = short_text(req("id"), "snapshot.id", 253);
+    s.id = as_string_max(req("id"), "snapshot.id", 253);
     for (char c : s.id)
         if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
             fail("snapshot.id", "must not contain whitespace or control characters");
     if (s.id.empty()) fail("snapshot.id", "must not be empty");
-    s.volume = short_text(req("volume"), "snapshot.volume", 253);
+    s.volume = as_string_max(req("volume"), "snapshot.volume", 253);
     if (s.volume.empty()) fail("snapshot.volume", "must not be empty");
     s.size_bytes = as_int(req("sizeBytes"), "snapshot.sizeBytes");
     if (s.size_bytes <= 0) fail("snapshot.sizeBytes", "must be a positive integer");
     if (auto *x = o.if_contains("createdAt")) {
-        s.created_at = normalize_rfc3339(short_text(*x, "snapshot.createdAt", 64));
+        s.created_at = normalize_rfc3339(as_string_max(*x, "snapshot.createdAt", 64));
         if (s.created_at.empty()) fail("snapshot.createdAt", "must be an RFC 3339 timestamp");
     } else {
         s.created_at = now_rfc3339();
     }
     s.ready = as_bool(req("ready"), "snapshot.ready");
     if (auto *x = o.if_contains("storageClass")) {
-        s.storage_class = short_text(*x, "snapshot.storageClass", 253);
+        s.storage_class = as_string_max(*x, "snapshot.storageClass", 253);
         if (!s.storage_class.empty() && !is_dns_subdomain(s.storage_class))
             fail("snapshot.storageClass", "must be a DNS-1123 subdomain");
     }
@@ -138,13 +133,13 @@ StoreOptions StoreOptions::from_json(std::string_view text) {
         opt.key = std::string(x->get_string());
         parse_key(opt.key, "options.key"); // validate now, without echoing it
     }
-    if (auto *x = o.if_contains("keyFile")) opt.key_file = short_text(*x, "options.keyFile", 4096);
+    if (auto *x = o.if_contains("keyFile")) opt.key_file = as_string_max(*x, "options.keyFile", 4096);
     if (!opt.key.empty() && !opt.key_file.empty()) fail("options.keyFile", "give key or keyFile, not both");
     if (auto *x = o.if_contains("pricing")) {
         const auto &p = as_object(*x, "options.pricing");
         only_keys(p, {"currency", "perGiBMonth"}, "options.pricing");
         if (auto *c = p.if_contains("currency")) {
-            opt.pricing.currency = short_text(*c, "options.pricing.currency", 8);
+            opt.pricing.currency = as_string_max(*c, "options.pricing.currency", 8);
             if (opt.pricing.currency.size() != 3)
                 fail("options.pricing.currency", "must be a 3-letter currency code");
         }
@@ -172,7 +167,7 @@ StoreOptions StoreOptions::from_json(std::string_view text) {
         opt.busy_timeout_ms = static_cast<int>(ms);
     }
     if (auto *x = o.if_contains("durability")) {
-        std::string d = short_text(*x, "options.durability", 16);
+        std::string d = as_string_max(*x, "options.durability", 16);
         if (d == "full") opt.durability = Durability::full;
         else if (d == "normal") opt.durability = Durability::normal;
         else fail("options.durability", "must be \"full\" or \"normal\"");

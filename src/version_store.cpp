@@ -41,8 +41,7 @@ const Pricing &VersionStore::pricing() const noexcept { return impl_->opts.prici
 RecordResult VersionStore::record(std::string_view spinner, std::string_view state_json, const ChangeMeta &meta) {
     check_spinner_name(spinner);
     json::object n = parse_state(state_json, "state"); // before the lock
-    auto *secrets = n.if_contains("secrets");
-    if (secrets && secrets->is_object() && !secrets->get_object().empty() && !impl_->sealer.has_key())
+    if (has_secret_values(n) && !impl_->sealer.has_key())
         throw Error(ErrorCode::no_key,
                     "the state holds secret values but the store has no key: open it with \"key\", "
                     "\"keyFile\" or a cipher (secret values are never stored in plaintext)",
