@@ -42,6 +42,16 @@ public:
     virtual void bind_null(int i) = 0;
     /// Execute on the first call; then true while a row is available.
     virtual bool step() = 0;
+    /// Execute for its effect only (a write): no rows are read. The engine
+    /// may defer it within a transaction; its failure is then reported by
+    /// the next statement that reads, by changes() or by commit().
+    virtual void run() {
+        while (step()) {}
+    }
+    /// Start the statement now; its rows are read by step(). Statements sent
+    /// one after another before the first step() travel together (one round
+    /// trip on PostgreSQL inside a transaction; no effect on SQLite).
+    virtual void send() {}
     /// Forget results and bindings; the statement can run again.
     virtual void reset() noexcept = 0;
     virtual std::int64_t i64(int col) const = 0;
@@ -76,8 +86,8 @@ public:
     virtual void exec(std::string_view sql) = 0;
     /// A per-connection setting: run now and again after every reconnect.
     virtual void session(const std::string &sql) = 0;
-    /// Rows changed by the last statement.
-    virtual std::int64_t changes() const = 0;
+    /// Rows changed by the last statement (waits for deferred writes).
+    virtual std::int64_t changes() = 0;
     /// Transactions: a write transaction excludes every other writer of the
     /// store (SQLite BEGIN IMMEDIATE; PostgreSQL a store-wide advisory lock);
     /// a read transaction sees one consistent snapshot.
@@ -123,8 +133,13 @@ public:
     Stmt &bind_null(int i) { c_->bind_null(i); return *this; }
     /// Step once: true if a row is available, false when done.
     bool step() { return c_->step(); }
-    /// Step until done (for writes).
-    void run() { while (c_->step()) {} }
+    /// Execute for its effect (a write; see Cursor::run).
+    void run() { c_->run(); }
+    /// Start it now, read its rows later (see Cursor::send).
+    Stmt &send() {
+        c_->send();
+        return *this;
+    }
     void reset() { c_->reset(); }
 
     std::int64_t i64(int col) const { return c_->i64(col); }

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstring>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace spinner_rollback::detail {
@@ -67,7 +68,10 @@ public:
     PgCursor(PgDb &db, std::string sql, int params)
         : db_(db), sql_(std::move(sql)), values_(static_cast<std::size_t>(params)),
           set_(static_cast<std::size_t>(params), false), binary_(static_cast<std::size_t>(params), 0) {}
-    ~PgCursor() override { PQclear(res_); }
+    ~PgCursor() override {
+        reset();
+        PQclear(res_);
+    }
     PgCursor(const PgCursor &) = delete;
     PgCursor &operator=(const PgCursor &) = delete;
 
@@ -83,16 +87,16 @@ public:
         set_[static_cast<std::size_t>(i - 1)] = false;
     }
     bool step() override;
-    void reset() noexcept override {
+    void run() override;
+    void send() override;
+    void reset() noexcept override;
+    /// The answer to this cursor's queued statement (NULL: none; owned now).
+    void deliver(PGresult *r) noexcept {
         PQclear(res_);
-        res_ = nullptr;
-        executed_ = false;
+        res_ = r;
+        rows_ = r ? PQntuples(r) : 0;
         row_ = -1;
-        rows_ = 0;
-        for (std::size_t i = 0; i < values_.size(); ++i) {
-            set_[i] = false;
-            values_[i].clear();
-        }
+        awaiting_ = false;
     }
     std::int64_t i64(int c) const override {
         if (is_null(c)) return 0;
@@ -149,6 +153,7 @@ private:
     std::vector<int> binary_;
     PGresult *res_ = nullptr;
     bool executed_ = false;
+    bool awaiting_ = false; // queued in the pipeline; deliver() brings the rows
     int row_ = -1, rows_ = 0;
 };
 
@@ -213,8 +218,17 @@ public:
     }
 
     void exec(std::string_view sql) override {
-        if (!in_tx_) ensure_connected();
+        if (!in_tx_) {
+            ensure_connected();
+            exec_here(sql);
+            return;
+        }
+        // Several statements in one text need the simple protocol, which a
+        // pipeline does not allow: pause it (nothing stays queued).
+        flush();
+        leave_pipeline();
         exec_here(sql);
+        enter_pipeline();
     }
     void session(const std::string &sql) override {
         exec(sql);
@@ -229,55 +243,80 @@ public:
         changes_ = affected(r);
         PQclear(r);
     }
-    std::int64_t changes() const override { return changes_; }
+    std::int64_t changes() override {
+        flush();
+        return changes_;
+    }
 
+    // A transaction runs in libpq's pipeline mode: BEGIN, the writer lock
+    // and every write are queued, and travel with the next statement whose
+    // rows are read (or with COMMIT), so a transaction costs one round trip
+    // per batch of reads plus one for COMMIT.
     void begin(bool write) override {
-        const char *begin_sql = write ? "BEGIN ISOLATION LEVEL READ COMMITTED"
-                                      : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+        // A connection closed by the server while idle (restart, idle
+        // timeout, terminated) is noticed here, without a round trip, and
+        // re-established before anything of the transaction is sent.
+        if (PQstatus(conn_) == CONNECTION_OK) PQconsumeInput(conn_);
         ensure_connected();
-        try {
-            exec_here(begin_sql);
-        } catch (const Error &) {
-            // A connection that died while idle (server restart, idle
-            // timeout) is only noticed now; nothing has run yet: reconnect
-            // and begin once more.
-            if (PQstatus(conn_) == CONNECTION_OK) throw;
-            ensure_connected();
-            exec_here(begin_sql);
-        }
+        enter_pipeline();
         in_tx_ = true;
-        if (write) {
-            // Serialise the store's writers (the schema names the store).
-            // Tx's destructor does not run when begin() throws: end it here.
-            try {
-                exec_here("SELECT pg_advisory_xact_lock(1936749170, hashtext(current_schema()))");
-            } catch (...) {
-                rollback();
-                throw;
-            }
-        }
+        enqueue_sql(write ? "BEGIN ISOLATION LEVEL READ COMMITTED" : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+        // Serialise the store's writers (the schema names the store).
+        if (write) enqueue_sql("SELECT pg_advisory_xact_lock(1936749170, hashtext(current_schema()))");
     }
     void commit() override {
         // On a lost connection the outcome of COMMIT is unknown: io, and the
         // caller retries with its requestId. A failed transaction is never
         // reported as committed (PostgreSQL answers COMMIT with ROLLBACK).
-        if (PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_INERROR)
-            throw Error(ErrorCode::internal, "postgres: the transaction failed before COMMIT");
-        PGresult *r = query("COMMIT");
-        check(r, "commit");
-        const std::string tag = PQcmdStatus(r);
-        PQclear(r);
+        enqueue_sql("COMMIT");
+        flush();
+        const std::string tag = last_tag_;
+        leave_pipeline();
         in_tx_ = false;
         if (tag != "COMMIT") throw Error(ErrorCode::internal, "postgres: the transaction was rolled back");
     }
     void rollback() noexcept override {
         in_tx_ = false;
-        if (conn_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) != PQTRANS_IDLE)
-            {
+        discard_queue();
+        if (!conn_ || PQstatus(conn_) != CONNECTION_OK) return;
+        if (PQpipelineStatus(conn_) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn_)) {
+            // Answers still pending (an interrupted batch): the connection's
+            // state is unknown; drop it, the next call reconnects.
+            drop_connection();
+            return;
+        }
+        if (PQtransactionStatus(conn_) != PQTRANS_IDLE) {
             try {
                 PQclear(query("ROLLBACK"));
             } catch (...) {
             }
+        }
+    }
+
+    bool pipelined() const noexcept { return in_tx_; }
+
+    /// Queue a prepared statement of this transaction; `target` (may be
+    /// NULL) receives its rows at the next flush.
+    void enqueue(const std::string &sql, std::vector<std::string> values, std::vector<bool> set,
+                 std::vector<int> binary, PgCursor *target) {
+        queue_.push_back(Queued{sql, std::move(values), std::move(set), std::move(binary), target, true});
+    }
+    /// A cursor that will not read its rows (reset before flush).
+    void forget(const PgCursor *target) noexcept {
+        for (auto &q : queue_)
+            if (q.target == target) q.target = nullptr;
+    }
+
+    /// Send what is queued, with a sync point, and read every answer (one
+    /// round trip). Throws the first failure, after reading them all.
+    void flush() {
+        if (queue_.empty()) return;
+        try {
+            send_queue();
+            read_answers();
+        } catch (...) {
+            discard_queue();
+            throw;
         }
     }
 
@@ -321,6 +360,144 @@ public:
     }
 
 private:
+    // A statement waiting in the pipeline: prepared (sql with `?`, its
+    // parameters) or plain (sql run as is, no parameters: BEGIN, COMMIT).
+    struct Queued {
+        std::string sql;
+        std::vector<std::string> values;
+        std::vector<bool> set;
+        std::vector<int> binary;
+        PgCursor *target; // receives the rows; NULL: checked, then dropped
+        bool prepared;
+        bool prepare_sent = false; // its PREPARE went first in this batch
+    };
+
+    void enqueue_sql(const char *sql) { queue_.push_back(Queued{sql, {}, {}, {}, nullptr, false}); }
+
+    void enter_pipeline() {
+        if (PQpipelineStatus(conn_) == PQ_PIPELINE_OFF && !PQenterPipelineMode(conn_))
+            throw Error(ErrorCode::io, "postgres: cannot batch statements: " + first_line(PQerrorMessage(conn_)));
+    }
+    void leave_pipeline() {
+        if (PQpipelineStatus(conn_) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn_))
+            throw Error(ErrorCode::internal, "postgres: answers left unread in a batch");
+    }
+    // Close the socket: the next call reconnects (PQreset) from a clean state.
+    void drop_connection() noexcept {
+        ::shutdown(PQsocket(conn_), SHUT_RDWR);
+        PQconsumeInput(conn_);
+        while (PGresult *r = PQgetResult(conn_)) PQclear(r);
+        prepared_.clear();
+        in_tx_ = false;
+    }
+    void discard_queue() noexcept {
+        for (auto &q : queue_)
+            if (q.target) q.target->deliver(nullptr);
+        queue_.clear();
+    }
+
+    // Put the queue and a sync point into libpq's buffer, then send it all.
+    // Statements new to this connection are prepared in the same batch.
+    void send_queue() {
+        sent_prepares_.clear();
+        for (auto &q : queue_) {
+            q.prepare_sent = false;
+            int ok = 0;
+            if (!q.prepared) {
+                ok = PQsendQueryParams(conn_, q.sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 1);
+            } else {
+                auto it = prepared_.find(q.sql);
+                if (it == prepared_.end()) {
+                    int params = 0;
+                    std::string text = number_placeholders(q.sql, params);
+                    std::string name = "s" + std::to_string(++next_name_);
+                    if (!PQsendPrepare(conn_, name.c_str(), text.c_str(), params, nullptr)) send_failed();
+                    it = prepared_.emplace(q.sql, std::move(name)).first;
+                    sent_prepares_.push_back(q.sql);
+                    q.prepare_sent = true;
+                }
+                std::vector<const char *> vals(q.values.size());
+                std::vector<int> lens(q.values.size());
+                for (std::size_t i = 0; i < q.values.size(); ++i) {
+                    vals[i] = q.set[i] ? q.values[i].data() : nullptr;
+                    lens[i] = static_cast<int>(q.values[i].size());
+                }
+                ok = PQsendQueryPrepared(conn_, it->second.c_str(), static_cast<int>(vals.size()), vals.data(),
+                                         lens.data(), q.binary.data(), 1);
+            }
+            if (!ok) send_failed();
+        }
+        g_round_trips.fetch_add(1, std::memory_order_relaxed);
+        if (!PQpipelineSync(conn_) || !flush_output()) send_failed();
+    }
+    [[noreturn]] void send_failed() {
+        std::string msg = first_line(PQerrorMessage(conn_));
+        drop_connection();
+        throw Error(ErrorCode::io, "lost the connection to PostgreSQL: " + msg);
+    }
+
+    // Read the answers to the queue in order (each statement's results,
+    // after those of its PREPARE when one was sent), then the sync point;
+    // then hand each reader its rows. Throws io when the connection was
+    // lost (the queue is kept, to be sent again), else the first failure.
+    void read_answers() {
+        const auto deadline = Clock::now() + std::chrono::milliseconds(answer_timeout_ms_);
+        PGresult *failed = nullptr; // the first failure
+        std::vector<PGresult *> rows(queue_.size(), nullptr);
+        auto release_all = [&] {
+            PQclear(failed);
+            for (PGresult *r : rows) PQclear(r);
+        };
+        // Keep r when it succeeded (returned), or as the first failure.
+        auto take = [&](PGresult *r) -> PGresult * {
+            const ExecStatusType st = PQresultStatus(r);
+            if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
+            if (!failed && st != PGRES_PIPELINE_ABORTED) failed = r;
+            else PQclear(r);
+            return nullptr;
+        };
+        bool synced = false;
+        try {
+            for (std::size_t i = 0; i < queue_.size(); ++i) {
+                if (queue_[i].prepare_sent)
+                    while (PGresult *r = next_result(deadline)) PQclear(take(r));
+                while (PGresult *r = next_result(deadline)) {
+                    PGresult *ok = take(r);
+                    if (!ok) continue;
+                    changes_ = affected(ok);
+                    last_tag_ = PQcmdStatus(ok);
+                    PQclear(rows[i]);
+                    rows[i] = ok;
+                }
+            }
+            PGresult *sync = next_result(deadline);
+            synced = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+            PQclear(sync);
+        } catch (...) {
+            release_all();
+            throw;
+        }
+        if (PQstatus(conn_) != CONNECTION_OK) {
+            release_all();
+            prepared_.clear();
+            throw Error(ErrorCode::io, "lost the connection to PostgreSQL: " + first_line(PQerrorMessage(conn_)));
+        }
+        for (std::size_t i = 0; i < queue_.size(); ++i) {
+            if (queue_[i].target) queue_[i].target->deliver(std::exchange(rows[i], nullptr));
+            PQclear(rows[i]);
+        }
+        queue_.clear();
+        if (failed) {
+            // Statements prepared in a failed batch may not exist: forget them.
+            for (const auto &sql : sent_prepares_) prepared_.erase(sql);
+            check(failed, "postgres");
+        }
+        if (!synced) {
+            drop_connection();
+            throw Error(ErrorCode::io, "postgres: a batch of statements ended out of step; the connection was closed");
+        }
+    }
+
     static std::int64_t affected(const PGresult *r) {
         const char *n = PQcmdTuples(const_cast<PGresult *>(r));
         return n && *n ? std::strtoll(n, nullptr, 10) : 0;
@@ -353,68 +530,78 @@ private:
                    ? await()
                    : nullptr;
     }
-    PGresult *await() {
-        g_round_trips.fetch_add(1, std::memory_order_relaxed);
-        using clock = std::chrono::steady_clock;
-        const auto deadline = clock::now() + std::chrono::milliseconds(answer_timeout_ms_);
-        // Wait until the socket is ready (events) or the deadline passes.
-        auto wait = [&](short events) {
-            for (;;) {
-                const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-                if (left.count() <= 0) return false;
-                pollfd p{PQsocket(conn_), events, 0};
-                const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
-                if (n > 0) return true;
-                if (n < 0 && errno != EINTR) return true; // let libpq report the socket error
-            }
-        };
-        bool timed_out = false;
-        for (int f; !timed_out && (f = PQflush(conn_)) != 0;) {
-            if (f < 0) break;
-            if (!wait(POLLIN | POLLOUT)) timed_out = true;
-            else if (!PQconsumeInput(conn_)) break;
+    using Clock = std::chrono::steady_clock;
+
+    // Wait until the socket is ready for `events`; false once the deadline passed.
+    bool wait_socket(short events, Clock::time_point deadline) {
+        for (;;) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+            if (left.count() <= 0) return false;
+            pollfd p{PQsocket(conn_), events, 0};
+            const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
+            if (n > 0) return true;
+            if (n < 0 && errno != EINTR) return true; // let libpq report the socket error
         }
-        PGresult *keep = nullptr;
-        while (!timed_out) {
-            bool lost = false;
-            while (PQisBusy(conn_) && !lost) {
-                if (!wait(POLLIN)) {
-                    timed_out = true;
-                    break;
-                }
-                lost = !PQconsumeInput(conn_);
-            }
-            if (timed_out) break;
-            PGresult *r = PQgetResult(conn_);
-            if (!r) break;
-            const ExecStatusType st = PQresultStatus(r);
-            const bool failed = st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK;
-            const bool kept_failed = keep && PQresultStatus(keep) != PGRES_COMMAND_OK &&
-                                     PQresultStatus(keep) != PGRES_TUPLES_OK;
-            if (kept_failed && !failed) {
-                PQclear(r);
-            } else {
-                PQclear(keep);
-                keep = r;
-            }
-        }
-        if (!timed_out) return keep;
-        // No answer in time: the connection's state is unknown, so end it
-        // (the next call reconnects) and drain what libpq still holds.
-        PQclear(keep);
-        ::shutdown(PQsocket(conn_), SHUT_RDWR);
-        while (PGresult *r = PQgetResult(conn_)) PQclear(r);
-        prepared_.clear();
-        in_tx_ = false;
+    }
+    // No answer in time: the connection's state is unknown, so end it (the
+    // next call reconnects).
+    [[noreturn]] void answer_timed_out() {
+        drop_connection();
         throw Error(ErrorCode::io, "PostgreSQL did not answer within " + std::to_string(answer_timeout_ms_) +
                                        " ms; the connection was closed (retry; a write may have been applied, "
                                        "so retry it with its requestId)");
+    }
+    // Send what libpq holds; false when the connection failed.
+    bool flush_output(Clock::time_point deadline) {
+        for (int f; (f = PQflush(conn_)) != 0;) {
+            if (f < 0) return false;
+            if (!wait_socket(POLLIN | POLLOUT, deadline)) answer_timed_out();
+            if (!PQconsumeInput(conn_)) return false;
+        }
+        return true;
+    }
+    bool flush_output() { return flush_output(Clock::now() + std::chrono::milliseconds(answer_timeout_ms_)); }
+    // The next result; NULL after each statement's results (and when the
+    // connection failed).
+    PGresult *next_result(Clock::time_point deadline) {
+        while (PQisBusy(conn_)) {
+            if (!wait_socket(POLLIN, deadline)) answer_timed_out();
+            if (!PQconsumeInput(conn_)) break;
+        }
+        return PQgetResult(conn_);
+    }
+    // The answer to one request outside a pipeline: the first failed
+    // result, else the last one; NULL if none.
+    PGresult *await() {
+        g_round_trips.fetch_add(1, std::memory_order_relaxed);
+        const auto deadline = Clock::now() + std::chrono::milliseconds(answer_timeout_ms_);
+        PGresult *keep = nullptr;
+        try {
+            flush_output(deadline); // a failure shows in the results
+            while (PGresult *r = next_result(deadline)) {
+                const ExecStatusType st = PQresultStatus(r);
+                const bool failed = st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK;
+                const bool kept_failed = keep && PQresultStatus(keep) != PGRES_COMMAND_OK &&
+                                         PQresultStatus(keep) != PGRES_TUPLES_OK;
+                if (kept_failed && !failed) {
+                    PQclear(r);
+                } else {
+                    PQclear(keep);
+                    keep = r;
+                }
+            }
+        } catch (...) {
+            PQclear(keep);
+            throw;
+        }
+        return keep;
     }
 
     void ensure_connected() {
         if (PQstatus(conn_) == CONNECTION_OK) return;
         prepared_.clear();
         PQreset(conn_);
+        if (PQstatus(conn_) == CONNECTION_OK && PQpipelineStatus(conn_) != PQ_PIPELINE_OFF) PQexitPipelineMode(conn_);
         if (PQstatus(conn_) != CONNECTION_OK)
             throw Error(ErrorCode::io, "lost the connection to PostgreSQL and cannot reconnect: " +
                                            first_line(PQerrorMessage(conn_)));
@@ -465,6 +652,9 @@ private:
     }
 
     PGconn *conn_ = nullptr;
+    std::vector<Queued> queue_;              // the pipeline, not yet sent
+    std::vector<std::string> sent_prepares_; // statements prepared by the batch in flight
+    std::string last_tag_;                   // command tag of the last answer (COMMIT's)
     int busy_timeout_ms_ = 0;
     long long answer_timeout_ms_ = 0;
     bool in_tx_ = false;
@@ -476,13 +666,52 @@ private:
 
 bool PgCursor::step() {
     if (!executed_) {
-        executed_ = true;
-        res_ = db_.run(sql_, values_, set_, binary_);
-        rows_ = PQntuples(res_);
-        row_ = -1;
+        if (db_.pipelined()) {
+            send();
+        } else {
+            executed_ = true;
+            deliver(db_.run(sql_, values_, set_, binary_));
+        }
+    }
+    if (awaiting_) {
+        db_.flush();
+        if (awaiting_) throw Error(ErrorCode::internal, "postgres: a statement's answer went missing");
     }
     if (row_ < rows_) ++row_;
     return row_ < rows_;
+}
+
+void PgCursor::send() {
+    if (executed_ || !db_.pipelined()) return;
+    executed_ = true;
+    awaiting_ = true;
+    db_.enqueue(sql_, values_, set_, binary_, this);
+}
+
+void PgCursor::run() {
+    if (!db_.pipelined()) {
+        while (step()) {}
+        return;
+    }
+    // Deferred: its parameters move to the queue; a failure surfaces at the
+    // next batch that is read (at the latest, COMMIT).
+    if (!executed_) db_.enqueue(sql_, std::move(values_), set_, binary_, nullptr);
+    executed_ = true;
+    values_.assign(set_.size(), std::string());
+}
+
+void PgCursor::reset() noexcept {
+    if (awaiting_) db_.forget(this);
+    awaiting_ = false;
+    PQclear(res_);
+    res_ = nullptr;
+    executed_ = false;
+    row_ = -1;
+    rows_ = 0;
+    for (std::size_t i = 0; i < values_.size(); ++i) {
+        set_[i] = false;
+        values_[i].clear();
+    }
 }
 
 } // namespace

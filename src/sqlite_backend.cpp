@@ -100,7 +100,7 @@ public:
         if (rc != SQLITE_OK) raise(rc, "sqlite");
     }
     void session(const std::string &sql) override { exec(sql); }
-    std::int64_t changes() const override { return sqlite3_changes64(db_); }
+    std::int64_t changes() override { return sqlite3_changes64(db_); }
     void begin(bool write) override { exec(write ? "BEGIN IMMEDIATE" : "BEGIN"); }
     void commit() override { exec("COMMIT"); }
     void rollback() noexcept override { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); }
