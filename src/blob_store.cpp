@@ -93,6 +93,12 @@ std::shared_ptr<const CoreEntry> BlobStore::core(const std::string &id) {
     return e;
 }
 
+void BlobStore::cache_core(const std::string &id, std::string text, json::object obj) {
+    if (cores_.count(id)) return;
+    if (cores_.size() >= kCoreCacheSize) cores_.clear();
+    cores_.emplace(id, std::make_shared<const CoreEntry>(CoreEntry{std::move(text), std::move(obj)}));
+}
+
 std::shared_ptr<const json::object> BlobStore::map(const std::string &id) {
     if (auto it = maps_.find(id); it != maps_.end()) return it->second.map;
     if (cache_only_) throw NotCached{};
@@ -114,7 +120,75 @@ std::shared_ptr<const json::object> BlobStore::map(const std::string &id) {
     return m;
 }
 
+namespace {
+
+constexpr const char *kFactColumns = "SELECT b.id, b.kind, b.refs, b.base_refs, b.depth, b.base, b.children ";
+
+// The facts of the cores a write to one spinner may release (its latest
+// state, its current version, versions retention may remove) and of their
+// delta bases, in one statement.
+const std::string kSpinnerCoreFacts =
+    std::string("WITH RECURSIVE chain(id, base, n) AS ("
+                "SELECT b.id, b.base, 0 FROM blobs b WHERE b.id IN ("
+                "SELECT s.latest_core FROM spinners s WHERE s.name = ? "
+                "UNION SELECT v.core FROM versions v JOIN spinners s ON v.spinner_id = s.id "
+                "WHERE s.name = ? AND (v.number IN (s.current_number, ?) "
+                "OR v.number < s.last_number + 1 - COALESCE(?, s.history_limit))) "
+                "UNION ALL SELECT b.id, b.base, c.n + 1 FROM blobs b JOIN chain c ON b.id = c.base WHERE c.n < 64) ") +
+    kFactColumns + "FROM blobs b WHERE b.id IN (SELECT id FROM chain)";
+
+const std::string kBlobFacts = std::string(kFactColumns) + "FROM blobs b WHERE b.id = ?";
+
+} // namespace
+
+void BlobStore::learn(const Stmt &st) {
+    Facts f;
+    f.exists = true;
+    f.kind = st.i64(1);
+    f.refs = st.i64(2);
+    f.base_refs = st.i64(3);
+    f.depth = st.i64(4);
+    if (!st.is_null(5)) f.base = to_hex(st.blob(5));
+    if (!st.is_null(6)) f.children = st.blob(6);
+    facts_[to_hex(st.blob(0))] = std::move(f);
+}
+
+BlobStore::Prefetch BlobStore::prefetch(const std::vector<std::string> &ids, std::string_view spinner,
+                                        std::optional<std::int64_t> history_limit, std::int64_t also) {
+    Prefetch p(*this);
+    if (!spinner.empty()) {
+        auto st = std::make_unique<Stmt>(db_, kSpinnerCoreFacts);
+        st->bind(1, spinner).bind(2, spinner).bind(3, also);
+        if (history_limit) st->bind(4, *history_limit); else st->bind_null(4);
+        st->send();
+        p.st_.push_back(std::move(st));
+    }
+    for (const auto &id : ids) {
+        if (facts_.count(id)) continue;
+        facts_[id]; // absent unless the answer says otherwise
+        auto st = std::make_unique<Stmt>(db_, kBlobFacts);
+        st->bind_blob(1, from_hex(id)).send();
+        p.st_.push_back(std::move(st));
+    }
+    return p;
+}
+
+void BlobStore::Prefetch::take() {
+    for (auto &st : st_)
+        while (st->step()) b_->learn(*st);
+    st_.clear();
+}
+
+BlobStore::Facts &BlobStore::facts(const std::string &id) {
+    if (auto it = facts_.find(id); it != facts_.end()) return it->second;
+    Stmt st(db_, kBlobFacts);
+    st.bind_blob(1, from_hex(id));
+    if (st.step()) learn(st);
+    return facts_[id];
+}
+
 bool BlobStore::contains(const std::string &id) {
+    if (auto it = facts_.find(id); it != facts_.end()) return it->second.exists;
     Stmt st(db_, "SELECT 1 FROM blobs WHERE id=?");
     st.bind_blob(1, from_hex(id));
     return st.step();
@@ -122,7 +196,8 @@ bool BlobStore::contains(const std::string &id) {
 
 void BlobStore::put(const std::string &id, BlobKind kind, std::string_view data, const std::string &base,
                     const std::vector<std::string> &children) {
-    if (contains(id)) return; // content-addressed: already stored (and not recompressed)
+    Facts &mine = facts(id);
+    if (mine.exists) return; // content-addressed: already stored (and not recompressed)
     int codec = kRaw;
     std::string stored;
     std::int64_t depth = 0;
@@ -130,12 +205,11 @@ void BlobStore::put(const std::string &id, BlobKind kind, std::string_view data,
     if (kind == BlobKind::secret) {
         stored = std::string(data); // sealed bytes do not compress
     } else if (!base.empty()) {
-        Stmt d(db_, "SELECT depth FROM blobs WHERE id=? AND kind=?");
-        d.bind_blob(1, from_hex(base)).bind(2, kind_code(BlobKind::core));
-        if (d.step() && d.i64(0) < kMaxDeltaDepth) {
+        const Facts &b = facts(base);
+        if (b.exists && b.kind == kind_code(BlobKind::core) && b.depth < kMaxDeltaDepth) {
             stored = compress(data, codec, core(base)->text);
             if (codec == kZstdDelta) {
-                depth = d.i64(0) + 1;
+                depth = b.depth + 1;
                 base_used = base;
             }
         }
@@ -151,22 +225,25 @@ void BlobStore::put(const std::string &id, BlobKind kind, std::string_view data,
     st.bind(7, depth);
     if (kids.empty()) st.bind_null(8); else st.bind_blob(8, kids);
     st.run();
+    Facts &f = facts_[id]; // (facts(base) may have rehashed the map)
+    f = Facts{true, kind_code(kind), 0, 0, depth, base_used, kids.empty() ? std::nullopt : std::optional(kids)};
+    if (kind == BlobKind::core && kids.empty()) f.children = std::string();
     if (!base_used.empty()) {
         // The base's text must outlive this delta (not its config maps or secrets).
         Stmt b(db_, "UPDATE blobs SET base_refs = base_refs + 1 WHERE id=?");
         b.bind_blob(1, from_hex(base_used)).run();
+        ++facts_[base_used].base_refs;
     }
 }
 
 // The blobs a blob holds a reference on (a core's config maps and secrets).
 // Rows written before schema 2 have no list: parse the core.
 std::vector<std::string> BlobStore::children(const std::string &id) {
-    Stmt st(db_, "SELECT kind, children FROM blobs WHERE id=?");
-    st.bind_blob(1, from_hex(id));
-    if (!st.step()) return {};
-    if (st.is_null(1))
-        return st.i64(0) == kind_code(BlobKind::core) ? sealed_children(core(id)->obj) : std::vector<std::string>{};
-    std::string raw = st.blob(1);
+    const Facts &f = facts(id);
+    if (!f.exists) return {};
+    if (!f.children)
+        return f.kind == kind_code(BlobKind::core) ? sealed_children(core(id)->obj) : std::vector<std::string>{};
+    const std::string &raw = *f.children;
     if (raw.size() % 32 != 0) throw Error(ErrorCode::corrupt, "blob has a malformed child list");
     std::vector<std::string> out;
     for (std::size_t i = 0; i < raw.size(); i += 32) out.push_back(to_hex(std::string_view(raw).substr(i, 32)));
@@ -174,50 +251,62 @@ std::vector<std::string> BlobStore::children(const std::string &id) {
 }
 
 void BlobStore::incref(const std::string &id) {
-    Stmt st(db_, "UPDATE blobs SET refs = refs + 1 WHERE id=? RETURNING refs");
-    st.bind_blob(1, from_hex(id));
-    if (!st.step()) throw Error(ErrorCode::corrupt, "content to reference is missing");
-    std::int64_t refs = st.i64(0);
-    st.run();
+    Facts &f = facts(id);
+    if (!f.exists) throw Error(ErrorCode::corrupt, "content to reference is missing");
+    const std::int64_t refs = ++f.refs;
+    Stmt st(db_, "UPDATE blobs SET refs = refs + 1 WHERE id=?");
+    st.bind_blob(1, from_hex(id)).run();
     if (refs != 1) return; // children already counted for this blob
     for (const auto &c : children(id)) incref(c);
 }
 
 void BlobStore::decref(const std::string &id) {
-    Stmt st(db_, "UPDATE blobs SET refs = refs - 1 WHERE id=? RETURNING refs, base_refs");
-    st.bind_blob(1, from_hex(id));
-    if (!st.step()) return;
-    const std::int64_t refs = st.i64(0), base_refs = st.i64(1);
-    st.run();
+    Facts &f = facts(id);
+    if (!f.exists) return;
+    const std::int64_t refs = --f.refs, base_refs = f.base_refs;
+    Stmt st(db_, "UPDATE blobs SET refs = refs - 1 WHERE id=?");
+    st.bind_blob(1, from_hex(id)).run();
     if (refs > 0) return;
-    for (const auto &c : children(id)) decref(c);
+    for (const auto &c : children(id)) decref_child(c);
     if (base_refs == 0) drop(id);
 }
 
+void BlobStore::decref_child(const std::string &id) {
+    if (facts_.count(id)) return decref(id);
+    // Unknown here: a config map or secret (no children, no base), released
+    // and deleted at zero by the statements themselves.
+    Stmt st(db_, "UPDATE blobs SET refs = refs - 1 WHERE id=?");
+    st.bind_blob(1, from_hex(id)).run();
+    Stmt del(db_, "DELETE FROM blobs WHERE id=? AND refs <= 0 AND base_refs <= 0");
+    del.bind_blob(1, from_hex(id)).run();
+    evict(id);
+}
+
 void BlobStore::release_base(const std::string &id) {
-    Stmt st(db_, "UPDATE blobs SET base_refs = base_refs - 1 WHERE id=? RETURNING refs, base_refs");
-    st.bind_blob(1, from_hex(id));
-    if (!st.step()) return;
-    const std::int64_t refs = st.i64(0), base_refs = st.i64(1);
-    st.run();
+    Facts &f = facts(id);
+    if (!f.exists) return;
+    const std::int64_t refs = f.refs, base_refs = --f.base_refs;
+    Stmt st(db_, "UPDATE blobs SET base_refs = base_refs - 1 WHERE id=?");
+    st.bind_blob(1, from_hex(id)).run();
     if (refs <= 0 && base_refs <= 0) drop(id);
 }
 
 void BlobStore::drop(const std::string &id) {
-    std::string base;
-    {
-        Stmt st(db_, "SELECT base FROM blobs WHERE id=?");
-        st.bind_blob(1, from_hex(id));
-        if (st.step() && !st.is_null(0)) base = to_hex(st.blob(0));
-    }
+    Facts &f = facts(id);
+    const std::string base = f.base;
+    f.exists = false;
     Stmt del(db_, "DELETE FROM blobs WHERE id=?");
     del.bind_blob(1, from_hex(id)).run();
+    evict(id);
+    if (!base.empty()) release_base(base);
+}
+
+void BlobStore::evict(const std::string &id) {
     cores_.erase(id);
     if (auto it = maps_.find(id); it != maps_.end()) {
         map_bytes_ -= it->second.bytes;
         maps_.erase(it);
     }
-    if (!base.empty()) release_base(base);
 }
 
 } // namespace spinner_rollback::detail

@@ -11,6 +11,7 @@
 #include "json.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -39,6 +40,8 @@ public:
     /// A verified core (cached by id: cores are immutable). corrupt when
     /// missing, of another kind, or failing its sha256 id.
     std::shared_ptr<const CoreEntry> core(const std::string &id);
+    /// Cache a core that is being stored (its id is the sha256 of `text`).
+    void cache_core(const std::string &id, std::string text, json::object obj);
     /// A verified config map (cached by id: config maps are immutable).
     std::shared_ptr<const json::object> map(const std::string &id);
     /// Stored bytes of a blob, decompressed (delta base resolved), unverified.
@@ -47,9 +50,37 @@ public:
     /// While set, core() and map() answer from the cache only and throw
     /// NotCached otherwise (reads that want one round trip, see CacheOnly).
     void set_cache_only(bool on) noexcept { cache_only_ = on; }
+    bool cache_only() const noexcept { return cache_only_; }
 
-    /// Whether a blob is stored.
+    /// Whether a blob is stored (inside a write transaction: from its facts).
     bool contains(const std::string &id);
+
+    // Reference counting in a write transaction works on facts about the
+    // rows (counts, base, children) read once, in batches; the writes are
+    // plain updates that need no answer (PostgreSQL sends them with the
+    // next batch). Facts are valid under the writer lock only.
+
+    /// Forget the facts (at the start and end of each write transaction).
+    void forget_facts() noexcept { facts_.clear(); }
+    /// Facts about blobs a write will touch, sent now and read by take():
+    /// `ids` and, for `spinner` (may be empty), the cores of its latest
+    /// state, its current version, version `also` (0: none) and the versions
+    /// retention may remove at `history_limit` (none: the spinner's), each
+    /// with its chain of delta bases.
+    class Prefetch {
+    public:
+        /// Read the answers into the store's facts.
+        void take();
+        Prefetch(Prefetch &&) = default;
+
+    private:
+        friend class BlobStore;
+        explicit Prefetch(BlobStore &b) : b_(&b) {}
+        BlobStore *b_;
+        std::vector<std::unique_ptr<Stmt>> st_;
+    };
+    Prefetch prefetch(const std::vector<std::string> &ids, std::string_view spinner = {},
+                      std::optional<std::int64_t> history_limit = std::nullopt, std::int64_t also = 0);
     /// Store a blob unless present (content-addressed: never recompressed).
     /// A core is delta-compressed against `base` (a stored core id) when given.
     /// `children` are the blobs it will hold references on.
@@ -62,6 +93,20 @@ public:
     void decref(const std::string &id);
 
 private:
+    // What a write needs to know about a stored blob.
+    struct Facts {
+        bool exists = false;
+        std::int64_t kind = 0, refs = 0, base_refs = 0, depth = 0;
+        std::string base;                   // hex id of its delta base, or empty
+        std::optional<std::string> children; // raw 32-byte ids; none: rows before schema 2
+    };
+    // Facts about `id`: known, else read (one statement).
+    Facts &facts(const std::string &id);
+    void learn(const Stmt &st);
+    // A child's reference (a config map or secret: no children, no base);
+    // without facts, by statements alone.
+    void decref_child(const std::string &id);
+    void evict(const std::string &id);
     std::vector<std::string> children(const std::string &id);
     void release_base(const std::string &id);
     void drop(const std::string &id);
@@ -75,6 +120,19 @@ private:
     std::unordered_map<std::string, CachedMap> maps_;
     std::size_t map_bytes_ = 0; // text size of the cached maps
     bool cache_only_ = false;
+    std::unordered_map<std::string, Facts> facts_; // this write transaction's
+};
+
+/// Facts known for the life of this object only (one write transaction).
+class WriteFacts {
+public:
+    explicit WriteFacts(BlobStore &b) : b_(b) { b_.forget_facts(); }
+    ~WriteFacts() { b_.forget_facts(); }
+    WriteFacts(const WriteFacts &) = delete;
+    WriteFacts &operator=(const WriteFacts &) = delete;
+
+private:
+    BlobStore &b_;
 };
 
 /// Cache-only mode for the life of this object.

@@ -63,8 +63,28 @@ SpinnerRow spinner_row(const Stmt &st) {
     return r;
 }
 
+[[noreturn]] void no_such_spinner(std::string_view name) {
+    throw Error(ErrorCode::not_found, "no spinner named \"" + std::string(name) + "\"", "spinner");
+}
+
 std::int64_t code(VersionReason r) { return static_cast<std::int64_t>(r); }
 std::int64_t code(RolloutStatus s) { return static_cast<std::int64_t>(s); }
+
+// A remembered request joined with the version it names (columns of
+// kVersionColumns from column 4); callers add FROM/WHERE.
+const std::string kRequestColumns =
+    "SELECT r.payload, r.outcome, r.number, r.reasons, v.number, v.created_at, v.author, v.message, v.reason, "
+    "v.reasons, v.summary, v.core, v.rollback_of, v.status ";
+
+StoredRequest stored_request(const Stmt &st) {
+    StoredRequest r;
+    r.payload = st.text(0);
+    r.outcome = st.text(1);
+    r.number = st.i64(2);
+    r.reasons_text = st.text(3);
+    if (!st.is_null(4)) r.version = version_row(st, 4);
+    return r;
+}
 
 Outcome outcome_named(std::string_view s) {
     for (Outcome o : {Outcome::created, Outcome::unchanged, Outcome::disabled})
@@ -80,6 +100,45 @@ void check_spinner_name(std::string_view name) {
                     "spinner name must be a DNS-1123 label (1-63 lowercase letters, digits, '-')", "spinner");
 }
 
+History::WriteFetch History::fetch_for_write(std::string_view name, const std::string &request_id,
+                                             std::optional<std::int64_t> history_limit, std::int64_t also) {
+    WriteFetch f;
+    f.spinner_ =
+        std::make_unique<Stmt>(db_, kSpinnerJoinVersions + "AND v.number IN (s.current_number, ?) WHERE s.name = ?");
+    f.spinner_->bind(1, also).bind(2, name).send();
+    if (!request_id.empty()) {
+        f.request_ = std::make_unique<Stmt>(
+            db_, kRequestColumns + "FROM requests r JOIN spinners s ON r.spinner_id = s.id LEFT JOIN versions v "
+                                   "ON v.spinner_id = s.id AND v.number = r.number "
+                                   "WHERE s.name = ? AND r.request_id = ?");
+        f.request_->bind(1, name).bind(2, request_id).send();
+    }
+    // Superset of what prune() removes after this write (the number of a
+    // new version is last_number + 1).
+    f.old_ = std::make_unique<Stmt>(db_, "SELECT v.number, v.core FROM versions v JOIN spinners s ON v.spinner_id = s.id "
+                                         "WHERE s.name = ? AND v.number < s.last_number + 1 - COALESCE(?, s.history_limit) "
+                                         "AND v.number <> s.current_number ORDER BY v.number");
+    f.old_->bind(1, name);
+    if (history_limit) f.old_->bind(2, *history_limit); else f.old_->bind_null(2);
+    f.old_->send();
+    return f;
+}
+
+WriteView History::WriteFetch::take() {
+    WriteView w;
+    if (spinner_->step()) {
+        w.spinner = spinner_row(*spinner_);
+        do {
+            if (spinner_->is_null(8)) break;
+            VersionRow r = version_row(*spinner_, 8);
+            (r.number == w.spinner->current ? w.current : w.also) = std::move(r);
+        } while (spinner_->step());
+    }
+    if (request_ && request_->step()) w.request = stored_request(*request_);
+    while (old_->step()) w.old_versions.push_back(OldVersion{old_->i64(0), to_hex(old_->blob(1))});
+    return w;
+}
+
 std::optional<SpinnerRow> History::find_spinner(std::string_view name) {
     Stmt st(db_, std::string("SELECT ") + kSpinnerColumns + " FROM spinners s WHERE s.name=?");
     st.bind(1, name);
@@ -93,7 +152,7 @@ std::vector<Version> History::list(std::string_view name, std::int64_t before, s
     // spinner's row, joined with the page of its versions.
     Stmt st(db_, kSpinnerJoinVersions + "AND v.number < ? WHERE s.name = ? ORDER BY v.number DESC LIMIT ?");
     st.bind(1, before == 0 ? std::numeric_limits<std::int64_t>::max() : before).bind(2, name).bind(3, limit);
-    if (!st.step()) throw Error(ErrorCode::not_found, "no spinner named \"" + std::string(name) + "\"", "spinner");
+    if (!st.step()) no_such_spinner(name);
     const SpinnerRow s = spinner_row(st);
     std::vector<Version> out;
     if (st.is_null(8)) return out; // no versions (in this page)
@@ -111,9 +170,18 @@ std::optional<std::string> History::latest_core(std::string_view name) {
 
 SpinnerRow History::require_spinner(std::string_view name) {
     check_spinner_name(name);
-    auto s = find_spinner(name);
-    if (!s) throw Error(ErrorCode::not_found, "no spinner named \"" + std::string(name) + "\"", "spinner");
-    return *s;
+    return require(find_spinner(name), name);
+}
+
+SpinnerRow History::require(std::optional<SpinnerRow> row, std::string_view name) {
+    if (!row) no_such_spinner(name);
+    return std::move(*row);
+}
+
+void History::create_if_missing(std::string_view name, bool enabled, std::int64_t history_limit) {
+    Stmt st(db_, "INSERT INTO spinners(name, enabled, history_limit, updated_at) VALUES(?,?,?,?) "
+                 "ON CONFLICT(name) DO NOTHING");
+    st.bind(1, name).bind(2, enabled ? 1 : 0).bind(3, history_limit).bind(4, now_rfc3339()).run();
 }
 
 SpinnerRow History::create_spinner(std::string_view name, bool enabled, std::int64_t history_limit) {
@@ -148,6 +216,13 @@ VersionRow History::require_version(const SpinnerRow &s, std::int64_t n, const s
     return expect_version(s, n >= 1 && n <= s.last_number ? find_version(s.id, n) : std::nullopt, n, what);
 }
 
+VersionRow History::expect_among(const SpinnerRow &s, const std::vector<VersionRow> &rows, std::int64_t number,
+                                 const std::string &what) {
+    for (const auto &r : rows)
+        if (r.number == number) return r;
+    return expect_version(s, std::nullopt, number, what);
+}
+
 VersionRow History::expect_version(const SpinnerRow &s, std::optional<VersionRow> row, std::int64_t n,
                                    const std::string &what) {
     if (n >= 1 && n <= s.last_number) {
@@ -166,9 +241,9 @@ VersionRow History::expect_version(const SpinnerRow &s, std::optional<VersionRow
 std::pair<SpinnerRow, std::vector<VersionRow>> History::spinner_and_versions(std::string_view name,
                                                                              std::int64_t a, std::int64_t b) {
     check_spinner_name(name);
-    Stmt st(db_, kSpinnerJoinVersions + "AND v.number IN (?, ?) WHERE s.name = ?");
+    Stmt st(db_, kSpinnerJoinVersions + "AND v.number IN (?, ?, s.current_number) WHERE s.name = ?");
     st.bind(1, a).bind(2, b).bind(3, name);
-    if (!st.step()) throw Error(ErrorCode::not_found, "no spinner named \"" + std::string(name) + "\"", "spinner");
+    if (!st.step()) no_such_spinner(name);
     std::pair<SpinnerRow, std::vector<VersionRow>> out{spinner_row(st), {}};
     if (st.is_null(8)) return out;
     do out.second.push_back(version_row(st, 8));
@@ -216,7 +291,8 @@ Version History::make_version(const SpinnerRow &s, const VersionRow &r) const {
 
 Version History::append(SpinnerRow &s, const Sealed &sealed, VersionReason reason,
                         const std::vector<Reason> &reasons, const std::string &summary,
-                        std::optional<std::int64_t> rollback_of, const ChangeMeta &meta) {
+                        std::optional<std::int64_t> rollback_of, const ChangeMeta &meta,
+                        const std::vector<OldVersion> *old) {
     blobs_.incref(sealed.core_id);
     VersionRow r;
     r.number = s.last_number + 1;
@@ -254,7 +330,7 @@ Version History::append(SpinnerRow &s, const Sealed &sealed, VersionReason reaso
                 .bind(3, std::string_view(vid->as_string())).bind(4, r.number).run();
         }
     }
-    prune(s);
+    prune(s, old);
     return make_version(s, r);
 }
 
@@ -270,11 +346,14 @@ void History::set_latest(SpinnerRow &s, const std::string &core_id) {
     st.bind(4, s.updated_at).bind(5, s.id).run();
 }
 
-void History::prune(const SpinnerRow &s) {
+void History::prune(const SpinnerRow &s, const std::vector<OldVersion> *old) {
     std::int64_t keep_from = s.current - s.history_limit;
     if (keep_from <= 1) return;
     std::vector<std::string> cores;
-    {
+    if (old) {
+        for (const auto &v : *old)
+            if (v.number < keep_from && v.number != s.current) cores.push_back(v.core);
+    } else {
         Stmt st(db_, "SELECT core FROM versions WHERE spinner_id=? AND number<? AND number<>?");
         st.bind(1, s.id).bind(2, keep_from).bind(3, s.current);
         while (st.step()) cores.push_back(to_hex(st.blob(0)));
@@ -300,22 +379,26 @@ void History::set_status(const SpinnerRow &s, std::int64_t number, RolloutStatus
 }
 
 std::optional<Replayed> History::replay(const SpinnerRow &s, const std::string &rid, const std::string &payload) {
-    Stmt st(db_, "SELECT payload, outcome, number, reasons FROM requests WHERE spinner_id=? AND request_id=?");
+    Stmt st(db_, kRequestColumns + "FROM requests r LEFT JOIN versions v ON v.spinner_id = r.spinner_id "
+                                   "AND v.number = r.number WHERE r.spinner_id = ? AND r.request_id = ?");
     st.bind(1, s.id).bind(2, rid);
     if (!st.step()) return std::nullopt;
-    if (st.text(0) != payload)
+    return replay(s, stored_request(st), rid, payload);
+}
+
+Replayed History::replay(const SpinnerRow &s, const StoredRequest &stored, const std::string &rid,
+                         const std::string &payload) const {
+    if (stored.payload != payload)
         throw Error(ErrorCode::conflict,
                     "requestId \"" + rid.substr(0, 64) + "\" was already used for a different request",
                     "meta.requestId");
     Replayed r;
-    r.outcome = outcome_named(st.text(1));
-    const std::int64_t number = st.i64(2);
-    r.reasons = reasons_from_text(st.text(3));
-    if (number > 0) {
-        auto row = find_version(s.id, number);
+    r.outcome = outcome_named(stored.outcome);
+    r.reasons = reasons_from_text(stored.reasons_text);
+    if (stored.number > 0) {
         // Retention forgets a request with its version, in one transaction.
-        if (!row) throw Error(ErrorCode::corrupt, "a remembered request names a version that is missing");
-        r.version = make_version(s, *row);
+        if (!stored.version) throw Error(ErrorCode::corrupt, "a remembered request names a version that is missing");
+        r.version = make_version(s, *stored.version);
     }
     return r;
 }

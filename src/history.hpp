@@ -7,6 +7,7 @@
 
 #include <spinner_rollback/version_store.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -41,6 +42,28 @@ struct Replayed {
     std::optional<Version> version; ///< the version it created, if any
 };
 
+/// A remembered request as stored, with the version it created (if retained).
+struct StoredRequest {
+    std::string payload, outcome, reasons_text;
+    std::int64_t number = 0;
+    std::optional<VersionRow> version;
+};
+
+/// A version retention may remove.
+struct OldVersion {
+    std::int64_t number = 0;
+    std::string core; ///< hex id
+};
+
+/// What a write to one spinner reads first (History::fetch_for_write).
+struct WriteView {
+    std::optional<SpinnerRow> spinner;
+    std::optional<VersionRow> current;    ///< the current version's row
+    std::optional<VersionRow> also;       ///< the row of version `also`, if asked and retained
+    std::optional<StoredRequest> request; ///< the request id's first result
+    std::vector<OldVersion> old_versions; ///< retention's candidates
+};
+
 /// The refusal of a spinner name that is not a DNS-1123 label.
 void check_spinner_name(std::string_view name);
 
@@ -48,6 +71,30 @@ void check_spinner_name(std::string_view name);
 /// transaction (a write transaction for every method that writes).
 class History {
 public:
+    /// The statements of fetch_for_write(), sent; take() reads them.
+    class WriteFetch {
+    public:
+        WriteView take();
+        WriteFetch(WriteFetch &&) = default;
+
+    private:
+        friend class History;
+        WriteFetch() = default;
+        std::unique_ptr<Stmt> spinner_, request_, old_;
+    };
+    /// Everything a write to spinner `name` reads first — its row, its
+    /// current version, version `also` (0: none), the first result of
+    /// `request_id` (unless empty), and the versions that retention at
+    /// `history_limit` (none: the spinner's) may remove — sent now and read
+    /// by take(): one round trip on PostgreSQL with whatever else is sent
+    /// before the first take().
+    WriteFetch fetch_for_write(std::string_view name, const std::string &request_id,
+                               std::optional<std::int64_t> history_limit, std::int64_t also = 0);
+    /// Add to the batch, before fetch_for_write(): create spinner `name`
+    /// with these settings unless it exists (a new spinner's first record
+    /// then costs no round trip of its own).
+    void create_if_missing(std::string_view name, bool enabled, std::int64_t history_limit);
+
     History(Db &db, BlobStore &blobs) : db_(db), blobs_(blobs) {}
 
     std::optional<SpinnerRow> find_spinner(std::string_view name);
@@ -55,17 +102,22 @@ public:
     std::optional<std::string> latest_core(std::string_view name);
     /// invalid (name) or not_found.
     SpinnerRow require_spinner(std::string_view name);
+    /// The spinner's row when found, else not_found naming it.
+    static SpinnerRow require(std::optional<SpinnerRow> row, std::string_view name);
     SpinnerRow create_spinner(std::string_view name, bool enabled, std::int64_t history_limit);
     std::vector<std::string> spinner_names();
 
     std::optional<VersionRow> find_version(std::int64_t spinner_id, std::int64_t number);
     /// not_found or pruned, naming `what`.
     VersionRow require_version(const SpinnerRow &s, std::int64_t number, const std::string &what);
+    /// Version `number` among `rows`, expected there (expect_version).
+    VersionRow expect_among(const SpinnerRow &s, const std::vector<VersionRow> &rows, std::int64_t number,
+                            const std::string &what);
     /// `row` if present, else not_found or pruned for version `number`, naming `what`.
     VersionRow expect_version(const SpinnerRow &s, std::optional<VersionRow> row, std::int64_t number,
                               const std::string &what);
-    /// In one statement: the spinner's row and its versions `a` and `b`
-    /// (those that exist). invalid (name), not_found (spinner).
+    /// In one statement: the spinner's row and its versions `a`, `b` and
+    /// the current one (those that exist). invalid (name), not_found (spinner).
     std::pair<SpinnerRow, std::vector<VersionRow>> spinner_and_versions(std::string_view spinner, std::int64_t a,
                                                                         std::int64_t b);
     /// The current version's row (corrupt when missing).
@@ -80,18 +132,23 @@ public:
 
     /// Append a version whose content is stored (SealedState::put), then
     /// apply retention. The new version is current.
+    /// `old`: retention's candidates from fetch_for_write (else read here).
     Version append(SpinnerRow &s, const Sealed &sealed, VersionReason reason, const std::vector<Reason> &reasons,
-                   const std::string &summary, std::optional<std::int64_t> rollback_of, const ChangeMeta &meta);
+                   const std::string &summary, std::optional<std::int64_t> rollback_of, const ChangeMeta &meta,
+                   const std::vector<OldVersion> *old = nullptr);
     /// The spinner's latest state (what the host runs) and its settings.
     void set_latest(SpinnerRow &s, const std::string &core_id);
     /// Remove versions beyond historyLimit (never the current one).
-    void prune(const SpinnerRow &s);
+    void prune(const SpinnerRow &s, const std::vector<OldVersion> *old = nullptr);
     void set_status(const SpinnerRow &s, std::int64_t number, RolloutStatus status);
 
     /// The first result of `request_id` for this spinner, if it is
     /// remembered; conflict when it was used for another payload. Retention
     /// forgets a request together with the version it created.
     std::optional<Replayed> replay(const SpinnerRow &s, const std::string &request_id, const std::string &payload);
+    /// The same, from a request fetched by fetch_for_write().
+    Replayed replay(const SpinnerRow &s, const StoredRequest &r, const std::string &request_id,
+                    const std::string &payload) const;
     /// Remember what `request_id` did.
     void remember(const SpinnerRow &s, const std::string &request_id, const std::string &payload,
                   Outcome outcome, std::int64_t number, const std::vector<Reason> &reasons);

@@ -326,36 +326,27 @@ public:
         return std::make_unique<PgCursor>(*this, sql, params);
     }
 
-    /// Run a prepared statement; returns its result (owned by the caller).
-    PGresult *run(const std::string &sql, const std::vector<std::string> &values, const std::vector<bool> &set,
-                  const std::vector<int> &binary) {
-        std::vector<const char *> vals(values.size());
-        std::vector<int> lens(values.size());
-        for (std::size_t i = 0; i < values.size(); ++i) {
-            vals[i] = set[i] ? values[i].data() : nullptr;
-            lens[i] = static_cast<int>(values[i].size());
-        }
-        if (!in_tx_) ensure_connected();
-        for (bool again = !in_tx_;; again = false) {
-            // Outside a transaction only reads run (every write is in a Tx):
-            // when the connection died while idle, preparing or running the
-            // read fails; reconnect and run it once more.
-            PGresult *r = nullptr;
+    /// Run one statement outside a transaction (a read: every write is in
+    /// a Tx) in one round trip, preparing it on the way when it is new to
+    /// this connection; `c` receives the rows. When the connection died
+    /// while idle, reconnect and run it once more.
+    void run_alone(PgCursor &c, const std::string &sql, const std::vector<std::string> &values,
+                   const std::vector<bool> &set, const std::vector<int> &binary) {
+        for (int attempt = 0;; ++attempt) {
+            ensure_connected();
+            enter_pipeline();
+            queue_.push_back(Queued{sql, values, set, binary, &c, true});
             try {
-                r = execute(server_statement(sql), vals, lens, binary);
+                flush();
+                leave_pipeline();
+                return;
             } catch (const Error &) {
-                if (!again || PQstatus(conn_) == CONNECTION_OK) throw;
-                ensure_connected();
-                continue;
+                if (PQstatus(conn_) == CONNECTION_OK) {
+                    if (PQpipelineStatus(conn_) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn_)) drop_connection();
+                    throw;
+                }
+                if (attempt > 0) throw;
             }
-            if (again && PQstatus(conn_) != CONNECTION_OK) {
-                PQclear(r);
-                ensure_connected();
-                continue;
-            }
-            check(r, "postgres");
-            changes_ = affected(r);
-            return r;
         }
     }
 
@@ -523,13 +514,6 @@ private:
     // stopped process, a network dropping packets) becomes io, not a hang.
     // Returns the first failed result, else the last one; NULL if none.
     PGresult *query(const char *sql) { return PQsendQuery(conn_, sql) ? await() : nullptr; }
-    PGresult *execute(const std::string &name, const std::vector<const char *> &vals, const std::vector<int> &lens,
-                      const std::vector<int> &binary) {
-        return PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(vals.size()), vals.data(), lens.data(),
-                                   binary.data(), 1)
-                   ? await()
-                   : nullptr;
-    }
     using Clock = std::chrono::steady_clock;
 
     // Wait until the socket is ready for `events`; false once the deadline passed.
@@ -608,17 +592,6 @@ private:
         configure();
     }
 
-    const std::string &server_statement(const std::string &sql) {
-        auto it = prepared_.find(sql);
-        if (it != prepared_.end()) return it->second;
-        int params = 0;
-        std::string text = number_placeholders(sql, params);
-        std::string name = "s" + std::to_string(++next_name_);
-        PGresult *r = PQsendPrepare(conn_, name.c_str(), text.c_str(), params, nullptr) ? await() : nullptr;
-        check(r, "prepare");
-        PQclear(r);
-        return prepared_.emplace(sql, std::move(name)).first->second;
-    }
 
     // Throw the Error that matches a failed result (and free it).
     void check(PGresult *r, std::string_view what) {
@@ -670,7 +643,7 @@ bool PgCursor::step() {
             send();
         } else {
             executed_ = true;
-            deliver(db_.run(sql_, values_, set_, binary_));
+            db_.run_alone(*this, sql_, values_, set_, binary_);
         }
     }
     if (awaiting_) {

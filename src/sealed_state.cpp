@@ -157,6 +157,8 @@ void SealedState::put(const Sealed &s, const std::string &base) {
     for (const auto &[id, plain] : s.secrets)
         if (!blobs_.contains(id)) blobs_.put(id, BlobKind::secret, keys_.seal(id, plain), {}, {});
     blobs_.put(s.core_id, BlobKind::core, s.core_text, base, sealed_children(s.core));
+    // The next record compares against it, and the next delta builds on it.
+    blobs_.cache_core(s.core_id, s.core_text, s.core);
 }
 
 } // namespace spinner_rollback::detail

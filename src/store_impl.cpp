@@ -47,6 +47,12 @@ std::int64_t set_up(Db &db, const StoreOptions &options) {
     }
 }
 
+// Clears the version rows read ahead when a plan is built.
+struct Forget {
+    std::vector<VersionRow> &rows;
+    ~Forget() { rows.clear(); }
+};
+
 } // namespace
 
 VersionStore::Impl::Impl(const std::string &path, const StoreOptions &options)
@@ -72,43 +78,57 @@ RecordResult VersionStore::Impl::record(std::string_view spinner, json::object n
     const std::int64_t limit = rb.at("historyLimit").to_number<std::int64_t>();
     std::lock_guard lock(mu);
     std::optional<Sealed> sealed;
+    bool is_new = false;
     if (meta.request_id.empty() && sealer.seals_read_only(n)) {
         // A reconcile loop records the same state again and again. When it is
         // the spinner's latest state (settings included: they are part of
         // it), nothing changes and nothing is written: one read, no writer lock.
         sealed = sealer.seal(std::move(n));
-        if (history.latest_core(spinner) == sealed->core_id) {
+        const auto latest = history.latest_core(spinner);
+        is_new = !latest;
+        if (latest == sealed->core_id) {
             RecordResult same;
             same.outcome = enabled ? Outcome::unchanged : Outcome::disabled;
             return same;
         }
     }
     Tx tx(db, true);
+    WriteFacts facts(blobs);
     if (!sealed) sealed = sealer.seal(std::move(n));
-    RecordResult result = record_in_tx(spinner, *sealed, enabled, limit, meta);
+    RecordResult result = record_in_tx(spinner, *sealed, enabled, limit, meta, is_new);
     tx.commit();
     return result;
 }
 
 RecordResult VersionStore::Impl::record_in_tx(std::string_view spinner, const Sealed &sealed, bool enabled,
-                                              std::int64_t limit, const ChangeMeta &meta) {
+                                              std::int64_t limit, const ChangeMeta &meta, bool likely_new) {
     const std::string payload = "record:" + sealed.core_id;
-    auto existing = history.find_spinner(spinner);
-    SpinnerRow s = existing ? *existing : history.create_spinner(spinner, enabled, limit);
+    // Everything the record reads, in one batch (one round trip on
+    // PostgreSQL): the spinner, its current version, the request, retention's
+    // candidates, and the facts of every blob it may reference or release.
+    std::vector<std::string> ids = sealed_children(sealed.core);
+    ids.push_back(sealed.core_id);
+    if (likely_new) history.create_if_missing(spinner, enabled, limit);
+    auto facts = blobs.prefetch(ids, spinner, limit);
+    auto fetch = history.fetch_for_write(spinner, meta.request_id, limit);
+    facts.take();
+    WriteView w = fetch.take();
+    SpinnerRow s = w.spinner ? *w.spinner : history.create_spinner(spinner, enabled, limit);
 
     RecordResult result;
-    if (!meta.request_id.empty())
-        if (auto r = history.replay(s, meta.request_id, payload)) {
-            result.outcome = r->outcome;
-            result.reasons = std::move(r->reasons);
-            result.version = std::move(r->version);
-            return result;
-        }
+    if (w.request) {
+        Replayed r = history.replay(s, *w.request, meta.request_id, payload);
+        result.outcome = r.outcome;
+        result.reasons = std::move(r.reasons);
+        result.version = std::move(r.version);
+        return result;
+    }
 
     std::shared_ptr<const CoreEntry> previous;
     std::string base;
     if (s.current) {
-        base = history.current_version(s).core;
+        if (!w.current) throw Error(ErrorCode::corrupt, "current version row is missing");
+        base = w.current->core;
         previous = blobs.core(base); // shared, immutable: no copy
     }
     Decided d = decide(previous ? &previous->obj : nullptr, s.enabled, sealed.core, opts.policy,
@@ -123,9 +143,10 @@ RecordResult VersionStore::Impl::record_in_tx(std::string_view spinner, const Se
     if (d.outcome == Outcome::created) {
         const std::string summary = previous ? summarize_raw(d.changes)
                                              : summarize_first(sealer.materialize(sealed.core, Secrets::mask));
-        result.version = history.append(s, sealed, d.reason, result.reasons, summary, std::nullopt, meta);
+        result.version =
+            history.append(s, sealed, d.reason, result.reasons, summary, std::nullopt, meta, &w.old_versions);
     } else {
-        history.prune(s); // a lowered historyLimit applies at once
+        history.prune(s, &w.old_versions); // a lowered historyLimit applies at once
     }
     if (!meta.request_id.empty())
         history.remember(s, meta.request_id, payload, result.outcome, result.version ? result.version->number : 0,
@@ -136,10 +157,23 @@ RecordResult VersionStore::Impl::record_in_tx(std::string_view spinner, const Se
 Plan VersionStore::Impl::plan(std::string_view spinner, std::int64_t target, const PlanRequest &request,
                               const Pricing &pricing) {
     check_spinner_name(spinner);
-    return read([&] {
-        auto s = history.require_spinner(spinner);
+    auto build = [&](const SpinnerRow &s, std::vector<VersionRow> rows) {
+        known_versions = std::move(rows);
+        Forget forget{known_versions};
         return build_plan(*this, s, target, request, opts.policy, pricing, plan_key).plan;
-    });
+    };
+    // One statement when the content is cached and no volume needs a
+    // snapshot or binding looked up: one round trip. Otherwise, one read
+    // transaction.
+    try {
+        return single([&] {
+            CacheOnly cached(blobs);
+            auto [s, rows] = history.spinner_and_versions(spinner, target, target);
+            return build(s, std::move(rows));
+        });
+    } catch (const NotCached &) {
+    }
+    return read([&] { return build(history.require_spinner(spinner), {}); });
 }
 
 std::int64_t VersionStore::Impl::auto_target(std::string_view spinner) {
@@ -155,19 +189,32 @@ Version VersionStore::Impl::commit(const Plan &given, const ChangeMeta &meta, co
     check_plan(given, plan_key);
     const Plan &p = given;
     return write([&] {
-        auto s = history.require_spinner(p.spinner);
+        // What the commit reads, in one batch (one round trip on PostgreSQL):
+        // the spinner, its current and target versions, the request, and the
+        // facts of the blobs retention may release.
+        auto facts = blobs.prefetch({}, p.spinner, std::nullopt, p.target_version);
+        auto fetch = history.fetch_for_write(p.spinner, meta.request_id, std::nullopt, p.target_version);
+        facts.take();
+        WriteView w = fetch.take();
+        SpinnerRow s = History::require(std::move(w.spinner), p.spinner);
         const std::string payload = "commit:" + p.digest;
-        if (!meta.request_id.empty())
-            if (auto r = history.replay(s, meta.request_id, payload)) {
-                if (!r->version) throw Error(ErrorCode::corrupt, "a stored commit request names no version");
-                return *r->version;
-            }
+        if (w.request) {
+            Replayed r = history.replay(s, *w.request, meta.request_id, payload);
+            if (!r.version) throw Error(ErrorCode::corrupt, "a stored commit request names no version");
+            return *r.version;
+        }
         if (s.current != p.base_version)
             throw Error(ErrorCode::conflict,
                         "the current version of \"" + s.name + "\" is " + std::to_string(s.current) +
                             " but the plan was made against " + std::to_string(p.base_version) + "; plan again",
                         "plan.baseVersion");
-        BuiltPlan b = build_plan(*this, s, p.target_version, p.request, opts.policy, pricing, plan_key);
+        BuiltPlan b = [&] {
+            known_versions.clear();
+            for (auto *r : {&w.current, &w.also})
+                if (*r) known_versions.push_back(**r);
+            Forget forget{known_versions};
+            return build_plan(*this, s, p.target_version, p.request, opts.policy, pricing, plan_key);
+        }();
         if (b.plan.digest != p.digest)
             throw Error(ErrorCode::conflict,
                         "the plan no longer matches the store (a snapshot or the pricing changed); plan again",
@@ -176,8 +223,14 @@ Version VersionStore::Impl::commit(const Plan &given, const ChangeMeta &meta, co
             throw Error(ErrorCode::needs_confirmation,
                         "the plan provisions new volumes at extra cost; commit with confirmed: true",
                         "meta.confirmed");
-        sealer.put(b.sealed, history.current_version(s).core);
-        Version v = history.append(s, b.sealed, VersionReason::rollback, b.reasons, b.summary, p.target_version, meta);
+        // The facts of the new state's blobs (one more round trip), then writes only.
+        std::vector<std::string> ids = sealed_children(b.sealed.core);
+        ids.push_back(b.sealed.core_id);
+        blobs.prefetch(ids).take();
+        if (!w.current) throw Error(ErrorCode::corrupt, "current version row is missing");
+        sealer.put(b.sealed, w.current->core);
+        Version v = history.append(s, b.sealed, VersionReason::rollback, b.reasons, b.summary, p.target_version, meta,
+                                   &w.old_versions);
         // The rollback's result is now what the host is to deploy.
         history.set_latest(s, b.sealed.core_id);
         if (!meta.request_id.empty())

@@ -17,6 +17,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <type_traits>
 
 namespace spinner_rollback {
@@ -43,16 +44,30 @@ public:
 
     // PlanSource
     detail::VersionRow version(const detail::SpinnerRow &s, std::int64_t n, const std::string &what) override {
+        for (const auto &r : known_versions)
+            if (r.number == n) return r;
+        if (blobs.cache_only()) throw detail::NotCached{};
         return history.require_version(s, n, what);
     }
-    detail::VersionRow current_version(const detail::SpinnerRow &s) override { return history.current_version(s); }
+    detail::VersionRow current_version(const detail::SpinnerRow &s) override {
+        for (const auto &r : known_versions)
+            if (r.number == s.current) return r;
+        if (blobs.cache_only()) throw detail::NotCached{};
+        return history.current_version(s);
+    }
     std::shared_ptr<const detail::CoreEntry> core(const std::string &id) override { return blobs.core(id); }
     detail::MapLoader loader() override { return sealer.loader(); }
     detail::json::object materialize(const detail::json::object &core, detail::Secrets mode) override {
         return sealer.materialize(core, mode);
     }
-    std::optional<Snapshot> snapshot(std::string_view id) override { return snapshots.find(id); }
+    // In the one-statement path (cache-only), more to read means: fall back
+    // to a read transaction (NotCached).
+    std::optional<Snapshot> snapshot(std::string_view id) override {
+        if (blobs.cache_only()) throw detail::NotCached{};
+        return snapshots.find(id);
+    }
     bool volume_bound(const detail::SpinnerRow &s, std::string_view name, std::string_view volume_id) override {
+        if (blobs.cache_only()) throw detail::NotCached{};
         return history.volume_bound(s, name, volume_id);
     }
 
@@ -66,13 +81,18 @@ public:
     detail::History history;
     detail::SnapshotTable snapshots;
     std::string plan_key;
+    /// Version rows read ahead by the transaction under way (version() and
+    /// current_version() answer from them).
+    std::vector<detail::VersionRow> known_versions;
 
 private:
     RecordResult record_in_tx(std::string_view spinner, const detail::Sealed &sealed, bool enabled,
-                              std::int64_t limit, const ChangeMeta &meta);
+                              std::int64_t limit, const ChangeMeta &meta, bool likely_new);
     template <class F> auto in_tx(bool write, F &&f) {
         std::lock_guard lock(mu);
         detail::Tx tx(db, write);
+        std::optional<detail::WriteFacts> facts;
+        if (write) facts.emplace(blobs);
         if constexpr (std::is_void_v<decltype(f())>) {
             f();
             tx.commit();

@@ -76,8 +76,7 @@ VersionDetail VersionStore::get(std::string_view spinner, std::int64_t number, b
             return I.single([&] {
                 CacheOnly cached(I.blobs);
                 auto [s, rows] = I.history.spinner_and_versions(spinner, number, number);
-                return detail_of(s, I.history.expect_version(
-                                        s, rows.empty() ? std::nullopt : std::optional(rows[0]), number, "number"));
+                return detail_of(s, I.history.expect_among(s, rows, number, "number"));
             });
         } catch (const NotCached &) {
         }
@@ -96,15 +95,9 @@ Diff VersionStore::diff(std::string_view spinner, std::int64_t from, std::int64_
     try {
         return I.single([&] {
             CacheOnly cached(I.blobs);
-            const auto found = I.history.spinner_and_versions(spinner, from, to);
-            const SpinnerRow &s = found.first;
-            auto pick = [&](std::int64_t n) {
-                for (const auto &r : found.second)
-                    if (r.number == n) return std::optional(r);
-                return std::optional<VersionRow>();
-            };
-            const VersionRow a = I.history.expect_version(s, pick(from), from, "from");
-            const VersionRow b = I.history.expect_version(s, pick(to), to, "to");
+            const auto [s, rows] = I.history.spinner_and_versions(spinner, from, to);
+            const VersionRow a = I.history.expect_among(s, rows, from, "from");
+            const VersionRow b = I.history.expect_among(s, rows, to, "to");
             return diff_of(a, b);
         });
     } catch (const NotCached &) {

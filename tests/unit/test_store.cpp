@@ -189,6 +189,45 @@ TEST_CASE("PostgreSQL round trips: listing, spinner facts and a reconcile record
     CHECK(trips([&] { CHECK(code_of([&] { store->versions("ghost"); }) == ErrorCode::not_found); }) == 1);
 }
 
+TEST_CASE("PostgreSQL round trips: a write is at most three, a plan one",
+          "[store][postgres][roundtrips]") {
+    REQUIRE(on_postgres());
+    TempDir dir;
+    auto store = VersionStore::open(dir.store(), keyed());
+    RollbackPlanner planner(*store);
+    auto trips = [&](auto f) {
+        const auto before = detail::postgres_round_trips();
+        f();
+        return detail::postgres_round_trips() - before;
+    };
+    // Every statement is prepared once per connection, in the round trip
+    // that first runs it: warm them all up on a spinner of their own.
+    auto history_limit = [](int limit, int i) {
+        return with([=](auto &s) {
+            s["settings"].as_object()["rollback"].as_object()["historyLimit"] = limit;
+            container(s)["env"].as_array()[0].as_object()["value"] = "v" + std::to_string(i);
+        });
+    };
+    for (const char *name : {"warm", "shop"}) {
+        const bool warm = std::string(name) == "warm";
+        // The first record of a new spinner: its row is created in the batch of reads.
+        CHECK((trips([&] { store->record(name, history_limit(3, 1)); }) <= 3 || warm));
+        for (int i = 2; i <= 6; ++i) // retention removes a version from the third on
+            CHECK((trips([&] { CHECK(store->record(name, history_limit(3, i)).outcome == Outcome::created); }) == 3 ||
+                   warm));
+        ChangeMeta m;
+        m.request_id = std::string(name) + "-r1";
+        CHECK((trips([&] { store->record(name, history_limit(3, 7), m); }) == 2 || warm));
+        CHECK((trips([&] { store->record(name, history_limit(3, 7), m); }) == 2 || warm)); // replayed
+        Plan p;
+        CHECK((trips([&] { p = planner.plan(name, 6); }) == 1 || warm));
+        CHECK((trips([&] { CHECK(planner.commit(p).number == 8); }) == 3 || warm));
+    }
+    // historyLimit 3: the current version and three earlier ones remain.
+    CHECK(store->versions("shop").size() == 4);
+    CHECK(store->get("shop", 8).version.rollback_of == 6);
+}
+
 TEST_CASE("requestId makes retries idempotent", "[store]") {
     TempDir dir;
     auto store = VersionStore::open(dir.store(), keyed());
@@ -605,3 +644,4 @@ TEST_CASE("options are validated naming the field, and never echo the key", "[st
     CHECK(o.pricing.price_for("other") == Approx(0.1));
     CHECK(o.durability == Durability::normal);
 }
+
