@@ -156,6 +156,7 @@ void BlobStore::learn(const Stmt &st) {
 BlobStore::Prefetch BlobStore::prefetch(const std::vector<std::string> &ids, std::string_view spinner,
                                         std::optional<std::int64_t> history_limit, std::int64_t also) {
     Prefetch p(*this);
+    if (!db_.prefers_batches()) return p; // facts() reads each on demand
     if (!spinner.empty()) {
         auto st = std::make_unique<Stmt>(db_, kSpinnerCoreFacts);
         st->bind(1, spinner).bind(2, spinner).bind(3, also);

@@ -66,7 +66,8 @@ public:
     /// `ids` and, for `spinner` (may be empty), the cores of its latest
     /// state, its current version, version `also` (0: none) and the versions
     /// retention may remove at `history_limit` (none: the spinner's), each
-    /// with its chain of delta bases.
+    /// with its chain of delta bases. Only where batches pay off
+    /// (Db::prefers_batches); elsewhere facts are read on demand.
     class Prefetch {
     public:
         /// Read the answers into the store's facts.

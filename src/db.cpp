@@ -23,7 +23,7 @@ void Db::release(const std::string &sql, Cursor *c) noexcept {
     owned->reset();
     try {
         auto &pool = cache_[sql];
-        if (pool.size() < 4) pool.push_back(std::move(owned));
+        if (pool.size() < 16) pool.push_back(std::move(owned));
     } catch (...) {
     }
 }

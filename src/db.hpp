@@ -73,6 +73,11 @@ public:
     virtual std::string_view engine_name() const noexcept = 0;
     /// Schema spellings of this engine.
     virtual const Dialect &dialect() const noexcept = 0;
+    /// True when a statement costs a network round trip, so that reading
+    /// ahead, in one batch, what a write may need pays off (PostgreSQL);
+    /// false when statements are function calls and reading on demand is
+    /// cheaper (SQLite).
+    virtual bool prefers_batches() const noexcept = 0;
     /// Per-connection settings: durability (true: every commit waits for
     /// the disk) and what the engine needs (SQLite: WAL).
     virtual void configure(bool full_durability) = 0;
@@ -96,7 +101,8 @@ public:
     virtual void rollback() noexcept = 0;
 
     /// Statement cache: a cursor per SQL text, prepared once per connection
-    /// and reused after reset (up to 4 idle ones per text).
+    /// and reused after reset (up to 16 idle ones per text: a batch may
+    /// hold several of one text at once).
     Cursor *acquire(const std::string &sql);
     void release(const std::string &sql, Cursor *cursor) noexcept;
 
