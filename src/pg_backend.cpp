@@ -8,7 +8,9 @@
 //   BEGIN IMMEDIATE serialises them (gap-free numbering, one current
 //   version); readers run at REPEATABLE READ and never wait.
 // - A connection that was lost is re-established at the start of the next
-//   transaction or statement; a loss inside a transaction fails it with io.
+//   transaction or statement (and a transaction's first batch is sent
+//   again when the server closed the connection before answering any of
+//   it); any other loss inside a transaction fails it with io.
 #include "db.hpp"
 
 #include <libpq-fe.h>
@@ -257,10 +259,11 @@ public:
         // A connection closed by the server while idle (restart, idle
         // timeout, terminated) is noticed here, without a round trip, and
         // re-established before anything of the transaction is sent.
-        if (PQstatus(conn_) == CONNECTION_OK) PQconsumeInput(conn_);
+        probe_idle();
         ensure_connected();
         enter_pipeline();
         in_tx_ = true;
+        opening_ = true;
         enqueue_sql(write ? "BEGIN ISOLATION LEVEL READ COMMITTED" : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
         // Serialise the store's writers (the schema names the store).
         if (write) enqueue_sql("SELECT pg_advisory_xact_lock(1936749170, hashtext(current_schema()))");
@@ -278,6 +281,7 @@ public:
     }
     void rollback() noexcept override {
         in_tx_ = false;
+        opening_ = false;
         discard_queue();
         if (!conn_ || PQstatus(conn_) != CONNECTION_OK) return;
         if (PQpipelineStatus(conn_) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn_)) {
@@ -310,14 +314,40 @@ public:
 
     /// Send what is queued, with a sync point, and read every answer (one
     /// round trip). Throws the first failure, after reading them all.
+    ///
+    /// The server may close an idle connection just as a transaction's
+    /// first batch leaves (a restart, a terminated backend): when the server
+    /// closed the connection before it answered any statement of that batch,
+    /// and the batch holds no COMMIT, nothing of it can have taken effect, so
+    /// it is sent once more on a new connection. A loss after the first
+    /// answer, or a server that stopped answering, fails it with io.
     void flush() {
         if (queue_.empty()) return;
-        try {
-            send_queue();
-            read_answers();
-        } catch (...) {
-            discard_queue();
-            throw;
+        const bool opening = std::exchange(opening_, false);
+        for (int attempt = 0;; ++attempt) {
+            timed_out_ = false;
+            try {
+                send_queue();
+                read_answers();
+                return;
+            } catch (const Error &) {
+                const bool unanswered_first = opening && attempt == 0 && answered_ == 0 && !timed_out_ &&
+                                              !queues_commit() && PQstatus(conn_) != CONNECTION_OK;
+                if (unanswered_first) {
+                    try {
+                        ensure_connected();
+                        enter_pipeline();
+                        in_tx_ = true;
+                        continue;
+                    } catch (...) {
+                    }
+                }
+                discard_queue();
+                throw;
+            } catch (...) {
+                discard_queue();
+                throw;
+            }
         }
     }
 
@@ -365,6 +395,9 @@ private:
     };
 
     void enqueue_sql(const char *sql) { queue_.push_back(Queued{sql, {}, {}, {}, nullptr, false}); }
+    bool queues_commit() const noexcept {
+        return std::any_of(queue_.begin(), queue_.end(), [](const Queued &q) { return !q.prepared && q.sql == "COMMIT"; });
+    }
 
     void enter_pipeline() {
         if (PQpipelineStatus(conn_) == PQ_PIPELINE_OFF && !PQenterPipelineMode(conn_))
@@ -373,6 +406,14 @@ private:
     void leave_pipeline() {
         if (PQpipelineStatus(conn_) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn_))
             throw Error(ErrorCode::internal, "postgres: answers left unread in a batch");
+    }
+    // While idle the server speaks only to end the connection (its last
+    // words, then end of file): read what it sent, so that libpq notices.
+    void probe_idle() {
+        for (int i = 0; i < 4 && PQstatus(conn_) == CONNECTION_OK; ++i) {
+            pollfd p{PQsocket(conn_), POLLIN, 0};
+            if (::poll(&p, 1, 0) <= 0 || !PQconsumeInput(conn_)) break;
+        }
     }
     // Close the socket: the next call reconnects (PQreset) from a clean state.
     void drop_connection() noexcept {
@@ -449,6 +490,7 @@ private:
             return nullptr;
         };
         bool synced = false;
+        answered_ = 0;
         try {
             for (std::size_t i = 0; i < queue_.size(); ++i) {
                 if (queue_[i].prepare_sent)
@@ -456,6 +498,7 @@ private:
                 while (PGresult *r = next_result(deadline)) {
                     PGresult *ok = take(r);
                     if (!ok) continue;
+                    ++answered_;
                     changes_ = affected(ok);
                     last_tag_ = PQcmdStatus(ok);
                     PQclear(rows[i]);
@@ -531,6 +574,7 @@ private:
     // No answer in time: the connection's state is unknown, so end it (the
     // next call reconnects).
     [[noreturn]] void answer_timed_out() {
+        timed_out_ = true;
         drop_connection();
         throw Error(ErrorCode::io, "PostgreSQL did not answer within " + std::to_string(answer_timeout_ms_) +
                                        " ms; the connection was closed (retry; a write may have been applied, "
@@ -629,6 +673,9 @@ private:
     std::vector<Queued> queue_;              // the pipeline, not yet sent
     std::vector<std::string> sent_prepares_; // statements prepared by the batch in flight
     std::string last_tag_;                   // command tag of the last answer (COMMIT's)
+    std::size_t answered_ = 0;               // statements of the last batch the server answered
+    bool opening_ = false;                   // the next flush sends a transaction's first batch
+    bool timed_out_ = false;                 // the last batch ended without an answer in time
     int busy_timeout_ms_ = 0;
     long long answer_timeout_ms_ = 0;
     bool in_tx_ = false;

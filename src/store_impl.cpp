@@ -83,13 +83,19 @@ RecordResult VersionStore::Impl::record(std::string_view spinner, json::object n
         // A reconcile loop records the same state again and again. When it is
         // the spinner's latest state (settings included: they are part of
         // it), nothing changes and nothing is written: one read, no writer lock.
+        // When this handle last saw another latest state, a change is likely:
+        // skip the read (the write transaction finds "unchanged" all the same).
         sealed = sealer.seal(std::move(n));
-        const auto latest = history.latest_core(spinner);
-        is_new = !latest;
-        if (latest == sealed->core_id) {
-            RecordResult same;
-            same.outcome = enabled ? Outcome::unchanged : Outcome::disabled;
-            return same;
+        auto seen = seen_latest.find(std::string(spinner));
+        if (seen == seen_latest.end() || seen->second == sealed->core_id) {
+            const auto latest = history.latest_core(spinner);
+            is_new = !latest;
+            if (latest == sealed->core_id) {
+                RecordResult same;
+                same.outcome = enabled ? Outcome::unchanged : Outcome::disabled;
+                saw_latest(spinner, sealed->core_id);
+                return same;
+            }
         }
     }
     Tx tx(db, true);
@@ -97,7 +103,13 @@ RecordResult VersionStore::Impl::record(std::string_view spinner, json::object n
     if (!sealed) sealed = sealer.seal(std::move(n));
     RecordResult result = record_in_tx(spinner, *sealed, enabled, limit, meta, is_new);
     tx.commit();
+    saw_latest(spinner, sealed->core_id);
     return result;
+}
+
+void VersionStore::Impl::saw_latest(std::string_view spinner, const std::string &core_id) {
+    if (seen_latest.size() >= 4096) seen_latest.clear(); // a hint: bounded, cheap to lose
+    seen_latest[std::string(spinner)] = core_id;
 }
 
 RecordResult VersionStore::Impl::record_in_tx(std::string_view spinner, const Sealed &sealed, bool enabled,
@@ -233,6 +245,7 @@ Version VersionStore::Impl::commit(const Plan &given, const ChangeMeta &meta, co
                                    &w.old_versions);
         // The rollback's result is now what the host is to deploy.
         history.set_latest(s, b.sealed.core_id);
+        saw_latest(s.name, b.sealed.core_id); // a hint: harmless if the commit fails
         if (!meta.request_id.empty())
             history.remember(s, meta.request_id, payload, Outcome::created, v.number, b.reasons);
         return v;

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <type_traits>
+#include <unordered_map>
 
 namespace spinner_rollback {
 
@@ -86,6 +87,14 @@ public:
     std::vector<detail::VersionRow> known_versions;
 
 private:
+    /// Remember `core_id` as the latest state of `spinner` seen by this handle.
+    void saw_latest(std::string_view spinner, const std::string &core_id);
+    /// Per spinner, the latest state this handle last read or wrote: a hint
+    /// (other writers may have moved on; a wrong hint costs time, never
+    /// correctness) that lets record() skip its "unchanged?" read when a
+    /// change is likely.
+    std::unordered_map<std::string, std::string> seen_latest;
+
     RecordResult record_in_tx(std::string_view spinner, const detail::Sealed &sealed, bool enabled,
                               std::int64_t limit, const ChangeMeta &meta, bool likely_new);
     template <class F> auto in_tx(bool write, F &&f) {

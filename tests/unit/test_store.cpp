@@ -189,7 +189,7 @@ TEST_CASE("PostgreSQL round trips: listing, spinner facts and a reconcile record
     CHECK(trips([&] { CHECK(code_of([&] { store->versions("ghost"); }) == ErrorCode::not_found); }) == 1);
 }
 
-TEST_CASE("PostgreSQL round trips: a write is at most three, a plan one",
+TEST_CASE("PostgreSQL round trips: a record is two (three for a handle new to the spinner), a commit three, a plan one",
           "[store][postgres][roundtrips]") {
     REQUIRE(on_postgres());
     TempDir dir;
@@ -208,24 +208,48 @@ TEST_CASE("PostgreSQL round trips: a write is at most three, a plan one",
             container(s)["env"].as_array()[0].as_object()["value"] = "v" + std::to_string(i);
         });
     };
-    for (const char *name : {"warm", "shop"}) {
-        const bool warm = std::string(name) == "warm";
+    auto created = [&](const std::string &name, const std::string &state) {
+        return trips([&] { CHECK(store->record(name, state).outcome == Outcome::created); });
+    };
+    for (const std::string name : {"warm", "shop"}) {
+        const bool warm = name == "warm";
         // The first record of a new spinner: its row is created in the batch of reads.
-        CHECK((trips([&] { store->record(name, history_limit(3, 1)); }) <= 3 || warm));
-        for (int i = 2; i <= 6; ++i) // retention removes a version from the third on
-            CHECK((trips([&] { CHECK(store->record(name, history_limit(3, i)).outcome == Outcome::created); }) == 3 ||
-                   warm));
+        const auto first = created(name, history_limit(3, 1));
+        CHECK((first <= 3 || warm));
+        for (int i = 2; i <= 6; ++i) { // retention removes a version from the fifth on
+            // A change after this handle saw the latest state: no "unchanged?"
+            // read; one batch of reads, then the writes with COMMIT.
+            const auto n = created(name, history_limit(3, i));
+            CHECK((n == 2 || warm));
+        }
+        const auto same = trips([&] { CHECK(store->record(name, history_limit(3, 6)).outcome == Outcome::unchanged); });
+        CHECK((same == 1 || warm));
         ChangeMeta m;
-        m.request_id = std::string(name) + "-r1";
-        CHECK((trips([&] { store->record(name, history_limit(3, 7), m); }) == 2 || warm));
-        CHECK((trips([&] { store->record(name, history_limit(3, 7), m); }) == 2 || warm)); // replayed
+        m.request_id = name + "-r1";
+        const auto with_id = trips([&] { store->record(name, history_limit(3, 7), m); });
+        const auto replayed = trips([&] { store->record(name, history_limit(3, 7), m); });
+        CHECK(((with_id == 2 && replayed == 2) || warm));
         Plan p;
-        CHECK((trips([&] { p = planner.plan(name, 6); }) == 1 || warm));
-        CHECK((trips([&] { CHECK(planner.commit(p).number == 8); }) == 3 || warm));
+        const auto planned = trips([&] { p = planner.plan(name, 6); });
+        const auto committed = trips([&] { CHECK(planner.commit(p).number == 8); });
+        CHECK(((planned == 1 && committed == 3) || warm));
+    }
+    {
+        // Another handle changes the spinner: this handle's hint is stale,
+        // and its next records are still exact.
+        auto other = VersionStore::open(dir.store(), keyed());
+        // New to `other` (cold caches: it reads the content it compares with).
+        CHECK(other->record("shop", history_limit(3, 20)).outcome == Outcome::created);
+        CHECK(trips([&] { CHECK(other->record("shop", history_limit(3, 21)).outcome == Outcome::created); }) == 2);
+        // `store` last saw version 8's state: the state `other` recorded is unchanged.
+        CHECK(store->record("shop", history_limit(3, 21)).outcome == Outcome::unchanged);
+        CHECK(store->record("shop", history_limit(3, 22)).outcome == Outcome::created);
+        CHECK(store->spinner_info("shop").current_version == 11);
     }
     // historyLimit 3: the current version and three earlier ones remain.
     CHECK(store->versions("shop").size() == 4);
     CHECK(store->get("shop", 8).version.rollback_of == 6);
+    CHECK(store->versions("shop").front().number == 11);
 }
 
 TEST_CASE("requestId makes retries idempotent", "[store]") {
