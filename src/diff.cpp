@@ -20,9 +20,10 @@ const json::object &obj_or_empty(const json::object &o, std::string_view key) {
     return it->value().get_object();
 }
 
-json::value get_or_null(const json::object &o, std::string_view key) {
+const json::value &get_or_null(const json::object &o, std::string_view key) {
+    static const json::value null;
     auto it = o.find(key);
-    return it == o.end() ? json::value(nullptr) : it->value();
+    return it == o.end() ? null : it->value();
 }
 
 void emit(std::vector<RawChange> &out, std::string path, Category category,
@@ -151,16 +152,19 @@ void diff_container(std::vector<RawChange> &out, const std::string &name, const 
 void diff_values(std::vector<RawChange> &out, const std::string &base, Category category,
                  const json::object &a, const json::object &b, const MapLoader &load) {
     for (std::string_view n : key_union(a, b)) {
-        json::value va = get_or_null(a, n);
-        json::value vb = get_or_null(b, n);
+        const json::value &va = get_or_null(a, n);
+        const json::value &vb = get_or_null(b, n);
         if (va == vb) continue; // same placeholder or same values: unchanged
-        auto resolve = [&](const json::value &x) -> json::object {
-            if (x.is_null()) return {};
+        // The map's values, by reference: loaded (shared, cached) when sealed.
+        std::shared_ptr<const json::object> held_a, held_b;
+        auto resolve = [&](const json::value &x, std::shared_ptr<const json::object> &held) -> const json::object & {
+            static const json::object none;
             if (x.is_object()) return x.get_object();
-            return load ? load(x) : json::object{};
+            if (!x.is_null() && load) held = load(x);
+            return held ? *held : none;
         };
-        json::object ma = resolve(va);
-        json::object mb = resolve(vb);
+        const json::object &ma = resolve(va, held_a);
+        const json::object &mb = resolve(vb, held_b);
         for (std::string_view k : key_union(ma, mb))
             emit(out, base + "[" + std::string(n) + "][" + std::string(k) + "]", category, get_or_null(ma, k),
                  get_or_null(mb, k));

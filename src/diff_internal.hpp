@@ -9,6 +9,7 @@
 #include <spinner_rollback/state.hpp>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -23,8 +24,9 @@ struct RawChange {
 };
 
 /// Loads the values of a config map given the sealed placeholder
-/// ("blob:<hex>") found in a stored document; identity for plain documents.
-using MapLoader = std::function<json::object(const json::value &)>;
+/// ("blob:<hex>") found in a stored document (shared: a cached 1 MiB map is
+/// not copied to be compared).
+using MapLoader = std::function<std::shared_ptr<const json::object>(const json::value &)>;
 
 /// Diff two normalised state objects (a → b). Either may be an empty object
 /// (no state). `settings` and `schemaVersion` are skipped. Config-map values

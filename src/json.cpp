@@ -6,6 +6,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <utility>
 #include <vector>
 
 namespace spinner_rollback::detail {
@@ -26,7 +28,8 @@ struct Builder {
     };
     std::vector<Frame> stack;
     json::value root;
-    std::string buf;      // string or key being assembled
+    std::string buf;      // key being assembled
+    json::string text;    // string being assembled
     std::size_t max_string = 0;
     std::string problem;  // set when we abort on purpose
 
@@ -48,12 +51,10 @@ struct Builder {
         }
         return true;
     }
-    bool grow(std::size_t n) {
-        if (buf.size() + n > max_string) {
-            problem = "string longer than " + std::to_string(max_string) + " bytes";
-            return false;
-        }
-        return true;
+    bool grow(std::size_t n) { return buf.size() + n <= max_string || too_long(); }
+    bool too_long() {
+        problem = "string longer than " + std::to_string(max_string) + " bytes";
+        return false;
     }
 
     bool on_document_begin(boost::system::error_code &) { return true; }
@@ -88,17 +89,18 @@ struct Builder {
         buf.clear();
         return true;
     }
+    // A string's parts go straight into the json::string that becomes the
+    // value (a 1 MiB config value is not copied once more at its end).
     bool on_string_part(std::string_view s, std::size_t, boost::system::error_code &) {
-        if (!grow(s.size())) return false;
-        buf.append(s);
+        if (text.size() + s.size() > max_string) return too_long();
+        text.append(s);
         return true;
     }
     bool on_string(std::string_view s, std::size_t, boost::system::error_code &) {
-        if (!grow(s.size())) return false;
-        buf.append(s);
-        json::value v = json::string(buf);
-        buf.clear();
-        return add(std::move(v));
+        if (text.size() + s.size() > max_string) return too_long();
+        if (text.empty()) return add(json::string(s));
+        text.append(s);
+        return add(std::exchange(text, json::string()));
     }
     bool on_number_part(std::string_view, boost::system::error_code &) { return true; }
     bool on_int64(std::int64_t i, std::string_view, boost::system::error_code &) { return add(i); }
@@ -116,6 +118,51 @@ struct Builder {
     bool on_comment(std::string_view, boost::system::error_code &) { return false; }
 };
 
+// A JSON string literal, escaped exactly as Boost.JSON's serializer does
+// (stored digests depend on it; tests/unit compare the two), appended in
+// runs: a 1 MiB config value is copied, not re-serialised byte by byte.
+void string_into(std::string_view s, std::string &out) {
+    static constexpr char hex[] = "0123456789abcdef";
+    // Eight bytes at a time: whether any is < 0x20, '"' or '\\'.
+    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    auto needs_escape = [](std::uint64_t w) {
+        auto zero_byte = [](std::uint64_t x) { return (x - ones) & ~x & highs; };
+        return ((w - ones * 0x20) & ~w & highs) | zero_byte(w ^ (ones * '"')) | zero_byte(w ^ (ones * '\\'));
+    };
+    out.reserve(out.size() + s.size() + 2);
+    out.push_back('"');
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        while (i + 8 <= s.size()) {
+            std::uint64_t w;
+            std::memcpy(&w, s.data() + i, 8);
+            if (needs_escape(w)) break;
+            i += 8;
+        }
+        if (i == s.size()) break;
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(s.data() + run, i - run);
+        run = i + 1;
+        out.push_back('\\');
+        switch (c) {
+        case '"': out.push_back('"'); break;
+        case '\\': out.push_back('\\'); break;
+        case '\b': out.push_back('b'); break;
+        case '\t': out.push_back('t'); break;
+        case '\n': out.push_back('n'); break;
+        case '\f': out.push_back('f'); break;
+        case '\r': out.push_back('r'); break;
+        default:
+            out += "u00";
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+    }
+    out.append(s.data() + run, s.size() - run);
+    out.push_back('"');
+}
+
 void canonical_into(const json::value &v, std::string &out, bool sorted) {
     switch (v.kind()) {
     case json::kind::object: {
@@ -131,7 +178,7 @@ void canonical_into(const json::value &v, std::string &out, bool sorted) {
         for (auto *kv : items) {
             if (!first) out.push_back(',');
             first = false;
-            out += json::serialize(json::string_view(kv->key()));
+            string_into(kv->key(), out);
             out.push_back(':');
             canonical_into(kv->value(), out, sorted);
         }
@@ -161,6 +208,9 @@ void canonical_into(const json::value &v, std::string &out, bool sorted) {
         }
         break;
     }
+    case json::kind::string:
+        string_into(v.get_string(), out);
+        break;
     case json::kind::uint64:
         if (v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
             out += std::to_string(v.get_uint64());
@@ -213,6 +263,23 @@ std::string canonical(const json::value &v) {
 std::string dump(const json::value &v) {
     std::string out;
     canonical_into(v, out, false);
+    return out;
+}
+
+std::string dump_spliced(const json::object &o, std::string_view key, std::string_view raw) {
+    std::string out;
+    out.reserve(raw.size() + 4096);
+    out.push_back('{');
+    bool first = true;
+    for (const auto &kv : o) {
+        if (!first) out.push_back(',');
+        first = false;
+        string_into(kv.key(), out);
+        out.push_back(':');
+        if (kv.key() == key) out.append(raw);
+        else canonical_into(kv.value(), out, false);
+    }
+    out.push_back('}');
     return out;
 }
 

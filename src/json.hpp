@@ -35,6 +35,11 @@ std::string canonical(const json::value &v);
 /// Plain serialisation (insertion order).
 std::string dump(const json::value &v);
 
+/// Plain serialisation of `o` whose member `key` is written as `raw`, JSON
+/// text already serialised (a plan's 1 MiB state is copied, not re-parsed
+/// and re-serialised). `key` must be a member of `o` (its value is ignored).
+std::string dump_spliced(const json::object &o, std::string_view key, std::string_view raw);
+
 /// JSON-path helpers for error messages: "$.a.b[3]".
 std::string path_key(const std::string &base, std::string_view key);
 std::string path_index(const std::string &base, std::size_t i);

@@ -124,7 +124,8 @@ std::string money(double x) {
 } // namespace
 
 BuiltPlan build_plan(PlanSource &src, const SpinnerRow &s, std::int64_t target, const PlanRequest &req,
-                     const SnapshotPolicy &policy, const Pricing &pricing, std::string_view plan_key) {
+                     const SnapshotPolicy &policy, const Pricing &pricing, std::string_view plan_key,
+                     const CheckedPlan *made) {
     if (!s.enabled)
         throw Error(ErrorCode::rollback_disabled,
                     "rollback is disabled for spinner \"" + s.name + "\" (settings.rollback.enabled is false)",
@@ -240,16 +241,21 @@ BuiltPlan build_plan(PlanSource &src, const SpinnerRow &s, std::int64_t target, 
         p.volumes.push_back(std::move(pv));
     }
 
+    BuiltPlan b;
+    b.sealed = SealedState::reseal(merged);
+    const bool as_made = made && made->plan.result_digest == "sha256:" + b.sealed.core_id;
     // The result must itself be a valid state. Loading it reads the store:
     // storage errors (io, busy, corrupt) pass through unchanged, so a host
     // retries a lost connection instead of giving up on an "invalid" plan.
-    json::object resulting = src.materialize(merged, Secrets::tokens);
-    try {
-        normalize_state(std::move(resulting));
-    } catch (const Error &e) {
-        if (e.code() != ErrorCode::invalid) throw;
-        throw Error(ErrorCode::invalid, "the resulting state would be invalid: " + std::string(e.what()),
-                    e.path());
+    if (!as_made) {
+        json::object resulting = src.materialize(merged, Secrets::tokens);
+        try {
+            normalize_state(std::move(resulting));
+        } catch (const Error &e) {
+            if (e.code() != ErrorCode::invalid) throw;
+            throw Error(ErrorCode::invalid, "the resulting state would be invalid: " + std::string(e.what()),
+                        e.path());
+        }
     }
     if (any_snapshot) d = decide(&ccore, true, merged, policy, load, req.scope_all); // volumes rebound
 
@@ -275,33 +281,41 @@ BuiltPlan build_plan(PlanSource &src, const SpinnerRow &s, std::int64_t target, 
     report.description = "report version " + std::to_string(next) + " active or failed";
     p.steps.push_back(std::move(report));
 
-    BuiltPlan b;
-    b.sealed = SealedState::reseal(std::move(merged));
     b.reasons = std::move(d.reasons);
     b.summary = "rollback to v" + std::to_string(target) + ": " + summarize_raw(d.changes);
     p.spinner = s.name;
     p.base_version = s.current;
     p.target_version = target;
     p.request = req;
-    p.state_json = canonical(src.materialize(b.sealed.core, Secrets::mask));
-    p.diff = to_public(d.changes, kPlanValueLimit); // a long value appears once: in state
+    std::string state_sha256;
+    if (as_made) {
+        p.state_json = made->plan.state_json;
+        p.diff = made->plan.diff;
+        state_sha256 = made->state_sha256;
+    } else {
+        p.state_json = canonical(src.materialize(b.sealed.core, Secrets::mask));
+        p.diff = to_public(d.changes, kPlanValueLimit); // a long value appears once: in state
+        state_sha256 = to_hex(sha256_raw(p.state_json));
+    }
     p.summary = b.summary;
     p.warnings = std::move(warnings);
     p.result_digest = "sha256:" + b.sealed.core_id;
     // planId names the content; the keyed digest proves it came from this store.
-    const std::string body = canonical(plan_body(p));
+    const std::string body = plan_signed(p, state_sha256);
     p.plan_id = "plan-" + to_hex(sha256_raw(body)).substr(0, 16);
     p.digest = "hmac-sha256:" + hmac_sha256_hex(plan_key, body);
     b.plan = std::move(p);
     return b;
 }
 
-void check_plan(const Plan &p, std::string_view plan_key) {
+CheckedPlan check_plan(const Plan &p, std::string_view plan_key) {
     check_spinner_name(p.spinner);
     // The plan must be exactly as planned: its keyed digest covers every field.
-    if ("hmac-sha256:" + hmac_sha256_hex(plan_key, canonical(plan_body(p))) != p.digest)
+    CheckedPlan checked{p, to_hex(sha256_raw(p.state_json))};
+    if ("hmac-sha256:" + hmac_sha256_hex(plan_key, plan_signed(p, checked.state_sha256)) != p.digest)
         throw Error(ErrorCode::invalid, "the plan was altered after planning (digest mismatch); plan again",
                     "plan.digest");
+    return checked;
 }
 
 } // namespace spinner_rollback::detail

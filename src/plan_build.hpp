@@ -35,15 +35,35 @@ struct BuiltPlan {
     std::string summary;         ///< the new version's summary
 };
 
-/// Plan a rollback of `s` to version `target` (refusals first, docs/rollback.md).
-BuiltPlan build_plan(PlanSource &src, const SpinnerRow &s, std::int64_t target, const PlanRequest &request,
-                     const SnapshotPolicy &policy, const Pricing &pricing, std::string_view plan_key);
+/// A plan whose keyed digest was checked: this store made it.
+struct CheckedPlan {
+    const Plan &plan;
+    std::string state_sha256; ///< hex sha256 of plan.state_json
+};
 
-/// Every field of a plan but planId and digest: what the digest covers.
-json::object plan_body(const Plan &plan);
+/// Plan a rollback of `s` to version `target` (refusals first, docs/rollback.md).
+///
+/// `made` (commit): the plan being committed. When the rebuilt result is
+/// the same sealed core as the one `made` names, the resulting state was
+/// validated when `made` was planned, and its state text and diff are
+/// functions of that core and the same current version: they are taken
+/// from `made` instead of being materialised, validated and summarised
+/// again. Everything else (volumes, snapshots, prices) is read afresh.
+BuiltPlan build_plan(PlanSource &src, const SpinnerRow &s, std::int64_t target, const PlanRequest &request,
+                     const SnapshotPolicy &policy, const Pricing &pricing, std::string_view plan_key,
+                     const CheckedPlan *made = nullptr);
+
+/// Every field of a plan but planId and digest, in the plan JSON's order,
+/// with `state` as given (the plan's state is JSON text: see plan_signed()).
+json::object plan_body(const Plan &plan, json::value state);
+
+/// What a plan's planId and keyed digest cover: the canonical form of its
+/// body with the state by its sha256, `state_sha256` (hex), so that the
+/// state is hashed once, never parsed or re-serialised to be signed.
+std::string plan_signed(const Plan &plan, std::string_view state_sha256);
 
 /// Refuse a plan whose keyed digest does not match its fields
 /// (invalid at plan.digest: altered after planning, or from another store).
-void check_plan(const Plan &plan, std::string_view plan_key);
+CheckedPlan check_plan(const Plan &plan, std::string_view plan_key);
 
 } // namespace spinner_rollback::detail

@@ -1,6 +1,9 @@
 // JSON form of plans and plan requests (the C API's plan JSON). A plan's
-// keyed digest covers plan_body(): every field but planId and digest.
+// keyed digest covers plan_signed(): every field but planId and digest,
+// the state by its sha256.
 #include "plan_build.hpp"
+
+#include "digest.hpp"
 
 #include "names.hpp"
 
@@ -137,7 +140,7 @@ Change change_from(const json::value &v, const std::string &path) {
 
 namespace detail {
 
-json::object plan_body(const Plan &p) {
+json::object plan_body(const Plan &p, json::value state) {
     json::array volumes, steps, warnings;
     for (const auto &v : p.volumes) volumes.push_back(volume_value(v));
     for (const auto &s : p.steps) steps.push_back(step_value(s));
@@ -146,7 +149,7 @@ json::object plan_body(const Plan &p) {
                         {"baseVersion", p.base_version},
                         {"targetVersion", p.target_version},
                         {"request", request_value(p.request)},
-                        {"state", json::parse(p.state_json)},
+                        {"state", std::move(state)},
                         {"diff", diff_json(p.diff)},
                         {"summary", p.summary},
                         {"volumes", std::move(volumes)},
@@ -154,6 +157,10 @@ json::object plan_body(const Plan &p) {
                         {"warnings", std::move(warnings)},
                         {"requiresConfirmation", p.requires_confirmation},
                         {"resultDigest", p.result_digest}};
+}
+
+std::string plan_signed(const Plan &p, std::string_view state_sha256) {
+    return canonical(plan_body(p, json::string("sha256:" + std::string(state_sha256))));
 }
 
 } // namespace detail
@@ -196,10 +203,10 @@ std::string PlanRequest::to_json() const {
 }
 
 std::string Plan::to_json() const {
-    json::object o = plan_body(*this);
+    json::object o = plan_body(*this, nullptr);
     o["planId"] = plan_id;
     o["digest"] = digest;
-    return dump(o);
+    return dump_spliced(o, "state", state_json);
 }
 
 Plan Plan::from_json(std::string_view text) {

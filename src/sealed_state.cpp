@@ -62,18 +62,16 @@ void SealedState::ensure_data_key(bool create) {
     ins.bind_blob(1, wrapped).run();
 }
 
-json::object SealedState::load_map(const std::string &id) { return *blobs_.map(id); }
-
 MapLoader SealedState::loader(const Sealed *pending) {
-    return [this, pending](const json::value &placeholder) -> json::object {
+    return [this, pending](const json::value &placeholder) -> std::shared_ptr<const json::object> {
         if (!placeholder.is_string() || !placeholder.get_string().starts_with(kMapPrefix))
             throw Error(ErrorCode::corrupt, "bad config map reference");
         std::string id(placeholder.get_string().subview(kMapPrefix.size()));
         if (pending) {
             auto it = pending->maps.find(id);
-            if (it != pending->maps.end()) return json::parse(it->second).as_object();
+            if (it != pending->maps.end()) return std::make_shared<const json::object>(json::parse(it->second).as_object());
         }
-        return load_map(id);
+        return blobs_.map(id);
     };
 }
 
@@ -82,7 +80,7 @@ json::object SealedState::materialize(const json::object &core, Secrets mode) {
     out.erase("$secretBlobs");
     auto load = loader();
     if (auto *maps = out.if_contains("configMaps"); maps && maps->is_object())
-        for (auto &kv : maps->get_object()) kv.value() = load(kv.value());
+        for (auto &kv : maps->get_object()) kv.value() = *load(kv.value());
     if (mode == Secrets::tokens) return out;
     auto *secrets = out.if_contains("secrets");
     if (!secrets || !secrets->is_object()) return out;

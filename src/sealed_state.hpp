@@ -75,7 +75,6 @@ public:
     void load_data_key();
 
 private:
-    json::object load_map(const std::string &id);
     /// The data key, created on first use when `create`.
     void ensure_data_key(bool create);
 

@@ -198,7 +198,7 @@ std::int64_t VersionStore::Impl::auto_target(std::string_view spinner) {
 }
 
 Version VersionStore::Impl::commit(const Plan &given, const ChangeMeta &meta, const Pricing &pricing) {
-    check_plan(given, plan_key);
+    const CheckedPlan checked = check_plan(given, plan_key);
     const Plan &p = given;
     return write([&] {
         // What the commit reads, in one batch (one round trip on PostgreSQL):
@@ -225,7 +225,7 @@ Version VersionStore::Impl::commit(const Plan &given, const ChangeMeta &meta, co
             for (auto *r : {&w.current, &w.also})
                 if (*r) known_versions.push_back(**r);
             Forget forget{known_versions};
-            return build_plan(*this, s, p.target_version, p.request, opts.policy, pricing, plan_key);
+            return build_plan(*this, s, p.target_version, p.request, opts.policy, pricing, plan_key, &checked);
         }();
         if (b.plan.digest != p.digest)
             throw Error(ErrorCode::conflict,

@@ -724,3 +724,23 @@ TEST_CASE("many mounts and ports stay fast", "[state][hostile]") {
     // Sanitizer builds run several times slower; the bound still holds.
     CHECK(elapsed_ms < kTimeBoundMs);
 }
+
+TEST_CASE("strings are escaped in canonical form exactly as Boost.JSON escapes them", "[state][json]") {
+    // Stored digests hash the canonical form: its string escaping must not
+    // drift from the serializer it replaced.
+    std::vector<std::string> samples;
+    for (int c = 0; c < 128; ++c) samples.push_back("a" + std::string(1, static_cast<char>(c)) + "z");
+    samples.push_back("");
+    samples.push_back("\"\\\x01\x1f\x7f/</script>");
+    samples.push_back("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    std::string all;
+    for (int c = 1; c < 128; ++c) all.push_back(static_cast<char>(c));
+    samples.push_back(all + all);
+    for (const auto &s : samples) {
+        INFO(json::serialize(json::string(s)));
+        CHECK(sr::canonical(json::string(s)) == json::serialize(json::string(s)));
+        json::object o;
+        o[s] = s;
+        CHECK(sr::canonical(o) == json::serialize(o));
+    }
+}
