@@ -308,7 +308,7 @@ int spr_commit_rollback(spr_store *store, const char *plan_json, const char *met
     return with_out(out_json, [&] {
         need(store, "store");
         need(plan_json, "plan_json");
-        return store->planner->commit(Plan::from_json(plan_json), ChangeMeta::from_json(opt(meta_json))).to_json();
+        return store->planner->commit_json(plan_json, ChangeMeta::from_json(opt(meta_json))).to_json();
     });
 }
 

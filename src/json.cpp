@@ -283,6 +283,76 @@ std::string dump_spliced(const json::object &o, std::string_view key, std::strin
     return out;
 }
 
+namespace {
+
+bool json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Past the string literal that starts at t[i] ('"'): the next quote not
+// escaped (preceded by an even number of backslashes), found with memchr.
+std::size_t skip_string(std::string_view t, std::size_t i) {
+    for (std::size_t from = i + 1; from < t.size();) {
+        const void *q = std::memchr(t.data() + from, '"', t.size() - from);
+        if (!q) break;
+        const std::size_t at = static_cast<std::size_t>(static_cast<const char *>(q) - t.data());
+        std::size_t backslashes = 0;
+        while (at - backslashes - 1 > i && t[at - backslashes - 1] == '\\') ++backslashes;
+        if (backslashes % 2 == 0) return at + 1;
+        from = at + 1;
+    }
+    return t.size() + 1;
+}
+
+// Past the value that starts at t[i] (a valid document: no checks).
+std::size_t skip_value(std::string_view t, std::size_t i) {
+    if (i >= t.size()) return i;
+    if (t[i] == '"') return skip_string(t, i);
+    if (t[i] != '{' && t[i] != '[') {
+        while (i < t.size() && t[i] != ',' && t[i] != '}' && t[i] != ']' && !json_space(t[i])) ++i;
+        return i;
+    }
+    int depth = 0;
+    while (i < t.size()) {
+        const char c = t[i];
+        if (c == '"') {
+            i = skip_string(t, i);
+            continue;
+        }
+        if (c == '{' || c == '[') ++depth;
+        if ((c == '}' || c == ']') && --depth == 0) return i + 1;
+        ++i;
+    }
+    return i;
+}
+
+} // namespace
+
+std::string_view raw_member(std::string_view t, std::string_view key) {
+    std::size_t i = 0;
+    auto skip_space = [&] {
+        while (i < t.size() && json_space(t[i])) ++i;
+    };
+    skip_space();
+    if (i >= t.size() || t[i] != '{') return {};
+    ++i;
+    for (;;) {
+        skip_space();
+        if (i >= t.size() || t[i] != '"') return {};
+        const std::size_t k = i;
+        i = skip_string(t, i);
+        const bool match = i - k == key.size() + 2 && t.substr(k + 1, key.size()) == key;
+        skip_space();
+        if (i >= t.size() || t[i] != ':') return {};
+        ++i;
+        skip_space();
+        const std::size_t v = i;
+        i = skip_value(t, i);
+        if (match) return i <= t.size() ? t.substr(v, i - v) : std::string_view();
+        skip_space();
+        if (i >= t.size() || t[i] != ',') return {};
+        ++i;
+    }
+}
+
 std::string path_key(const std::string &base, std::string_view key) {
     bool simple = !key.empty();
     for (char c : key)

@@ -40,6 +40,11 @@ std::string dump(const json::value &v);
 /// and re-serialised). `key` must be a member of `o` (its value is ignored).
 std::string dump_spliced(const json::object &o, std::string_view key, std::string_view raw);
 
+/// The text of member `key` of the JSON object `object_text`, exactly as
+/// written there, for a document parse_strict() accepted; empty when the
+/// object has no such member (or spells its name with escapes).
+std::string_view raw_member(std::string_view object_text, std::string_view key);
+
 /// JSON-path helpers for error messages: "$.a.b[3]".
 std::string path_key(const std::string &base, std::string_view key);
 std::string path_index(const std::string &base, std::size_t i);

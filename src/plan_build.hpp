@@ -62,6 +62,11 @@ json::object plan_body(const Plan &plan, json::value state);
 /// state is hashed once, never parsed or re-serialised to be signed.
 std::string plan_signed(const Plan &plan, std::string_view state_sha256);
 
+/// Plan::from_json(); with `state_as_sent`, state_json is the state's text
+/// as it appears in `text` (not re-serialised: the plan JSON carries it in
+/// canonical form, and check_plan() canonicalises it only when it is not).
+Plan plan_from_json(std::string_view text, bool state_as_sent);
+
 /// Refuse a plan whose keyed digest does not match its fields
 /// (invalid at plan.digest: altered after planning, or from another store).
 CheckedPlan check_plan(const Plan &plan, std::string_view plan_key);

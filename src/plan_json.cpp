@@ -209,7 +209,11 @@ std::string Plan::to_json() const {
     return dump_spliced(o, "state", state_json);
 }
 
-Plan Plan::from_json(std::string_view text) {
+Plan Plan::from_json(std::string_view text) { return detail::plan_from_json(text, false); }
+
+namespace detail {
+
+Plan plan_from_json(std::string_view text, bool state_as_sent) {
     json::value v = parse_strict(text, "plan", {64u << 20, 80, 8u << 20});
     Reader r(v, "plan", {"spinner", "baseVersion", "targetVersion", "request", "state", "diff", "summary",
                          "volumes", "steps", "warnings", "requiresConfirmation", "resultDigest", "planId", "digest"});
@@ -221,7 +225,9 @@ Plan Plan::from_json(std::string_view text) {
     p.target_version = r.i64("targetVersion");
     as_object(r.at("request"), "plan.request");
     p.request = PlanRequest::from_json(dump(r.at("request")));
-    p.state_json = canonical(as_object(r.at("state"), "plan.state"));
+    const json::object &state = as_object(r.at("state"), "plan.state");
+    if (state_as_sent) p.state_json = std::string(raw_member(text, "state"));
+    if (p.state_json.empty()) p.state_json = canonical(state);
     Reader diff(r.at("diff"), "plan.diff", {"changes"});
     for (std::size_t i = 0; const auto &c : as_array(diff.at("changes"), "plan.diff.changes"))
         p.diff.changes.push_back(change_from(c, path_index("plan.diff.changes", i++)));
@@ -236,5 +242,7 @@ Plan Plan::from_json(std::string_view text) {
     p.result_digest = r.str("resultDigest", 128);
     return p;
 }
+
+} // namespace detail
 
 } // namespace spinner_rollback

@@ -20,4 +20,8 @@ Version RollbackPlanner::commit(const Plan &plan, const ChangeMeta &meta) {
     return store_->impl_->commit(plan, meta, pricing_);
 }
 
+Version RollbackPlanner::commit_json(std::string_view plan_json, const ChangeMeta &meta) {
+    return store_->impl_->commit(detail::plan_from_json(plan_json, true), meta, pricing_);
+}
+
 } // namespace spinner_rollback

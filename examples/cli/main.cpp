@@ -545,9 +545,8 @@ void Cli::PlanCommand(const std::vector<std::string>& operands) {
 }
 
 void Cli::CommitCommand(const std::vector<std::string>& operands) {
-  const sr::Plan plan = sr::Plan::from_json(ReadInput(operands[0]));
   sr::RollbackPlanner planner(Store());
-  const sr::Version version = planner.commit(plan, Meta());
+  const sr::Version version = planner.commit_json(ReadInput(operands[0]), Meta());
   if (Json()) {
     PrintJson(version.to_json());
   } else {

@@ -149,6 +149,14 @@ public:
     ///   (e.g. snapshot deleted); and as VersionStore: busy, io, corrupt, internal
     Version commit(const Plan &plan, const ChangeMeta &meta = {});
 
+    /// commit() of a plan in its JSON form (Plan::to_json(), e.g. sent
+    /// through a UI and back), without re-serialising its state: the digest
+    /// check hashes the state as written, and canonicalises it only when the
+    /// plan was re-serialised on its way. What the C API's commit calls.
+    /// @throws Error invalid naming the field of a malformed plan, and as commit()
+    /// @since 0.2
+    Version commit_json(std::string_view plan_json, const ChangeMeta &meta = {});
+
 private:
     VersionStore *store_;
     Pricing pricing_;

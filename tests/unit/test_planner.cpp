@@ -264,6 +264,41 @@ TEST_CASE("commit refuses stale and altered plans; requestId makes it idempotent
         CHECK(code_of([&] { planner.commit(Plan::from_json("{}")); }) == ErrorCode::invalid);
         CHECK(h.store->versions("shop").size() == 3);
     }
+    SECTION("commit_json: the plan as written, or re-serialised on its way; altered state refused") {
+        const std::string text = plan.to_json();
+        // Edited inside the state's text: the hash of the state as sent differs,
+        // and so does its canonical form.
+        std::string edited = text;
+        auto pos = edited.find("\"instances\":2");
+        REQUIRE(pos != std::string::npos);
+        edited.replace(pos, 13, "\"instances\":7");
+        CHECK(code_of([&] { planner.commit_json(edited); }) == ErrorCode::invalid);
+        CHECK(code_of([&] { planner.commit_json("{\"state\":{}}"); }) == ErrorCode::invalid);
+        CHECK(h.store->versions("shop").size() == 3);
+        // Re-serialised with other spacing and key order (a UI, jq, Python's
+        // json.dumps): the same plan, accepted through its canonical form.
+        auto spaced_object = [](const json::object &obj, bool reverse) {
+            std::vector<const json::key_value_pair *> items;
+            for (const auto &kv : obj) items.push_back(&kv);
+            if (reverse) std::reverse(items.begin(), items.end());
+            std::string out = "{ ";
+            for (auto *kv : items)
+                out += (out.size() > 2 ? ", " : "") + json::serialize(json::string(kv->key())) + ": " +
+                       json::serialize(kv->value());
+            return out + " }";
+        };
+        const json::object o = parse(text);
+        std::string spaced = "{";
+        for (const auto &kv : o)
+            spaced += (spaced.size() > 1 ? ",\n  " : "\n  ") + json::serialize(json::string(kv.key())) + ": " +
+                      (kv.key() == "state" ? spaced_object(kv.value().as_object(), true) : json::serialize(kv.value()));
+        spaced += "\n}";
+        REQUIRE(spaced != text);
+        REQUIRE(parse(spaced) == o);
+        const Version v = planner.commit_json(spaced);
+        CHECK(v.number == 4);
+        CHECK(v.rollback_of == 1);
+    }
     SECTION("the world changed: a chosen snapshot was deleted or resized") {
         h.store->register_snapshot(Snapshot::from_json(R"({"id":"s","volume":"vol-7f3a","sizeBytes":10,"ready":true})"));
         Plan with_data = planner.plan("shop", 1, PlanRequest::from_json(R"({"data":{"data":{"snapshot":"s"}}})"));

@@ -744,3 +744,17 @@ TEST_CASE("strings are escaped in canonical form exactly as Boost.JSON escapes t
         CHECK(sr::canonical(o) == json::serialize(o));
     }
 }
+
+TEST_CASE("raw_member finds a member's text as written", "[state][json]") {
+    const std::string doc = R"( { "a" : [1, {"state": 2}, "x}]\"{"] ,"st\u0061tf": 3, "b":{"c":"}"},)"
+                            R"("w": "a\\", "state" : {"k": "v \" } {", "n": [true, null, -1.5e3]} , "z": null } )";
+    REQUIRE_NOTHROW(sr::parse_strict(doc, "doc"));
+    CHECK(sr::raw_member(doc, "state") == R"({"k": "v \" } {", "n": [true, null, -1.5e3]})");
+    CHECK(sr::raw_member(doc, "a") == R"([1, {"state": 2}, "x}]\"{"])");
+    CHECK(sr::raw_member(doc, "b") == R"({"c":"}"})");
+    CHECK(sr::raw_member(doc, "z") == "null");
+    CHECK(sr::raw_member(doc, "w") == R"("a\\")");
+    CHECK(sr::raw_member(doc, "missing").empty());
+    CHECK(sr::raw_member("[1]", "state").empty());
+    CHECK(sr::raw_member("{}", "state").empty());
+}
