@@ -70,42 +70,6 @@ void AppendPretty(std::string* out, const json::value& value, int depth) {
   }
 }
 
-// Defensive accessors for plan JSON: absent or mistyped fields read as empty.
-std::string GetString(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  if (value == nullptr || !value->is_string()) return {};
-  return std::string(value->get_string());
-}
-
-std::int64_t GetInt(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  if (value == nullptr) return 0;
-  if (value->is_int64()) return value->get_int64();
-  if (value->is_uint64()) return static_cast<std::int64_t>(value->get_uint64());
-  if (value->is_double()) return static_cast<std::int64_t>(value->get_double());
-  return 0;
-}
-
-double GetDouble(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  if (value == nullptr || !value->is_number()) return 0.0;
-  return value->to_number<double>();
-}
-
-const json::array& GetArray(const json::object& object, std::string_view key) {
-  static const json::array kEmpty;
-  const json::value* value = object.if_contains(key);
-  if (value == nullptr || !value->is_array()) return kEmpty;
-  return value->get_array();
-}
-
-const json::object* GetObject(const json::object& object,
-                              std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  if (value == nullptr || !value->is_object()) return nullptr;
-  return &value->get_object();
-}
-
 std::string ReasonText(const sr::Version& version) {
   if (version.reason == sr::VersionReason::rollback && version.rollback_of) {
     return "rollback of v" + std::to_string(*version.rollback_of);

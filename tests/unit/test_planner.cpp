@@ -406,3 +406,26 @@ TEST_CASE("a long config value appears once in a plan: its diff shows size and s
     CHECK(planner.commit(plan).number == 3);
     CHECK(store->get("shop", 3).state_json.find(long_a) != std::string::npos);
 }
+
+TEST_CASE("a large value with escapes survives plan JSON and commit_json byte for byte", "[planner][large]") {
+    TempDir dir;
+    auto store = VersionStore::open(dir.store(), keyed());
+    std::string text;
+    for (int i = 0; text.size() < (1u << 20); ++i)
+        text += "key_" + std::to_string(i) + " = \"v\\" + std::to_string(i) + "\"\t\x01 caf\xc3\xa9\n";
+    auto with_value = [](const std::string &v) {
+        return with([&](auto &s) { s["configMaps"].as_object()["shop-config"].as_object()["big.txt"] = v; });
+    };
+    store->record("shop", with_value(text));
+    store->record("shop", with_value(text + "# changed\n"));
+    RollbackPlanner planner(*store);
+    const std::string plan_json = planner.plan("shop", 1).to_json();
+    // The plan JSON is valid JSON whose state carries the value exactly.
+    const json::value parsed = json::parse(plan_json);
+    CHECK(parsed.at("state").at("configMaps").at("shop-config").at("big.txt").as_string() == text);
+    const Version v = planner.commit_json(plan_json);
+    CHECK(v.number == 3);
+    const json::value got = json::parse(store->get("shop", 3).state_json);
+    CHECK(got.at("configMaps").at("shop-config").at("big.txt").as_string() == text);
+    CHECK(v.digest == store->get("shop", 1).version.digest);
+}
