@@ -237,7 +237,7 @@ int main(int argc, char **argv) try {
             PQclear(PQexec(c, sql.c_str()));
             PQfinish(c);
         }
-    } drop{admin, "DROP SCHEMA " + schema + " CASCADE"};
+    } drop{admin, "SET client_min_messages = warning; DROP SCHEMA " + schema + " CASCADE"};
 
     DelayProxy proxy(a.socket_dir + "/.s.PGSQL." + std::to_string(a.port), std::chrono::microseconds(a.rtt_us));
     const std::string far = "host=127.0.0.1 port=" + std::to_string(proxy.port()) + " user=postgres dbname=postgres";
