@@ -63,25 +63,68 @@ std::int64_t kind_code(BlobKind k) { return static_cast<std::int64_t>(k); }
 } // namespace
 
 std::string BlobStore::load(const std::string &id, BlobKind kind) {
-    Stmt st(db_, "SELECT kind, codec, size, data, base FROM blobs WHERE id=?");
+    Stmt st(db_, "SELECT kind, codec, size, data FROM blobs WHERE id=?");
     st.bind_blob(1, from_hex(id));
     if (!st.step()) throw Error(ErrorCode::corrupt, "content " + id.substr(0, 12) + " is missing from the store");
     if (st.i64(0) != kind_code(kind))
         throw Error(ErrorCode::corrupt, "content " + id.substr(0, 12) + " has the wrong kind");
     const int codec = static_cast<int>(st.i64(1));
     const std::int64_t size = st.i64(2);
-    std::string data = st.blob(3);
-    if (codec != kZstdDelta) return decompress(data, codec, size);
-    if (st.is_null(4)) throw Error(ErrorCode::corrupt, "delta content " + id.substr(0, 12) + " has no base");
-    std::string base = to_hex(st.blob(4));
-    return decompress(data, codec, size, core(base)->text);
+    // Only cores are stored as deltas (core_text() reads them).
+    if (codec == kZstdDelta) throw Error(ErrorCode::corrupt, "content " + id.substr(0, 12) + " is an unexpected delta");
+    return decompress(st.blob(3), codec, size);
+}
+
+// A core and its bases up to a full one, in one statement (one round trip on
+// PostgreSQL); the depth bound also stops a corrupt cycle.
+const char *const kCoreChain =
+    "WITH RECURSIVE chain(id, kind, codec, size, data, base, n) AS ("
+    "SELECT id, kind, codec, size, data, base, 0 FROM blobs WHERE id = ? "
+    "UNION ALL SELECT b.id, b.kind, b.codec, b.size, b.data, b.base, c.n + 1 "
+    "FROM blobs b JOIN chain c ON b.id = c.base WHERE c.n < 64) "
+    "SELECT id, kind, codec, size, data, base FROM chain ORDER BY n";
+
+std::string BlobStore::core_text(const std::string &id) {
+    struct Link {
+        int codec;
+        std::int64_t size;
+        std::string data;
+    };
+    std::vector<Link> links; // id first, then its base, ...
+    const std::string *start = nullptr; // a cached core the chain reached
+    {
+        Stmt st(db_, kCoreChain);
+        st.bind_blob(1, from_hex(id));
+        while (st.step()) {
+            const std::string link_id = to_hex(st.blob(0));
+            if (!links.empty())
+                if (auto it = cores_.find(link_id); it != cores_.end()) {
+                    start = &it->second->text;
+                    break;
+                }
+            if (st.i64(1) != kind_code(BlobKind::core))
+                throw Error(ErrorCode::corrupt, "content " + link_id.substr(0, 12) + " has the wrong kind");
+            links.push_back(Link{static_cast<int>(st.i64(2)), st.i64(3), st.blob(4)});
+            if (links.back().codec != kZstdDelta) break; // a full core ends the chain
+            if (st.is_null(5)) throw Error(ErrorCode::corrupt, "delta content " + link_id.substr(0, 12) + " has no base");
+        }
+    }
+    if (links.empty()) throw Error(ErrorCode::corrupt, "content " + id.substr(0, 12) + " is missing from the store");
+    if (!start && links.back().codec == kZstdDelta)
+        throw Error(ErrorCode::corrupt, "the base of content " + id.substr(0, 12) + " is missing from the store");
+    // Apply the deltas from the full (or cached) core up. Only the result is
+    // verified (by the caller): a corrupt link cannot decode to it.
+    std::string text = start ? *start : std::string();
+    for (auto it = links.rbegin(); it != links.rend(); ++it)
+        text = decompress(it->data, it->codec, it->size, it->codec == kZstdDelta ? std::string_view(text) : std::string_view());
+    return text;
 }
 
 std::shared_ptr<const CoreEntry> BlobStore::core(const std::string &id) {
     if (auto it = cores_.find(id); it != cores_.end()) return it->second;
     if (cache_only_) throw NotCached{};
     auto e = std::make_shared<CoreEntry>();
-    e->text = load(id, BlobKind::core);
+    e->text = core_text(id);
     if (to_hex(sha256_raw(e->text)) != id)
         throw Error(ErrorCode::corrupt, "version content " + id.substr(0, 12) + " fails its digest");
     boost::system::error_code ec;

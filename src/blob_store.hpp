@@ -44,8 +44,11 @@ public:
     void cache_core(const std::string &id, std::string text, json::object obj);
     /// A verified config map (cached by id: config maps are immutable).
     std::shared_ptr<const json::object> map(const std::string &id);
-    /// Stored bytes of a blob, decompressed (delta base resolved), unverified.
+    /// Stored bytes of a config map or secret blob, decompressed, unverified.
     std::string load(const std::string &id, BlobKind kind);
+    /// The text of core `id`: its delta chain read in one statement and
+    /// decoded from the nearest full or cached core (not verified: core() does).
+    std::string core_text(const std::string &id);
 
     /// While set, core() and map() answer from the cache only and throw
     /// NotCached otherwise (reads that want one round trip, see CacheOnly).
