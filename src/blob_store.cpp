@@ -169,16 +169,21 @@ constexpr const char *kFactColumns = "SELECT b.id, b.kind, b.refs, b.base_refs, 
 
 // The facts of the cores a write to one spinner may release (its latest
 // state, its current version, versions retention may remove) and of their
-// delta bases, in one statement.
-const std::string kSpinnerCoreFacts =
-    std::string("WITH RECURSIVE chain(id, base, n) AS ("
-                "SELECT b.id, b.base, 0 FROM blobs b WHERE b.id IN ("
-                "SELECT s.latest_core FROM spinners s WHERE s.name = ? "
-                "UNION SELECT v.core FROM versions v JOIN spinners s ON v.spinner_id = s.id "
-                "WHERE s.name = ? AND (v.number IN (s.current_number, ?) "
-                "OR v.number < s.last_number + 1 - COALESCE(?, s.history_limit))) "
-                "UNION ALL SELECT b.id, b.base, c.n + 1 FROM blobs b JOIN chain c ON b.id = c.base WHERE c.n < 64) ") +
-    kFactColumns + "FROM blobs b WHERE b.id IN (SELECT id FROM chain)";
+// delta bases, in one statement. Each part is an index range on
+// versions(spinner_id, number): the cost does not grow with the history.
+std::string spinner_core_facts(const Dialect &d) {
+    return std::string("WITH RECURSIVE chain(id, base, n) AS ("
+                       "SELECT b.id, b.base, 0 FROM blobs b WHERE b.id IN ("
+                       "SELECT s.latest_core FROM spinners s WHERE s.name = ? "
+                       "UNION SELECT v.core FROM spinners s JOIN versions v ON v.spinner_id = s.id AND ") +
+           in_list(d, "v.number", "s.current_number, ?") +
+           " WHERE s.name = ? "
+           "UNION SELECT v.core FROM spinners s JOIN versions v "
+           "ON v.spinner_id = s.id AND v.number < s.last_number + 1 - COALESCE(?, s.history_limit) "
+           "WHERE s.name = ?) "
+           "UNION ALL SELECT b.id, b.base, c.n + 1 FROM blobs b JOIN chain c ON b.id = c.base WHERE c.n < 64) " +
+           kFactColumns + "FROM blobs b WHERE b.id IN (SELECT id FROM chain)";
+}
 
 const std::string kBlobFacts = std::string(kFactColumns) + "FROM blobs b WHERE b.id = ?";
 
@@ -201,8 +206,8 @@ BlobStore::Prefetch BlobStore::prefetch(const std::vector<std::string> &ids, std
     Prefetch p(*this);
     if (!db_.prefers_batches()) return p; // facts() reads each on demand
     if (!spinner.empty()) {
-        auto st = std::make_unique<Stmt>(db_, kSpinnerCoreFacts);
-        st->bind(1, spinner).bind(2, spinner).bind(3, also);
+        auto st = std::make_unique<Stmt>(db_, spinner_core_facts(db_.dialect()));
+        st->bind(1, spinner).bind(2, also).bind(3, spinner).bind(5, spinner);
         if (history_limit) st->bind(4, *history_limit); else st->bind_null(4);
         st->send();
         p.st_.push_back(std::move(st));

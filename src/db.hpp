@@ -20,14 +20,23 @@
 
 namespace spinner_rollback::detail {
 
-/// Schema SQL spellings that differ between engines (see schema.cpp).
+/// SQL spellings that differ between engines (see schema.cpp).
 struct Dialect {
     std::string_view blob;          ///< BLOB | BYTEA
     std::string_view integer;       ///< INTEGER | BIGINT
     std::string_view key_text;      ///< text compared byte for byte (sorts as in SQLite)
     std::string_view serial_key;    ///< an auto-assigned integer primary key
     std::string_view table_options; ///< after a table with a composite key
+    /// Membership in a list of values that may name columns of an outer
+    /// row, as an index condition: " IN (" … ")" | " = ANY(ARRAY[" … "])"
+    /// (PostgreSQL turns such an IN list into a filter over every row).
+    std::string_view in_open, in_close;
 };
+
+/// `column` is one of `items` (a comma-separated list), in `d`'s spelling.
+inline std::string in_list(const Dialect &d, std::string_view column, std::string_view items) {
+    return std::string(column) + std::string(d.in_open) + std::string(items) + std::string(d.in_close);
+}
 
 /// True when `location` names a PostgreSQL database (postgres:// or postgresql://).
 bool is_postgres_location(std::string_view location) noexcept;
