@@ -189,6 +189,8 @@ const std::string kBlobFacts = std::string(kFactColumns) + "FROM blobs b WHERE b
 
 } // namespace
 
+BlobStore::BlobStore(Db &db) : db_(db), core_facts_sql_(spinner_core_facts(db.dialect())) {}
+
 void BlobStore::learn(const Stmt &st) {
     Facts f;
     f.exists = true;
@@ -206,7 +208,7 @@ BlobStore::Prefetch BlobStore::prefetch(const std::vector<std::string> &ids, std
     Prefetch p(*this);
     if (!db_.prefers_batches()) return p; // facts() reads each on demand
     if (!spinner.empty()) {
-        auto st = std::make_unique<Stmt>(db_, spinner_core_facts(db_.dialect()));
+        auto st = std::make_unique<Stmt>(db_, core_facts_sql_);
         st->bind(1, spinner).bind(2, also).bind(3, spinner).bind(5, spinner);
         if (history_limit) st->bind(4, *history_limit); else st->bind_null(4);
         st->send();

@@ -35,7 +35,7 @@ struct CoreEntry {
 /// the caller's transaction.
 class BlobStore {
 public:
-    explicit BlobStore(Db &db) : db_(db) {}
+    explicit BlobStore(Db &db);
 
     /// A verified core (cached by id: cores are immutable). corrupt when
     /// missing, of another kind, or failing its sha256 id.
@@ -116,6 +116,7 @@ private:
     void drop(const std::string &id);
 
     Db &db_;
+    const std::string core_facts_sql_; // prefetch's spinner query, in the engine's dialect
     std::unordered_map<std::string, std::shared_ptr<const CoreEntry>> cores_;
     struct CachedMap {
         std::shared_ptr<const json::object> map;

@@ -100,12 +100,18 @@ void check_spinner_name(std::string_view name) {
                     "spinner name must be a DNS-1123 label (1-63 lowercase letters, digits, '-')", "spinner");
 }
 
+History::History(Db &db, BlobStore &blobs)
+    : db_(db), blobs_(blobs),
+      current_and_also_sql_(kSpinnerJoinVersions + "AND " + in_list(db.dialect(), "v.number", "s.current_number, ?") +
+                            " WHERE s.name = ?"),
+      two_and_current_sql_(kSpinnerJoinVersions + "AND " + in_list(db.dialect(), "v.number", "?, ?, s.current_number") +
+                           " WHERE s.name = ?") {}
+
 History::WriteFetch History::fetch_for_write(std::string_view name, const std::string &request_id,
                                              std::optional<std::int64_t> history_limit, std::int64_t also) {
     WriteFetch f;
     f.spinner_ =
-        std::make_unique<Stmt>(db_, kSpinnerJoinVersions + "AND " +
-                                        in_list(db_.dialect(), "v.number", "s.current_number, ?") + " WHERE s.name = ?");
+        std::make_unique<Stmt>(db_, current_and_also_sql_);
     f.spinner_->bind(1, also).bind(2, name).send();
     if (!request_id.empty()) {
         f.request_ = std::make_unique<Stmt>(
@@ -242,8 +248,7 @@ VersionRow History::expect_version(const SpinnerRow &s, std::optional<VersionRow
 std::pair<SpinnerRow, std::vector<VersionRow>> History::spinner_and_versions(std::string_view name,
                                                                              std::int64_t a, std::int64_t b) {
     check_spinner_name(name);
-    Stmt st(db_, kSpinnerJoinVersions + "AND " + in_list(db_.dialect(), "v.number", "?, ?, s.current_number") +
-                     " WHERE s.name = ?");
+    Stmt st(db_, two_and_current_sql_);
     st.bind(1, a).bind(2, b).bind(3, name);
     if (!st.step()) no_such_spinner(name);
     std::pair<SpinnerRow, std::vector<VersionRow>> out{spinner_row(st), {}};

@@ -95,7 +95,7 @@ public:
     /// then costs no round trip of its own).
     void create_if_missing(std::string_view name, bool enabled, std::int64_t history_limit);
 
-    History(Db &db, BlobStore &blobs) : db_(db), blobs_(blobs) {}
+    History(Db &db, BlobStore &blobs);
 
     std::optional<SpinnerRow> find_spinner(std::string_view name);
     /// The spinner's latest state (hex core id), if it has one: one read.
@@ -161,6 +161,9 @@ private:
 
     Db &db_;
     BlobStore &blobs_;
+    // Statements whose text depends on the engine's dialect, built once.
+    const std::string current_and_also_sql_; // the spinner with its current version and one more
+    const std::string two_and_current_sql_;  // the spinner with two versions and its current one
 };
 
 } // namespace spinner_rollback::detail

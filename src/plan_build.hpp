@@ -46,9 +46,11 @@ struct CheckedPlan {
 /// `made` (commit): the plan being committed. When the rebuilt result is
 /// the same sealed core as the one `made` names, the resulting state was
 /// validated when `made` was planned, and its state text and diff are
-/// functions of that core and the same current version: they are taken
-/// from `made` instead of being materialised, validated and summarised
-/// again. Everything else (volumes, snapshots, prices) is read afresh.
+/// functions of that core and the same current version: the diff and the
+/// state's hash are taken from `made` instead of being materialised,
+/// validated and summarised again, and the returned plan's state_json is
+/// left empty (commit only compares digests). Everything else (volumes,
+/// snapshots, prices) is read afresh.
 BuiltPlan build_plan(PlanSource &src, const SpinnerRow &s, std::int64_t target, const PlanRequest &request,
                      const SnapshotPolicy &policy, const Pricing &pricing, std::string_view plan_key,
                      const CheckedPlan *made = nullptr);
