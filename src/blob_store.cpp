@@ -12,7 +12,7 @@ namespace spinner_rollback::detail {
 namespace {
 
 enum Codec { kRaw = 0, kZstd = 1, kZstdDelta = 2 };
-constexpr std::int64_t kMaxDeltaDepth = 16; // a full core at least every 17 versions
+constexpr std::int64_t kMaxDeltaDepth = 4; // a full core at least every 5 versions (docs/benchmarks.md, "delta chain cap")
 constexpr std::size_t kCoreCacheSize = 256;
 constexpr std::size_t kMapCacheSize = 256;
 constexpr std::size_t kMapCacheBytes = 64u << 20; // verified config maps kept parsed
