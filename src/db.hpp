@@ -31,6 +31,10 @@ struct Dialect {
     /// row, as an index condition: " IN (" … ")" | " = ANY(ARRAY[" … "])"
     /// (PostgreSQL turns such an IN list into a filter over every row).
     std::string_view in_open, in_close;
+    /// Can join a LATERAL subquery (PostgreSQL). A page of versions needs
+    /// it there: PostgreSQL sorts all of a spinner's versions to take 20
+    /// when the ORDER BY names the outer join's inner side; SQLite does not.
+    bool lateral;
 };
 
 /// `column` is one of `items` (a comma-separated list), in `d`'s spelling.

@@ -45,10 +45,23 @@ constexpr const char *kSpinnerColumns =
 // The spinner's row joined with some of its versions (columns of
 // kSpinnerColumns, then of kVersionColumns from column 8); callers add the
 // join condition's tail and the WHERE clause.
-const std::string kSpinnerJoinVersions =
+const std::string kSpinnerAndVersionColumns =
     std::string("SELECT ") + kSpinnerColumns +
     ", v.number, v.created_at, v.author, v.message, v.reason, v.reasons, v.summary, v.core, v.rollback_of, "
-    "v.status FROM spinners s LEFT JOIN versions v ON v.spinner_id = s.id ";
+    "v.status ";
+const std::string kSpinnerJoinVersions =
+    kSpinnerAndVersionColumns + "FROM spinners s LEFT JOIN versions v ON v.spinner_id = s.id ";
+
+// The spinner's row with a page of its versions below a number, newest
+// first. Parameters: the number, the page size, the spinner's name.
+std::string page_sql(const Dialect &d) {
+    if (d.lateral)
+        return kSpinnerAndVersionColumns +
+               "FROM spinners s LEFT JOIN LATERAL (SELECT * FROM versions v WHERE v.spinner_id = s.id "
+               "AND v.number < ? ORDER BY v.number DESC LIMIT ?) v ON TRUE WHERE s.name = ? ORDER BY v.number DESC";
+    // The same parameters in SQLite's order of appearance: ?1, ?3, ?2.
+    return kSpinnerJoinVersions + "AND v.number < ?1 WHERE s.name = ?3 ORDER BY v.number DESC LIMIT ?2";
+}
 
 SpinnerRow spinner_row(const Stmt &st) {
     SpinnerRow r;
@@ -105,7 +118,8 @@ History::History(Db &db, BlobStore &blobs)
       current_and_also_sql_(kSpinnerJoinVersions + "AND " + in_list(db.dialect(), "v.number", "s.current_number, ?") +
                             " WHERE s.name = ?"),
       two_and_current_sql_(kSpinnerJoinVersions + "AND " + in_list(db.dialect(), "v.number", "?, ?, s.current_number") +
-                           " WHERE s.name = ?") {}
+                           " WHERE s.name = ?"),
+      page_sql_(page_sql(db.dialect())) {}
 
 History::WriteFetch History::fetch_for_write(std::string_view name, const std::string &request_id,
                                              std::optional<std::int64_t> history_limit, std::int64_t also) {
@@ -157,8 +171,8 @@ std::vector<Version> History::list(std::string_view name, std::int64_t before, s
     check_spinner_name(name);
     // One statement (its own consistent snapshot; one round trip): the
     // spinner's row, joined with the page of its versions.
-    Stmt st(db_, kSpinnerJoinVersions + "AND v.number < ? WHERE s.name = ? ORDER BY v.number DESC LIMIT ?");
-    st.bind(1, before == 0 ? std::numeric_limits<std::int64_t>::max() : before).bind(2, name).bind(3, limit);
+    Stmt st(db_, page_sql_);
+    st.bind(1, before == 0 ? std::numeric_limits<std::int64_t>::max() : before).bind(2, limit).bind(3, name);
     if (!st.step()) no_such_spinner(name);
     const SpinnerRow s = spinner_row(st);
     std::vector<Version> out;

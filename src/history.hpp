@@ -164,6 +164,7 @@ private:
     // Statements whose text depends on the engine's dialect, built once.
     const std::string current_and_also_sql_; // the spinner with its current version and one more
     const std::string two_and_current_sql_;  // the spinner with two versions and its current one
+    const std::string page_sql_;             // the spinner with a page of its versions
 };
 
 } // namespace spinner_rollback::detail
