@@ -5,6 +5,8 @@
 #include "digest.hpp"
 #include "names.hpp"
 #include "reasons.hpp"
+#include "json.hpp"
+#include "scope.hpp"
 
 #include <limits>
 
@@ -14,10 +16,13 @@ namespace {
 
 // Requests that created nothing are remembered for the newest 1000 per spinner.
 constexpr std::int64_t kRequestWindow = 1000;
+// Bounds on what operators attach to one version (docs/retention.md).
+constexpr std::int64_t kMaxTagsPerVersion = 16;
+constexpr std::size_t kMaxNotesPerVersion = 100;
 
 constexpr const char *kVersionColumns =
-    "SELECT number, created_at, author, message, reason, reasons, summary, core, rollback_of, status "
-    "FROM versions";
+    "SELECT number, created_at, author, message, reason, reasons, summary, core, rollback_of, status, tags, notes, "
+    "scope, replaced_at FROM versions";
 
 // A version row from a statement selecting the columns of kVersionColumns,
 // starting at column `at`.
@@ -36,6 +41,10 @@ VersionRow version_row(const Stmt &st, int at = 0) {
     r.core = to_hex(st.blob(at + 7));
     if (!st.is_null(at + 8)) r.rollback_of = st.i64(at + 8);
     r.status = static_cast<RolloutStatus>(status);
+    r.tags_text = st.text(at + 10);
+    r.notes_text = st.text(at + 11);
+    r.scope_text = st.text(at + 12);
+    r.replaced_at = st.text(at + 13);
     return r;
 }
 
@@ -48,7 +57,7 @@ constexpr const char *kSpinnerColumns =
 const std::string kSpinnerAndVersionColumns =
     std::string("SELECT ") + kSpinnerColumns +
     ", v.number, v.created_at, v.author, v.message, v.reason, v.reasons, v.summary, v.core, v.rollback_of, "
-    "v.status ";
+    "v.status, v.tags, v.notes, v.scope, v.replaced_at ";
 const std::string kSpinnerJoinVersions =
     kSpinnerAndVersionColumns + "FROM spinners s LEFT JOIN versions v ON v.spinner_id = s.id ";
 
@@ -87,7 +96,7 @@ std::int64_t code(RolloutStatus s) { return static_cast<std::int64_t>(s); }
 // kVersionColumns from column 4); callers add FROM/WHERE.
 const std::string kRequestColumns =
     "SELECT r.payload, r.outcome, r.number, r.reasons, v.number, v.created_at, v.author, v.message, v.reason, "
-    "v.reasons, v.summary, v.core, v.rollback_of, v.status ";
+    "v.reasons, v.summary, v.core, v.rollback_of, v.status, v.tags, v.notes, v.scope, v.replaced_at ";
 
 StoredRequest stored_request(const Stmt &st) {
     StoredRequest r;
@@ -135,12 +144,19 @@ History::WriteFetch History::fetch_for_write(std::string_view name, const std::s
         f.request_->bind(1, name).bind(2, request_id).send();
     }
     // Superset of what prune() removes after this write (the number of a
-    // new version is last_number + 1).
-    f.old_ = std::make_unique<Stmt>(db_, "SELECT v.number, v.core FROM versions v JOIN spinners s ON v.spinner_id = s.id "
-                                         "WHERE s.name = ? AND v.number < s.last_number + 1 - COALESCE(?, s.history_limit) "
-                                         "AND v.number <> s.current_number ORDER BY v.number");
-    f.old_->bind(1, name);
-    if (history_limit) f.old_->bind(2, *history_limit); else f.old_->bind_null(2);
+    // new version is last_number + 1), newest first, with the count of
+    // untagged versions above them when the spinner has tags (an index
+    // range of the partial index versions_untagged).
+    f.old_ = std::make_unique<Stmt>(
+        db_, "SELECT v.number, v.core, v.tags IS NOT NULL, v.status, CASE WHEN s.tagged > 0 THEN "
+             "(SELECT count(*) FROM versions w WHERE w.spinner_id = s.id AND w.tags IS NULL "
+             "AND w.number >= s.last_number + 1 - COALESCE(?, s.history_limit)) END "
+             "FROM versions v JOIN spinners s ON v.spinner_id = s.id "
+             "WHERE s.name = ? AND v.number < s.last_number + 1 - COALESCE(?, s.history_limit) "
+             "AND v.number <> s.current_number ORDER BY v.number DESC");
+    for (int i : {1, 3})
+        if (history_limit) f.old_->bind(i, *history_limit); else f.old_->bind_null(i);
+    f.old_->bind(2, name);
     f.old_->send();
     return f;
 }
@@ -156,7 +172,11 @@ WriteView History::WriteFetch::take() {
         } while (spinner_->step());
     }
     if (request_ && request_->step()) w.request = stored_request(*request_);
-    while (old_->step()) w.old_versions.push_back(OldVersion{old_->i64(0), to_hex(old_->blob(1))});
+    while (old_->step()) {
+        w.old_versions.push_back(OldVersion{old_->i64(0), to_hex(old_->blob(1)), old_->i64(2) != 0,
+                                            old_->i64(3) == code(RolloutStatus::active)});
+        if (!old_->is_null(4)) w.untagged_in_window = old_->i64(4);
+    }
     return w;
 }
 
@@ -182,11 +202,11 @@ std::vector<Version> History::list(std::string_view name, std::int64_t before, s
     return out;
 }
 
-std::optional<std::string> History::latest_core(std::string_view name) {
-    Stmt st(db_, "SELECT latest_core FROM spinners WHERE name=?");
+std::optional<std::pair<std::string, std::int64_t>> History::latest_core(std::string_view name) {
+    Stmt st(db_, "SELECT latest_core, current_number FROM spinners WHERE name=?");
     st.bind(1, name);
-    if (!st.step() || st.is_null(0)) return std::nullopt;
-    return to_hex(st.blob(0));
+    if (!st.step()) return std::nullopt;
+    return std::pair{st.is_null(0) ? std::string() : to_hex(st.blob(0)), st.i64(1)};
 }
 
 SpinnerRow History::require_spinner(std::string_view name) {
@@ -307,13 +327,22 @@ Version History::make_version(const SpinnerRow &s, const VersionRow &r) const {
     v.digest = "sha256:" + r.core;
     v.rollback_of = r.rollback_of;
     v.status = r.status;
+    if (!r.scope_text.empty()) v.scope = scope_from_value(json::parse(r.scope_text), "scope");
+    if (!r.tags_text.empty()) {
+        const json::value tags = json::parse(r.tags_text);
+        for (const auto &t : tags.as_array()) {
+            const auto &o = t.as_object();
+            v.tags.push_back(Tag{std::string(o.at("name").as_string()), std::string(o.at("note").as_string()),
+                                 std::string(o.at("author").as_string()),
+                                 std::string(o.at("createdAt").as_string())});
+        }
+    }
     return v;
 }
 
 Version History::append(SpinnerRow &s, const Sealed &sealed, VersionReason reason,
                         const std::vector<Reason> &reasons, const std::string &summary,
-                        std::optional<std::int64_t> rollback_of, const ChangeMeta &meta,
-                        const std::vector<OldVersion> *old) {
+                        const std::optional<RollbackOf> &rollback, const ChangeMeta &meta, const WriteView &w) {
     blobs_.incref(sealed.core_id);
     VersionRow r;
     r.number = s.last_number + 1;
@@ -324,14 +353,24 @@ Version History::append(SpinnerRow &s, const Sealed &sealed, VersionReason reaso
     r.reasons_text = reasons_text(reasons);
     r.summary = summary;
     r.core = sealed.core_id;
-    r.rollback_of = rollback_of;
+    if (rollback) {
+        r.rollback_of = rollback->target;
+        r.scope_text = dump(scope_value(rollback->scope));
+    }
     {
         Stmt st(db_, "INSERT INTO versions(spinner_id, number, created_at, author, message, reason, "
-                     "reasons, summary, core, rollback_of, status) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+                     "reasons, summary, core, rollback_of, status, scope) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
         st.bind(1, s.id).bind(2, r.number).bind(3, r.created_at).bind(4, r.author).bind(5, r.message);
         st.bind(6, code(r.reason)).bind(7, r.reasons_text).bind(8, r.summary).bind_blob(9, from_hex(r.core));
-        if (rollback_of) st.bind(10, *rollback_of); else st.bind_null(10);
-        st.bind(11, code(r.status)).run();
+        if (r.rollback_of) st.bind(10, *r.rollback_of); else st.bind_null(10);
+        st.bind(11, code(r.status));
+        if (rollback) st.bind(12, r.scope_text); else st.bind_null(12);
+        st.run();
+    }
+    if (s.current) {
+        // When the version before stopped being current (restore points).
+        Stmt st(db_, "UPDATE versions SET replaced_at=? WHERE spinner_id=? AND number=?");
+        st.bind(1, r.created_at).bind(2, s.id).bind(3, s.current).run();
     }
     s.last_number = r.number;
     s.current = r.number;
@@ -351,7 +390,7 @@ Version History::append(SpinnerRow &s, const Sealed &sealed, VersionReason reaso
                 .bind(3, std::string_view(vid->as_string())).bind(4, r.number).run();
         }
     }
-    prune(s, old);
+    prune(s, w, true);
     return make_version(s, r);
 }
 
@@ -367,26 +406,158 @@ void History::set_latest(SpinnerRow &s, const std::string &core_id) {
     st.bind(4, s.updated_at).bind(5, s.id).run();
 }
 
-void History::prune(const SpinnerRow &s, const std::vector<OldVersion> *old) {
-    std::int64_t keep_from = s.current - s.history_limit;
-    if (keep_from <= 1) return;
-    std::vector<std::string> cores;
-    if (old) {
-        for (const auto &v : *old)
-            if (v.number < keep_from && v.number != s.current) cores.push_back(v.core);
+void History::prune(const SpinnerRow &s, const WriteView &w, bool created) {
+    // Walk retention's candidates newest first, after the versions above
+    // them. Those above (from last_number + 1 - historyLimit on) are all
+    // kept; `used` is how many of them are untagged older versions: counted
+    // when the spinner has tags, else every number there is one (the
+    // candidates' numbers are all below them).
+    const std::int64_t limit = s.history_limit;
+    std::int64_t used = 0;
+    if (w.untagged_in_window) {
+        used = *w.untagged_in_window;
+        const bool current_untagged = w.current && w.current->tags_text.empty();
+        if (!created && current_untagged) --used; // the current version is not an older one
     } else {
-        Stmt st(db_, "SELECT core FROM versions WHERE spinner_id=? AND number<? AND number<>?");
-        st.bind(1, s.id).bind(2, keep_from).bind(3, s.current);
-        while (st.step()) cores.push_back(to_hex(st.blob(0)));
+        used = created ? limit : limit - 1;
     }
-    if (cores.empty()) return;
+    std::vector<const OldVersion *> doomed;
+    for (const auto &v : w.old_versions) {
+        if (v.number == s.current || v.tagged || v.active) continue;
+        if (used < limit) {
+            ++used;
+            continue;
+        }
+        doomed.push_back(&v);
+    }
+    if (doomed.empty()) return;
+    Stmt del(db_, "DELETE FROM versions WHERE spinner_id=? AND number=?");
+    Stmt forget(db_, "DELETE FROM requests WHERE spinner_id=? AND number=?");
+    for (const OldVersion *v : doomed) {
+        del.reset();
+        del.bind(1, s.id).bind(2, v->number).run();
+        forget.reset();
+        forget.bind(1, s.id).bind(2, v->number).run();
+        blobs_.decref(v->core);
+    }
+}
+
+std::optional<std::int64_t> History::tag_number(const SpinnerRow &s, std::string_view name) {
+    Stmt st(db_, "SELECT number FROM tags WHERE spinner_id=? AND name=?");
+    st.bind(1, s.id).bind(2, name);
+    if (!st.step()) return std::nullopt;
+    return st.i64(0);
+}
+
+void History::sync_tags(const SpinnerRow &s, std::int64_t number) {
+    json::array tags;
     {
-        Stmt st(db_, "DELETE FROM versions WHERE spinner_id=? AND number<? AND number<>?");
-        st.bind(1, s.id).bind(2, keep_from).bind(3, s.current).run();
+        Stmt st(db_, "SELECT name, note, author, created_at FROM tags WHERE spinner_id=? AND number=? ORDER BY name");
+        st.bind(1, s.id).bind(2, number);
+        while (st.step())
+            tags.push_back(json::object{
+                {"name", st.text(0)}, {"note", st.text(1)}, {"author", st.text(2)}, {"createdAt", st.text(3)}});
     }
-    for (const auto &c : cores) blobs_.decref(c);
-    Stmt st(db_, "DELETE FROM requests WHERE spinner_id=? AND number>0 AND number<?");
-    st.bind(1, s.id).bind(2, keep_from).run();
+    {
+        Stmt st(db_, "UPDATE versions SET tags=? WHERE spinner_id=? AND number=?");
+        if (tags.empty()) st.bind_null(1); else st.bind(1, dump(tags));
+        st.bind(2, s.id).bind(3, number).run();
+    }
+    Stmt st(db_, "UPDATE spinners SET tagged=(SELECT count(DISTINCT number) FROM tags WHERE spinner_id=?) WHERE id=?");
+    st.bind(1, s.id).bind(2, s.id).run();
+}
+
+void History::put_tag(const SpinnerRow &s, std::int64_t number, const TagRequest &t, std::int64_t max_tagged) {
+    if (!is_dns_label(t.name))
+        throw Error(ErrorCode::invalid, "a tag name must be a DNS-1123 label (1-63 lowercase letters, digits, '-')",
+                    "tag.name");
+    const auto holder = tag_number(s, t.name);
+    if (holder && *holder != number && !t.move)
+        throw Error(ErrorCode::conflict,
+                    "tag \"" + t.name + "\" is on version " + std::to_string(*holder) + " of \"" + s.name +
+                        "\"; set \"move\": true to move it",
+                    "tag.name");
+    std::int64_t on_version = 0, tagged = 0, holder_tags = 0;
+    {
+        Stmt st(db_, "SELECT (SELECT count(*) FROM tags WHERE spinner_id=? AND number=?), "
+                     "(SELECT count(DISTINCT number) FROM tags WHERE spinner_id=?), "
+                     "(SELECT count(*) FROM tags WHERE spinner_id=? AND number=?)");
+        st.bind(1, s.id).bind(2, number).bind(3, s.id).bind(4, s.id).bind(5, holder.value_or(0));
+        st.step();
+        on_version = st.i64(0);
+        tagged = st.i64(1);
+        holder_tags = st.i64(2);
+    }
+    if (holder && *holder == number) {
+        Stmt st(db_, "UPDATE tags SET note=?, author=? WHERE spinner_id=? AND name=?");
+        st.bind(1, t.note).bind(2, t.author).bind(3, s.id).bind(4, t.name).run();
+        sync_tags(s, number);
+        return;
+    }
+    // A version that gains its first tag counts toward the cap; moving the
+    // only tag off another version frees that version's place.
+    const std::int64_t after = tagged + (on_version == 0 ? 1 : 0) - (holder && holder_tags == 1 ? 1 : 0);
+    if (after > max_tagged)
+        throw Error(ErrorCode::conflict,
+                    "spinner \"" + s.name + "\" already has " + std::to_string(tagged) +
+                        " tagged versions, the most allowed (maxTaggedVersions " + std::to_string(max_tagged) +
+                        "); untag one first",
+                    "tag");
+    if (on_version >= kMaxTagsPerVersion)
+        throw Error(ErrorCode::conflict,
+                    "version " + std::to_string(number) + " already has " + std::to_string(kMaxTagsPerVersion) +
+                        " tags, the most allowed",
+                    "tag");
+    if (holder) {
+        Stmt st(db_, "DELETE FROM tags WHERE spinner_id=? AND name=?");
+        st.bind(1, s.id).bind(2, t.name).run();
+        sync_tags(s, *holder);
+    }
+    Stmt st(db_, "INSERT INTO tags(spinner_id, name, number, note, author, created_at) VALUES(?,?,?,?,?,?)");
+    st.bind(1, s.id).bind(2, t.name).bind(3, number).bind(4, t.note).bind(5, t.author).bind(6, now_rfc3339()).run();
+    sync_tags(s, number);
+}
+
+void History::remove_tag(const SpinnerRow &s, std::string_view name) {
+    const auto holder = tag_number(s, name);
+    if (!holder)
+        throw Error(ErrorCode::not_found,
+                    "spinner \"" + s.name + "\" has no tag \"" + std::string(name) + "\"", "name");
+    Stmt st(db_, "DELETE FROM tags WHERE spinner_id=? AND name=?");
+    st.bind(1, s.id).bind(2, name).run();
+    sync_tags(s, *holder);
+}
+
+std::vector<Note> History::notes_of(const VersionRow &r) {
+    std::vector<Note> out;
+    if (r.notes_text.empty()) return out;
+    const json::value parsed = json::parse(r.notes_text);
+    for (const auto &n : parsed.as_array()) {
+        const auto &o = n.as_object();
+        out.push_back(Note{std::string(o.at("author").as_string()), std::string(o.at("text").as_string()),
+                           std::string(o.at("createdAt").as_string())});
+    }
+    return out;
+}
+
+std::vector<Note> History::add_note(const SpinnerRow &s, const VersionRow &r, const Note &note) {
+    if (note.text.empty() || note.text.size() > 4096)
+        throw Error(ErrorCode::invalid, "a note's text must be 1-4096 bytes", "note.text");
+    if (note.author.size() > 256) throw Error(ErrorCode::invalid, "at most 256 bytes", "note.author");
+    std::vector<Note> notes = notes_of(r);
+    if (!notes.empty() && notes.back().author == note.author && notes.back().text == note.text) return notes;
+    if (notes.size() >= kMaxNotesPerVersion)
+        throw Error(ErrorCode::invalid,
+                    "version " + std::to_string(r.number) + " already has " + std::to_string(kMaxNotesPerVersion) +
+                        " notes, the most allowed",
+                    "note");
+    notes.push_back(Note{note.author, note.text, now_rfc3339()});
+    json::array arr;
+    for (const auto &n : notes)
+        arr.push_back(json::object{{"author", n.author}, {"text", n.text}, {"createdAt", n.created_at}});
+    Stmt st(db_, "UPDATE versions SET notes=? WHERE spinner_id=? AND number=?");
+    st.bind(1, dump(arr)).bind(2, s.id).bind(3, r.number).run();
+    return notes;
 }
 
 void History::set_status(const SpinnerRow &s, std::int64_t number, RolloutStatus status) {

@@ -33,6 +33,10 @@ struct VersionRow {
     std::string reasons_text, summary, core; ///< core: hex id
     std::optional<std::int64_t> rollback_of;
     RolloutStatus status = RolloutStatus::pending;
+    std::string tags_text;   ///< JSON array of the version's tags; empty: none
+    std::string notes_text;  ///< JSON array of its notes; empty: none
+    std::string scope_text;  ///< a rollback's scope as JSON; empty: not a rollback
+    std::string replaced_at; ///< when the next version was made; empty while current
 };
 
 /// What a request id did the first time.
@@ -52,7 +56,9 @@ struct StoredRequest {
 /// A version retention may remove.
 struct OldVersion {
     std::int64_t number = 0;
-    std::string core; ///< hex id
+    std::string core;    ///< hex id
+    bool tagged = false; ///< never removed
+    bool active = false; ///< the newest active version: never removed
 };
 
 /// What a write to one spinner reads first (History::fetch_for_write).
@@ -61,7 +67,11 @@ struct WriteView {
     std::optional<VersionRow> current;    ///< the current version's row
     std::optional<VersionRow> also;       ///< the row of version `also`, if asked and retained
     std::optional<StoredRequest> request; ///< the request id's first result
-    std::vector<OldVersion> old_versions; ///< retention's candidates
+    std::vector<OldVersion> old_versions; ///< retention's candidates, newest first
+    /// Untagged versions numbered from the lowest number retention keeps
+    /// whatever the tags (last_number + 1 - historyLimit) up to the current
+    /// one; measured only when the spinner has tagged versions.
+    std::optional<std::int64_t> untagged_in_window;
 };
 
 /// The refusal of a spinner name that is not a DNS-1123 label.
@@ -98,8 +108,9 @@ public:
     History(Db &db, BlobStore &blobs);
 
     std::optional<SpinnerRow> find_spinner(std::string_view name);
-    /// The spinner's latest state (hex core id), if it has one: one read.
-    std::optional<std::string> latest_core(std::string_view name);
+    /// The spinner's latest state (hex core id, empty when none) and its
+    /// current version number, if the spinner exists: one read.
+    std::optional<std::pair<std::string, std::int64_t>> latest_core(std::string_view name);
     /// invalid (name) or not_found.
     SpinnerRow require_spinner(std::string_view name);
     /// The spinner's row when found, else not_found naming it.
@@ -130,16 +141,35 @@ public:
     std::optional<std::int64_t> newest_active(const SpinnerRow &s);
     Version make_version(const SpinnerRow &s, const VersionRow &r) const;
 
+    /// A rollback's origin: the version restored and what was taken from it.
+    struct RollbackOf {
+        std::int64_t target = 0;
+        RollbackScope scope;
+    };
     /// Append a version whose content is stored (SealedState::put), then
-    /// apply retention. The new version is current.
-    /// `old`: retention's candidates from fetch_for_write (else read here).
+    /// apply retention (`w`: what fetch_for_write read). The new version is
+    /// current; the one before it gets its replaced_at.
     Version append(SpinnerRow &s, const Sealed &sealed, VersionReason reason, const std::vector<Reason> &reasons,
-                   const std::string &summary, std::optional<std::int64_t> rollback_of, const ChangeMeta &meta,
-                   const std::vector<OldVersion> *old = nullptr);
+                   const std::string &summary, const std::optional<RollbackOf> &rollback, const ChangeMeta &meta,
+                   const WriteView &w);
     /// The spinner's latest state (what the host runs) and its settings.
     void set_latest(SpinnerRow &s, const std::string &core_id);
-    /// Remove versions beyond historyLimit (never the current one).
-    void prune(const SpinnerRow &s, const std::vector<OldVersion> *old = nullptr);
+    /// Retention (docs/retention.md), the one rule: keep the current
+    /// version, every tagged version, the newest active one, and the
+    /// newest historyLimit other versions; remove the rest. `w`: what
+    /// fetch_for_write read; `created`: whether a version was just appended.
+    void prune(const SpinnerRow &s, const WriteView &w, bool created);
+
+    /// Put tag `t` on version `number` (checks in VersionStore::tag()).
+    void put_tag(const SpinnerRow &s, std::int64_t number, const TagRequest &t, std::int64_t max_tagged);
+    /// Remove tag `name` (not_found when the spinner has none of that name).
+    void remove_tag(const SpinnerRow &s, std::string_view name);
+    /// The version holding tag `name`, if any.
+    std::optional<std::int64_t> tag_number(const SpinnerRow &s, std::string_view name);
+    /// Append a note to version `r` (unless equal to its last one); its notes.
+    std::vector<Note> add_note(const SpinnerRow &s, const VersionRow &r, const Note &note);
+    /// A version's notes, oldest first.
+    static std::vector<Note> notes_of(const VersionRow &r);
     void set_status(const SpinnerRow &s, std::int64_t number, RolloutStatus status);
 
     /// The first result of `request_id` for this spinner, if it is
@@ -158,6 +188,9 @@ public:
 
 private:
     std::int64_t min_retained(const SpinnerRow &s);
+    /// Rewrite the tags column of version `number` and the spinner's count
+    /// of tagged versions from the tags table.
+    void sync_tags(const SpinnerRow &s, std::int64_t number);
 
     Db &db_;
     BlobStore &blobs_;

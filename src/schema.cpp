@@ -18,7 +18,7 @@ namespace spinner_rollback::detail {
 
 namespace {
 
-constexpr std::array<std::string_view, 2> kMigrations{
+constexpr std::array<std::string_view, 3> kMigrations{
     // 1: initial schema
     R"sql(
 CREATE TABLE meta(key {KEY} PRIMARY KEY, value {BLOB} NOT NULL){NOROWID};
@@ -83,6 +83,26 @@ ALTER TABLE blobs ADD COLUMN children {BLOB};
 ALTER TABLE blobs ADD COLUMN base_refs {INT} NOT NULL DEFAULT 0;
 ALTER TABLE requests ADD COLUMN seq {INT} NOT NULL DEFAULT 0;
 CREATE INDEX requests_by_seq ON requests(spinner_id, seq);
+)sql",
+    // 3: tags and notes (docs/retention.md), rollback scopes, when each version stopped being current
+    R"sql(
+ALTER TABLE versions ADD COLUMN tags TEXT;
+ALTER TABLE versions ADD COLUMN notes TEXT;
+ALTER TABLE versions ADD COLUMN scope TEXT;
+ALTER TABLE versions ADD COLUMN replaced_at TEXT;
+ALTER TABLE spinners ADD COLUMN tagged {INT} NOT NULL DEFAULT 0;
+CREATE TABLE tags(
+  spinner_id {INT} NOT NULL,
+  name {KEY} NOT NULL,
+  number {INT} NOT NULL,
+  note TEXT NOT NULL,
+  author TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY(spinner_id, name)){NOROWID};
+CREATE INDEX tags_by_number ON tags(spinner_id, number);
+CREATE INDEX versions_untagged ON versions(spinner_id, number) WHERE tags IS NULL;
+UPDATE versions SET replaced_at = (SELECT n.created_at FROM versions n
+  WHERE n.spinner_id = versions.spinner_id AND n.number = versions.number + 1);
 )sql",
 };
 

@@ -18,6 +18,16 @@ using namespace detail;
 
 namespace {
 
+// Compare-and-set (ChangeMeta::expected_current): conflict, nothing written,
+// unless the spinner's current version is the expected one.
+void check_expected(const ChangeMeta &meta, std::string_view spinner, std::int64_t current) {
+    if (!meta.expected_current || *meta.expected_current == current) return;
+    throw Error(ErrorCode::conflict,
+                "the current version of \"" + std::string(spinner) + "\" is " + std::to_string(current) +
+                    ", not the expected " + std::to_string(*meta.expected_current),
+                "meta.expectedCurrent");
+}
+
 std::optional<Key> key_from(const StoreOptions &o) {
     if (!o.key.empty() && !o.key_file.empty())
         throw Error(ErrorCode::invalid, "give key or keyFile, not both", "options.keyFile");
@@ -90,7 +100,8 @@ RecordResult VersionStore::Impl::record(std::string_view spinner, json::object n
         if (seen == seen_latest.end() || seen->second == sealed->core_id) {
             const auto latest = history.latest_core(spinner);
             is_new = !latest;
-            if (latest == sealed->core_id) {
+            check_expected(meta, spinner, latest ? latest->second : 0);
+            if (latest && latest->first == sealed->core_id) {
                 RecordResult same;
                 same.outcome = enabled ? Outcome::unchanged : Outcome::disabled;
                 saw_latest(spinner, sealed->core_id);
@@ -135,6 +146,7 @@ RecordResult VersionStore::Impl::record_in_tx(std::string_view spinner, const Se
         result.version = std::move(r.version);
         return result;
     }
+    check_expected(meta, s.name, s.current);
 
     std::shared_ptr<const CoreEntry> previous;
     std::string base;
@@ -155,10 +167,9 @@ RecordResult VersionStore::Impl::record_in_tx(std::string_view spinner, const Se
     if (d.outcome == Outcome::created) {
         const std::string summary = previous ? summarize_raw(d.changes)
                                              : summarize_first(sealer.materialize(sealed.core, Secrets::mask));
-        result.version =
-            history.append(s, sealed, d.reason, result.reasons, summary, std::nullopt, meta, &w.old_versions);
+        result.version = history.append(s, sealed, d.reason, result.reasons, summary, std::nullopt, meta, w);
     } else {
-        history.prune(s, &w.old_versions); // a lowered historyLimit applies at once
+        history.prune(s, w, false); // a lowered historyLimit applies at once
     }
     if (!meta.request_id.empty())
         history.remember(s, meta.request_id, payload, result.outcome, result.version ? result.version->number : 0,
@@ -215,6 +226,7 @@ Version VersionStore::Impl::commit(const Plan &given, const ChangeMeta &meta, co
             if (!r.version) throw Error(ErrorCode::corrupt, "a stored commit request names no version");
             return *r.version;
         }
+        check_expected(meta, s.name, s.current);
         if (s.current != p.base_version)
             throw Error(ErrorCode::conflict,
                         "the current version of \"" + s.name + "\" is " + std::to_string(s.current) +
@@ -241,8 +253,10 @@ Version VersionStore::Impl::commit(const Plan &given, const ChangeMeta &meta, co
         blobs.prefetch(ids).take();
         if (!w.current) throw Error(ErrorCode::corrupt, "current version row is missing");
         sealer.put(b.sealed, w.current->core);
-        Version v = history.append(s, b.sealed, VersionReason::rollback, b.reasons, b.summary, p.target_version, meta,
-                                   &w.old_versions);
+        RollbackScope scope;
+        if (p.request.scope_all) scope.kind = RollbackScope::Kind::all;
+        Version v = history.append(s, b.sealed, VersionReason::rollback, b.reasons, b.summary,
+                                   History::RollbackOf{p.target_version, scope}, meta, w);
         // The rollback's result is now what the host is to deploy.
         history.set_latest(s, b.sealed.core_id);
         saw_latest(s.name, b.sealed.core_id); // a hint: harmless if the commit fails

@@ -4,6 +4,7 @@
 #include "crypto.hpp"
 #include "names.hpp"
 #include "reasons.hpp"
+#include "scope.hpp"
 #include "state_schema.hpp"
 
 #include <spinner_rollback/rollback_planner.hpp>
@@ -17,6 +18,14 @@ const char *version_string() noexcept { return SPR_VERSION_STRING; }
 
 namespace {
 
+json::value tag_value(const Tag &t) {
+    return json::object{{"name", t.name}, {"note", t.note}, {"author", t.author}, {"createdAt", t.created_at}};
+}
+
+json::value note_value(const Note &n) {
+    return json::object{{"author", n.author}, {"text", n.text}, {"createdAt", n.created_at}};
+}
+
 json::value version_value(const Version &v) {
     json::object o{{"spinner", v.spinner},
                    {"number", v.number},
@@ -29,7 +38,11 @@ json::value version_value(const Version &v) {
                    {"summary", v.summary},
                    {"digest", v.digest},
                    {"rollbackOf", v.rollback_of ? json::value(*v.rollback_of) : json::value(nullptr)},
+                   {"scope", v.scope ? scope_value(*v.scope) : json::value(nullptr)},
                    {"status", to_string(v.status)}};
+    json::array tags;
+    for (const auto &t : v.tags) tags.push_back(tag_value(t));
+    o["tags"] = std::move(tags);
     return o;
 }
 
@@ -41,6 +54,9 @@ std::string Version::to_json() const { return dump(version_value(*this)); }
 std::string VersionDetail::to_json() const {
     json::value v = version_value(version);
     v.get_object()["state"] = json::parse(state_json);
+    json::array notes_json;
+    for (const auto &n : notes) notes_json.push_back(note_value(n));
+    v.get_object()["notes"] = std::move(notes_json);
     return dump(v);
 }
 
@@ -55,7 +71,7 @@ ChangeMeta ChangeMeta::from_json(std::string_view text) {
     if (text.empty()) return m;
     json::value v = parse_strict(text, "meta", {1u << 20, 8, 64u << 10});
     const auto &o = as_object(v, "meta");
-    only_keys(o, {"author", "message", "requestId", "confirmed"}, "meta");
+    only_keys(o, {"author", "message", "requestId", "confirmed", "expectedCurrent"}, "meta");
     if (auto *x = o.if_contains("author")) m.author = as_string_max(*x, "meta.author", 256);
     if (auto *x = o.if_contains("message")) m.message = as_string_max(*x, "meta.message", 4096);
     if (auto *x = o.if_contains("requestId")) {
@@ -63,7 +79,37 @@ ChangeMeta ChangeMeta::from_json(std::string_view text) {
         if (m.request_id.empty()) fail("meta.requestId", "must not be empty");
     }
     if (auto *x = o.if_contains("confirmed")) m.confirmed = as_bool(*x, "meta.confirmed");
+    if (auto *x = o.if_contains("expectedCurrent")) {
+        m.expected_current = as_int(*x, "meta.expectedCurrent");
+        if (*m.expected_current < 0) fail("meta.expectedCurrent", "must be >= 0 (0: no version yet)");
+    }
     return m;
+}
+
+TagRequest TagRequest::from_json(std::string_view text) {
+    json::value v = parse_strict(text, "tag", {64u << 10, 4, 8u << 10});
+    const auto &o = as_object(v, "tag");
+    only_keys(o, {"name", "note", "author", "move"}, "tag");
+    TagRequest t;
+    auto *name = o.if_contains("name");
+    if (!name) fail("tag.name", "is required");
+    t.name = as_string_max(*name, "tag.name", 63);
+    if (auto *x = o.if_contains("note")) t.note = as_string_max(*x, "tag.note", 4096);
+    if (auto *x = o.if_contains("author")) t.author = as_string_max(*x, "tag.author", 256);
+    if (auto *x = o.if_contains("move")) t.move = as_bool(*x, "tag.move");
+    return t;
+}
+
+Note Note::from_json(std::string_view text) {
+    json::value v = parse_strict(text, "note", {64u << 10, 4, 8u << 10});
+    const auto &o = as_object(v, "note");
+    only_keys(o, {"author", "text"}, "note");
+    Note n;
+    auto *body = o.if_contains("text");
+    if (!body) fail("note.text", "is required");
+    n.text = as_string_max(*body, "note.text", 4096);
+    if (auto *x = o.if_contains("author")) n.author = as_string_max(*x, "note.author", 256);
+    return n;
 }
 
 Snapshot Snapshot::from_json(std::string_view text) {
@@ -127,7 +173,8 @@ StoreOptions StoreOptions::from_json(std::string_view text) {
     if (text.empty()) return opt;
     json::value v = parse_strict(text, "options", {1u << 20, 16, 64u << 10});
     const auto &o = as_object(v, "options");
-    only_keys(o, {"key", "keyFile", "pricing", "policy", "busyTimeoutMs", "durability"}, "options");
+    only_keys(o, {"key", "keyFile", "pricing", "policy", "busyTimeoutMs", "durability", "maxTaggedVersions"},
+              "options");
     if (auto *x = o.if_contains("key")) {
         if (!x->is_string()) fail("options.key", "must be a string");
         opt.key = std::string(x->get_string());
@@ -171,6 +218,11 @@ StoreOptions StoreOptions::from_json(std::string_view text) {
         if (d == "full") opt.durability = Durability::full;
         else if (d == "normal") opt.durability = Durability::normal;
         else fail("options.durability", "must be \"full\" or \"normal\"");
+    }
+    if (auto *x = o.if_contains("maxTaggedVersions")) {
+        opt.max_tagged_versions = as_int(*x, "options.maxTaggedVersions");
+        if (opt.max_tagged_versions < 1 || opt.max_tagged_versions > 10000)
+            fail("options.maxTaggedVersions", "must be 1-10000");
     }
     return opt;
 }

@@ -66,6 +66,7 @@ VersionDetail VersionStore::get(std::string_view spinner, std::int64_t number, b
         VersionDetail d;
         d.state_json =
             canonical(I.sealer.materialize(I.blobs.core(r.core)->obj, reveal ? Secrets::reveal : Secrets::mask));
+        d.notes = History::notes_of(r);
         d.version = I.history.make_version(s, r);
         return d;
     };
@@ -115,6 +116,41 @@ void VersionStore::set_status(std::string_view spinner, std::int64_t number, Rol
         auto s = impl_->history.require_spinner(spinner);
         impl_->history.require_version(s, number, "number");
         impl_->history.set_status(s, number, status);
+    });
+}
+
+Version VersionStore::tag(std::string_view spinner, std::int64_t number, const TagRequest &tag) {
+    auto &I = *impl_;
+    return I.write([&] {
+        auto s = I.history.require_spinner(spinner);
+        I.history.require_version(s, number, "number");
+        I.history.put_tag(s, number, tag, I.opts.max_tagged_versions);
+        return I.history.make_version(s, I.history.require_version(s, number, "number"));
+    });
+}
+
+void VersionStore::untag(std::string_view spinner, std::string_view name) {
+    auto &I = *impl_;
+    I.write([&] { I.history.remove_tag(I.history.require_spinner(spinner), name); });
+}
+
+std::int64_t VersionStore::tagged(std::string_view spinner, std::string_view name) const {
+    auto &I = *impl_;
+    return I.read([&] {
+        auto s = I.history.require_spinner(spinner);
+        auto n = I.history.tag_number(s, name);
+        if (!n)
+            throw Error(ErrorCode::not_found,
+                        "spinner \"" + s.name + "\" has no tag \"" + std::string(name.substr(0, 63)) + "\"", "name");
+        return *n;
+    });
+}
+
+std::vector<Note> VersionStore::annotate(std::string_view spinner, std::int64_t number, const Note &note) {
+    auto &I = *impl_;
+    return I.write([&] {
+        auto s = I.history.require_spinner(spinner);
+        return I.history.add_note(s, I.history.require_version(s, number, "number"), note);
     });
 }
 

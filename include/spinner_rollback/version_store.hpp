@@ -29,6 +29,62 @@ SPR_API const char *to_string(RolloutStatus) noexcept;
 /// @since 0.1
 SPR_API RolloutStatus parse_status(std::string_view);
 
+/// A name pinned on a version. A tagged version is never pruned and does
+/// not count toward historyLimit (docs/retention.md). @since 0.2
+struct SPR_API Tag {
+    std::string name;       ///< a DNS-1123 label, unique per spinner
+    std::string note;       ///< why it is pinned; may be empty
+    std::string author;     ///< who pinned it; may be empty
+    std::string created_at; ///< RFC 3339 UTC: when the name was put on this version
+};
+
+/// What VersionStore::tag() sets. @since 0.2
+struct SPR_API TagRequest {
+    std::string name;   ///< DNS-1123 label (1-63 lowercase letters, digits, '-')
+    std::string note;   ///< at most 4096 bytes
+    std::string author; ///< at most 256 bytes
+    /// Take the name from the version that holds it. Without it, a name
+    /// held by another version is a conflict.
+    bool move = false;
+    /// Parse `{"name", "note", "author", "move"}` ("name" required).
+    /// @throws Error invalid naming the field
+    static TagRequest from_json(std::string_view json);
+};
+
+/// A note on a version, appended after the fact ("v12 broke checkout"). @since 0.2
+struct SPR_API Note {
+    std::string author;     ///< may be empty; at most 256 bytes
+    std::string text;       ///< 1-4096 bytes
+    std::string created_at; ///< RFC 3339 UTC, set by the store
+    /// Parse `{"author", "text"}` ("text" required; createdAt is the store's).
+    /// @throws Error invalid naming the field
+    static Note from_json(std::string_view json);
+};
+
+/// What a rollback takes from its target version; everything else stays as
+/// it is now (docs/rollback.md, "Scopes"). @since 0.2
+struct SPR_API RollbackScope {
+    enum class Kind {
+        tracked,    ///< the categories the policy tracks (the default)
+        all,        ///< every field but settings
+        categories, ///< exactly `categories`
+    };
+    Kind kind = Kind::tracked;
+    /// Kind::categories: category names of SnapshotPolicy::all_categories()
+    /// that a rollback can restore (image, codeVersion, env, ports,
+    /// securityContext, cpu, memory, command, args, instances, mounts,
+    /// configValues, secretValues), in that order, without repeats.
+    std::vector<std::string> categories;
+    /// Whether the scope restores `category` under `policy`.
+    bool includes(std::string_view category, const SnapshotPolicy &policy) const;
+    /// Parse `"tracked"`, `"all"` or a non-empty array of category names
+    /// (any order; stored in documentation order). @throws Error invalid at `path`
+    static RollbackScope from_json(std::string_view json, const std::string &path = "scope");
+    /// `"tracked"`, `"all"` or the array, accepted back by from_json().
+    std::string to_json() const;
+    friend bool operator==(const RollbackScope &, const RollbackScope &) = default;
+};
+
 /// One entry of a spinner's history. Never holds secret values. @since 0.1
 struct SPR_API Version {
     std::string spinner;            ///< the spinner's name
@@ -45,8 +101,13 @@ struct SPR_API Version {
     std::optional<std::int64_t> rollback_of;
     /// The rollout status the host last reported (pending until then).
     RolloutStatus status = RolloutStatus::pending;
+    /// For a rollback, what it took from its target; empty otherwise. @since 0.2
+    std::optional<RollbackScope> scope;
+    /// Names pinned on this version, sorted by name. @since 0.2
+    std::vector<Tag> tags;
     /// `{"spinner","number","current","createdAt","author","message","reason","reasons",
-    ///   "summary","digest","rollbackOf","status"}` (rollbackOf null when empty)
+    ///   "summary","digest","rollbackOf","scope","status","tags"}` (rollbackOf and
+    ///   scope null when empty; tags `[{"name","note","author","createdAt"}]`)
     std::string to_json() const;
 };
 
@@ -55,7 +116,9 @@ struct SPR_API VersionDetail {
     Version version; ///< the listing fields
     /// The canonical state; secret values are "<redacted>" unless revealed.
     std::string state_json;
-    /// The listing fields plus "state".
+    /// Notes on the version, oldest first. @since 0.2
+    std::vector<Note> notes;
+    /// The listing fields plus "state" and "notes" (`[{"author","text","createdAt"}]`).
     std::string to_json() const;
 };
 
@@ -83,8 +146,14 @@ struct SPR_API ChangeMeta {
     std::string request_id;
     /// commit() only: the user confirmed the plan's extra cost.
     bool confirmed = false;
-    /// Parse `{"author","message","requestId","confirmed"}` (all optional;
-    /// empty input = defaults). @throws Error invalid
+    /// Compare-and-set: the write happens only if the spinner's current
+    /// version is this number (0: the spinner has no version yet); else
+    /// conflict and nothing is written. For daemons on several machines.
+    /// A retry with the same request_id still returns the first result.
+    /// @since 0.2
+    std::optional<std::int64_t> expected_current;
+    /// Parse `{"author","message","requestId","confirmed","expectedCurrent"}`
+    /// (all optional; empty input = defaults). @throws Error invalid
     static ChangeMeta from_json(std::string_view json);
 };
 
@@ -162,8 +231,12 @@ struct SPR_API StoreOptions {
     int busy_timeout_ms = 5000;
     /// How hard a commit waits for the disk.
     Durability durability = Durability::full;
+    /// At most this many tagged versions per spinner (1-10000); tagging one
+    /// more is a conflict. @since 0.2
+    std::int64_t max_tagged_versions = 50;
     /// Parse `{"key"|"keyFile", "pricing": {"currency", "perGiBMonth": {...}},
-    /// "policy": {"triggers": [...]}, "busyTimeoutMs", "durability": "full"|"normal"}`.
+    /// "policy": {"triggers": [...]}, "busyTimeoutMs", "durability": "full"|"normal",
+    /// "maxTaggedVersions"}`.
     /// Unknown fields are refused. @throws Error invalid naming the field
     static StoreOptions from_json(std::string_view json);
 };
@@ -275,6 +348,31 @@ public:
     /// "active" marks the spinner's other active versions "superseded".
     /// @throws Error not_found, pruned, invalid
     void set_status(std::string_view spinner, std::int64_t number, RolloutStatus status);
+
+    /// Pin `tag.name` on version `number`: a tagged version is never pruned
+    /// and does not count toward historyLimit. Tagging the version that
+    /// already holds the name updates its note and author.
+    /// @return the version's listing, with its tags
+    /// @throws Error invalid (spinner name, tag name, note or author),
+    ///   not_found, pruned, conflict (the name is on another version and
+    ///   `move` is false; or the spinner already has max_tagged_versions
+    ///   tagged versions, or this version 16 tags)
+    /// @since 0.2
+    Version tag(std::string_view spinner, std::int64_t number, const TagRequest &tag);
+    /// Remove a tag. The version is pruned by the next write if retention
+    /// no longer keeps it. @throws Error invalid, not_found (spinner or tag)
+    /// @since 0.2
+    void untag(std::string_view spinner, std::string_view name);
+    /// The number of the version that holds tag `name`.
+    /// @throws Error invalid, not_found (spinner or tag) @since 0.2
+    std::int64_t tagged(std::string_view spinner, std::string_view name) const;
+    /// Append a note to version `number` (at most 100 per version). A note
+    /// equal to the version's last one (author and text) is not appended
+    /// again, so a retry is harmless.
+    /// @return the version's notes, oldest first
+    /// @throws Error invalid (text empty or too long, too many notes),
+    ///   not_found, pruned @since 0.2
+    std::vector<Note> annotate(std::string_view spinner, std::int64_t number, const Note &note);
 
     /// Facts about a spinner. @throws Error invalid (spinner name), not_found
     SpinnerInfo spinner_info(std::string_view spinner) const;

@@ -94,6 +94,33 @@ inline std::int64_t query_int(const std::string &location, const std::string &qu
     return v;
 }
 
+/// The text in the first column of the first row of `query` ("" if NULL).
+inline std::string query_text(const std::string &location, const std::string &query) {
+    if (is_pg(location)) {
+        PGconn *c = PQconnectdb(location.c_str());
+        PGresult *r = PQexec(c, query.c_str());
+        const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
+        std::string m = ok ? "" : PQresultErrorMessage(r) + std::string(PQerrorMessage(c));
+        std::string v = ok && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : "";
+        PQclear(r);
+        PQfinish(c);
+        if (!ok) throw std::runtime_error("test query failed: " + m + " in: " + query);
+        return v;
+    }
+    sqlite3 *db = nullptr;
+    sqlite3_stmt *st = nullptr;
+    std::string v;
+    bool ok = sqlite3_open(location.c_str(), &db) == SQLITE_OK &&
+              sqlite3_prepare_v2(db, query.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW;
+    if (ok && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = reinterpret_cast<const char *>(sqlite3_column_text(st, 0));
+    std::string m = db ? sqlite3_errmsg(db) : "";
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    if (!ok) throw std::runtime_error("test query failed: " + m + " in: " + query);
+    return v;
+}
+
 /// Set the store's schema version as each engine records it.
 inline void set_schema_version(const std::string &location, int v) {
     if (is_pg(location))

@@ -31,6 +31,14 @@ void sql(const std::string &location, const std::string &statement) {
     REQUIRE_NOTHROW(spr_backend::sql(location, statement));
 }
 
+// Take a store back to schema 2: what migration 3 added, removed.
+void undo_migration_3(const std::string &location) {
+    sql(location, "DROP INDEX versions_untagged; DROP INDEX tags_by_number; DROP TABLE tags; "
+                  "ALTER TABLE versions DROP COLUMN tags; ALTER TABLE versions DROP COLUMN notes; "
+                  "ALTER TABLE versions DROP COLUMN scope; ALTER TABLE versions DROP COLUMN replaced_at; "
+                  "ALTER TABLE spinners DROP COLUMN tagged");
+}
+
 std::map<int, int> blob_counts(const std::string &location) {
     std::map<int, int> counts;
     for (int kind = 1; kind <= 3; ++kind)
@@ -540,6 +548,7 @@ TEST_CASE("a store at schema 1 (release 0.1 pre-delta) opens, migrates and keeps
     sql(dir.store(), "DELETE FROM versions WHERE number = 2; UPDATE spinners SET current_number = 1, last_number = 1, "
                     "latest_core = (SELECT core FROM versions WHERE number = 1)");
     sql(dir.store(), "UPDATE blobs SET refs = CASE kind WHEN 1 THEN 2 ELSE 1 END, base_refs = 0, children = NULL");
+    undo_migration_3(dir.store());
     sql(dir.store(), "ALTER TABLE blobs DROP COLUMN base; ALTER TABLE blobs DROP COLUMN depth; "
                     "ALTER TABLE blobs DROP COLUMN children; ALTER TABLE blobs DROP COLUMN base_refs; "
                     "DROP INDEX requests_by_seq; ALTER TABLE requests DROP COLUMN seq");
@@ -552,7 +561,32 @@ TEST_CASE("a store at schema 1 (release 0.1 pre-delta) opens, migrates and keeps
     CHECK(planner.commit(planner.plan("shop", 1)).number == 3);
     for (int n = 1; n <= 3; ++n) CHECK(store->get("shop", n, true).state_json.find(kSecretValue) != std::string::npos);
     CHECK(store->info().store_id == id); // the identity survives the migration
-    CHECK(store->info().schema_version == 2);
+    CHECK(store->info().schema_version == 3);
+}
+
+TEST_CASE("a store at schema 2 (0.2 before tags) migrates: tags work, replaced_at is filled in", "[store][migrations]") {
+    TempDir dir;
+    {
+        auto store = VersionStore::open(dir.store(), keyed());
+        for (int i = 1; i <= 3; ++i) store->record("shop", env_state(i));
+    }
+    undo_migration_3(dir.store());
+    spr_backend::set_schema_version(dir.store(), 2);
+    auto store = VersionStore::open(dir.store(), keyed());
+    CHECK(store->info().schema_version == 3);
+    auto list = store->versions("shop");
+    REQUIRE(list.size() == 3);
+    CHECK(list[0].tags.empty());
+    CHECK(!list[0].scope);
+    // when each version stopped being current: the next one's creation time
+    CHECK(spr_backend::query_text(dir.store(), "SELECT replaced_at FROM versions WHERE number = 1") ==
+          list[1].created_at);
+    CHECK(spr_backend::query_text(dir.store(), "SELECT coalesce(replaced_at, 'none') FROM versions WHERE number = 3") ==
+          "none");
+    TagRequest t;
+    t.name = "golden";
+    CHECK(store->tag("shop", 1, t).tags.at(0).name == "golden");
+    CHECK(store->tagged("shop", "golden") == 1);
 }
 
 TEST_CASE("a store has an identity: a UUID made once, reported with its engine", "[store][info]") {
