@@ -182,7 +182,9 @@ SPR_C_API void spr_close(spr_store *store);
  * @param[in] store required
  * @param[in] spinner DNS-1123 label (1-63 lowercase letters, digits, '-'); required
  * @param[in] state_json the full state document (schemaVersion 1, docs/state.md); required
- * @param[in] meta_json NULL, "" or `{"author","message","requestId"}` ("confirmed" is ignored)
+ * @param[in] meta_json NULL, "" or `{"author","message","requestId","expectedCurrent"}`
+ *        ("confirmed" is ignored). "expectedCurrent" (@since 0.2): record only if the
+ *        spinner's current version is this number (0: no version yet)
  * @param[out] out_json `{"outcome": "created"|"unchanged"|"disabled", "version": {...}|null,
  *        "reasons": [{"category","path"}]}`, or NULL on failure; free with spr_free(); required
  * @retval SPR_OK success, whatever the outcome
@@ -190,7 +192,8 @@ SPR_C_API void spr_close(spr_store *store);
  *         is its JSON path) or meta
  * @retval SPR_E_NO_KEY the state holds secret values and the store has no key,
  *         or the host cipher failed
- * @retval SPR_E_CONFLICT the requestId was already used for a different state
+ * @retval SPR_E_CONFLICT the requestId was already used for a different state, or
+ *         the current version is not "expectedCurrent" (nothing written)
  * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
  * @retval SPR_E_IO the store could not be read or written
  * @retval SPR_E_CORRUPT stored data failed verification
@@ -355,15 +358,18 @@ SPR_C_API int spr_plan_auto_rollback(spr_store *store, const char *spinner, char
  * @param[in] store required
  * @param[in] plan_json a plan exactly as returned by spr_plan_rollback() or
  *        spr_plan_auto_rollback() on this store; required
- * @param[in] meta_json NULL, "" or `{"author","message","requestId","confirmed"}`
+ * @param[in] meta_json NULL, "" or `{"author","message","requestId","confirmed",
+ *        "expectedCurrent"}` ("expectedCurrent" @since 0.2: commit only if the
+ *        spinner's current version is this number)
  * @param[out] out_json the new version (listing fields of spr_versions()), or NULL
  *        on failure; free with spr_free(); required
  * @retval SPR_OK success
  * @retval SPR_E_INVALID NULL argument; plan malformed or altered (digest mismatch,
  *         or made by another store); bad meta
- * @retval SPR_E_CONFLICT the current version moved since planning; the plan no
- *         longer matches the store (a snapshot or the pricing changed); or the
- *         requestId was already used for a different request
+ * @retval SPR_E_CONFLICT the current version moved since planning or is not
+ *         "expectedCurrent"; the plan no longer matches the store (a snapshot or
+ *         the pricing changed); or the requestId was already used for a
+ *         different request
  * @retval SPR_E_NEEDS_CONFIRMATION the plan provisions new volumes and meta has
  *         no `"confirmed": true`
  * @retval SPR_E_PRUNED the target was removed by retention (a requestId is
@@ -399,6 +405,85 @@ SPR_C_API int spr_commit_rollback(spr_store *store, const char *plan_json,
  */
 SPR_C_API int spr_set_status(spr_store *store, const char *spinner, int64_t number,
                              const char *status);
+
+/**
+ * Pin a tag on a version. A tagged version is never pruned and does not count
+ * toward historyLimit (docs/retention.md); a spinner has at most
+ * "maxTaggedVersions" tagged versions (open option, default 50), a version at
+ * most 16 tags. Tagging the version that holds the name again updates its note.
+ * @param[in] store required
+ * @param[in] spinner the spinner's name; required
+ * @param[in] number the version number
+ * @param[in] tag_json `{"name": "<DNS-1123 label>", "note", "author", "move": false}`;
+ *        "name" required; "move": true takes the name from the version holding it
+ * @param[out] out_json the version's listing (as spr_versions(), with its "tags"), or
+ *        NULL on failure; free with spr_free(); required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL argument, bad spinner name, bad tag_json (path names the field)
+ * @retval SPR_E_NOT_FOUND unknown spinner, or the version never existed
+ * @retval SPR_E_PRUNED the version was removed by retention
+ * @retval SPR_E_CONFLICT the name is on another version and "move" is not true; or
+ *         the spinner has "maxTaggedVersions" tagged versions (the message names
+ *         the limit), or the version 16 tags
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read or written
+ * @since 0.2
+ */
+SPR_C_API int spr_tag(spr_store *store, const char *spinner, int64_t number, const char *tag_json,
+                      char **out_json);
+
+/**
+ * Remove a tag. The version it was on is subject to retention again from the
+ * next write to the spinner.
+ * @param[in] store required
+ * @param[in] spinner the spinner's name; required
+ * @param[in] name the tag's name; required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL argument or bad spinner name
+ * @retval SPR_E_NOT_FOUND unknown spinner, or the spinner has no such tag
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read or written
+ * @since 0.2
+ */
+SPR_C_API int spr_untag(spr_store *store, const char *spinner, const char *name);
+
+/**
+ * The number of the version that holds a tag (what the CLI's `@<tag>` means).
+ * @param[in] store required
+ * @param[in] spinner the spinner's name; required
+ * @param[in] name the tag's name; required
+ * @param[out] out_number the version number, or 0 on failure; required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL argument or bad spinner name
+ * @retval SPR_E_NOT_FOUND unknown spinner, or the spinner has no such tag
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read or written
+ * @since 0.2
+ */
+SPR_C_API int spr_tagged_version(spr_store *store, const char *spinner, const char *name,
+                                 int64_t *out_number);
+
+/**
+ * Append a note to a version ("v12 broke checkout"). Notes are append-only, at
+ * most 100 per version; a note equal to the version's last one (same author
+ * and text) is not appended again, so a retry is harmless.
+ * @param[in] store required
+ * @param[in] spinner the spinner's name; required
+ * @param[in] number the version number
+ * @param[in] note_json `{"author", "text"}`; "text" required, 1-4096 bytes
+ * @param[out] out_json `{"spinner", "number", "notes": [{"author","text","createdAt"}]}`
+ *        (oldest first), or NULL on failure; free with spr_free(); required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL argument, bad spinner name, bad note_json (path names
+ *         the field), or the version has 100 notes
+ * @retval SPR_E_NOT_FOUND unknown spinner, or the version never existed
+ * @retval SPR_E_PRUNED the version was removed by retention
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read or written
+ * @since 0.2
+ */
+SPR_C_API int spr_annotate(spr_store *store, const char *spinner, int64_t number, const char *note_json,
+                           char **out_json);
 
 /**
  * Facts about a spinner, kept even when no version is created.

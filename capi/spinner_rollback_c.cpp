@@ -321,6 +321,44 @@ int spr_set_status(spr_store *store, const char *spinner, int64_t number, const 
     });
 }
 
+int spr_tag(spr_store *store, const char *spinner, int64_t number, const char *tag_json, char **out_json) {
+    return with_out(out_json, [&] {
+        need(store, "store");
+        need(spinner, "spinner");
+        need(tag_json, "tag_json");
+        return store->store->tag(spinner, number, TagRequest::from_json(tag_json)).to_json();
+    });
+}
+
+int spr_untag(spr_store *store, const char *spinner, const char *name) {
+    return guard([&] {
+        need(store, "store");
+        need(spinner, "spinner");
+        need(name, "name");
+        store->store->untag(spinner, name);
+    });
+}
+
+int spr_tagged_version(spr_store *store, const char *spinner, const char *name, int64_t *out_number) {
+    if (out_number) *out_number = 0;
+    return guard([&] {
+        need(out_number, "out_number");
+        need(store, "store");
+        need(spinner, "spinner");
+        need(name, "name");
+        *out_number = store->store->tagged(spinner, name);
+    });
+}
+
+int spr_annotate(spr_store *store, const char *spinner, int64_t number, const char *note_json, char **out_json) {
+    return with_out(out_json, [&] {
+        need(store, "store");
+        need(spinner, "spinner");
+        need(note_json, "note_json");
+        return store->store->annotate(spinner, number, Note::from_json(note_json)).to_json();
+    });
+}
+
 int spr_spinner_info(spr_store *store, const char *spinner, char **out_json) {
     return with_out(out_json, [&] {
         need(store, "store");

@@ -6,6 +6,7 @@
 #include "decide.hpp"
 #include "digest.hpp"
 #include "quantity.hpp"
+#include "scope.hpp"
 #include "state_schema.hpp"
 
 #include <algorithm>
@@ -72,13 +73,50 @@ void copy_extension_path(json::object &to_ext, const json::object &from_ext, std
     else dst->erase(keys.back());
 }
 
-// The resulting state: the target's tracked content, the current state's
-// untracked fields and settings (docs/rollback.md).
+// A partial rollback: the current state with the listed categories taken
+// from the target. Containers are the current ones (matched by name); a
+// container the target lacks keeps its current fields.
+json::object merge_categories(const json::object &target, const json::object &current,
+                              const std::vector<std::string> &categories) {
+    auto in_scope = [&](const CategoryInfo &c) {
+        return std::find(categories.begin(), categories.end(), c.name) != categories.end();
+    };
+    json::object r = current;
+    for (const auto &cat : kCategories) {
+        if (!in_scope(cat)) continue;
+        if (!cat.document_key.empty()) copy_field(r, target, cat.document_key);
+        if (cat.id == Category::secretValues) copy_field(r, target, "$secretBlobs");
+    }
+    const auto *tcs = target.if_contains("containers");
+    for (auto &c : array_at(r, "containers")) {
+        auto &co = c.as_object();
+        const json::object *tc = tcs && tcs->is_array()
+                                     ? find_named(tcs->get_array(), std::string_view(co.at("name").as_string()))
+                                     : nullptr;
+        if (!tc) continue;
+        for (const auto &cat : kCategories) {
+            if (!in_scope(cat)) continue;
+            if (!cat.container_key.empty()) copy_field(co, *tc, cat.container_key);
+            if (cat.resource_key.empty()) continue;
+            json::object res = co.contains("resources") ? co["resources"].as_object() : json::object();
+            const auto *tres = tc->if_contains("resources");
+            copy_field(res, tres && tres->is_object() ? tres->get_object() : json::object(), cat.resource_key);
+            co["resources"] = std::move(res);
+        }
+    }
+    return r;
+}
+
+// The resulting state (docs/rollback.md): with scope "tracked", the
+// target's tracked content and the current state's untracked fields; with
+// "all", the target's content; with a list, merge_categories(). Settings
+// always stay current.
 json::object merge(const json::object &target, const json::object &current, const SnapshotPolicy &p,
-                   bool scope_all) {
+                   const RollbackScope &scope) {
+    if (scope.kind == RollbackScope::Kind::categories) return merge_categories(target, current, scope.categories);
     json::object r = target;
     r["settings"] = current.at("settings");
-    if (scope_all) return r;
+    if (scope.kind == RollbackScope::Kind::all) return r;
     auto keep_current = [&](Category c) { return !p.tracks(name(c)); };
     for (const auto &cat : kCategories) {
         if (!keep_current(cat.id) || cat.id == Category::extensions) continue;
@@ -143,7 +181,16 @@ BuiltPlan build_plan(PlanSource &src, const SpinnerRow &s, std::int64_t target, 
     // its settings and untracked fields may be newer.
     auto ccore_entry = src.core(s.latest_core.empty() ? crow.core : s.latest_core);
     const json::object &ccore = ccore_entry->obj;
-    json::object merged = merge(tcore->obj, ccore, policy, req.scope_all);
+    const RollbackScope &scope = req.scope;
+    const bool partial = scope.kind == RollbackScope::Kind::categories;
+    const bool every_field = scope.kind != RollbackScope::Kind::tracked; // what the decision compares
+    if (partial && !scope.includes("mounts", policy))
+        for (const auto &[name, id] : req.snapshots)
+            throw Error(ErrorCode::invalid,
+                        "data sources apply to the target's volumes, which a rollback takes only with \"mounts\" "
+                        "in its scope; add \"mounts\" to the scope",
+                        "request.data." + name);
+    json::object merged = merge(tcore->obj, ccore, policy, scope);
 
     // Data sources. Default "current": the volume in use now keeps serving.
     auto &vols = array_at(merged, "volumes");
@@ -167,13 +214,14 @@ BuiltPlan build_plan(PlanSource &src, const SpinnerRow &s, std::int64_t target, 
     // The rollback is a change like any other: the one rule decides what it
     // changes (every field with scope "all"); nothing to change is refused.
     auto load = src.loader();
-    Decided d = decide(&ccore, true, merged, policy, load, req.scope_all);
+    Decided d = decide(&ccore, true, merged, policy, load, every_field);
     const bool any_snapshot = std::any_of(req.snapshots.begin(), req.snapshots.end(),
                                           [](const auto &kv) { return !kv.second.empty(); });
     if (d.outcome == Outcome::unchanged && !any_snapshot)
         throw Error(ErrorCode::identical,
-                    "version " + std::to_string(target) + " has the same tracked content as the current version " +
-                        std::to_string(s.current) + "; nothing to roll back",
+                    "version " + std::to_string(target) + " has the same " +
+                        (partial ? "content within the scope " + canonical(scope_value(scope)) : std::string("tracked content")) +
+                        " as the current version " + std::to_string(s.current) + "; nothing to roll back",
                     "target");
 
     Plan p;
@@ -248,16 +296,34 @@ BuiltPlan build_plan(PlanSource &src, const SpinnerRow &s, std::int64_t target, 
     // storage errors (io, busy, corrupt) pass through unchanged, so a host
     // retries a lost connection instead of giving up on an "invalid" plan.
     if (!as_made) {
-        json::object resulting = src.materialize(merged, Secrets::tokens);
-        try {
-            normalize_state(std::move(resulting));
-        } catch (const Error &e) {
-            if (e.code() != ErrorCode::invalid) throw;
-            throw Error(ErrorCode::invalid, "the resulting state would be invalid: " + std::string(e.what()),
-                        e.path());
+        auto refusal = [&](const json::object &state) -> std::optional<Error> {
+            try {
+                normalize_state(src.materialize(state, Secrets::tokens));
+                return std::nullopt;
+            } catch (const Error &e) {
+                if (e.code() != ErrorCode::invalid) throw;
+                return e;
+            }
+        };
+        if (auto e = refusal(merged)) {
+            std::string fix;
+            // A partial rollback that breaks the state: name the category
+            // whose addition to the scope makes it valid, if one does.
+            if (partial)
+                for (const auto &cat : kCategories) {
+                    if (!cat.default_trigger || scope.includes(cat.name, policy)) continue;
+                    RollbackScope wider = scope;
+                    wider.categories.emplace_back(cat.name);
+                    if (!refusal(merge(tcore->obj, ccore, policy, wider))) {
+                        fix = "; add \"" + std::string(cat.name) + "\" to the scope";
+                        break;
+                    }
+                }
+            throw Error(ErrorCode::invalid, "the resulting state would be invalid: " + std::string(e->what()) + fix,
+                        e->path());
         }
     }
-    if (any_snapshot) d = decide(&ccore, true, merged, policy, load, req.scope_all); // volumes rebound
+    if (any_snapshot) d = decide(&ccore, true, merged, policy, load, every_field); // volumes rebound
 
     for (const auto &c : merged.at("containers").as_array()) {
         const auto &img = c.as_object().at("image").as_object();

@@ -6,6 +6,7 @@
 #include "digest.hpp"
 
 #include "names.hpp"
+#include "scope.hpp"
 
 namespace spinner_rollback {
 
@@ -18,7 +19,7 @@ json::object request_value(const PlanRequest &r) {
     json::object data;
     for (const auto &[k, id] : r.snapshots)
         data[k] = id.empty() ? json::value("current") : json::value(json::object{{"snapshot", id}});
-    return json::object{{"data", std::move(data)}, {"scope", r.scope_all ? "all" : "tracked"}};
+    return json::object{{"data", std::move(data)}, {"scope", scope_value(r.scope)}};
 }
 
 json::value step_value(const PlanStep &s) {
@@ -171,11 +172,7 @@ PlanRequest PlanRequest::from_json(std::string_view text) {
     json::value v = parse_strict(text, "request", {1u << 20, 8, 64u << 10});
     const auto &o = as_object(v, "request");
     only_keys(o, {"data", "scope"}, "request");
-    if (auto *x = o.if_contains("scope")) {
-        std::string s = as_string_max(*x, "request.scope", 16);
-        if (s == "all") r.scope_all = true;
-        else if (s != "tracked") fail("request.scope", "must be \"tracked\" or \"all\"");
-    }
+    if (auto *x = o.if_contains("scope")) r.scope = scope_from_value(*x, "request.scope");
     if (auto *x = o.if_contains("data")) {
         for (const auto &kv : as_object(*x, "request.data")) {
             std::string path = "request.data." + std::string(kv.key());

@@ -253,10 +253,8 @@ Version VersionStore::Impl::commit(const Plan &given, const ChangeMeta &meta, co
         blobs.prefetch(ids).take();
         if (!w.current) throw Error(ErrorCode::corrupt, "current version row is missing");
         sealer.put(b.sealed, w.current->core);
-        RollbackScope scope;
-        if (p.request.scope_all) scope.kind = RollbackScope::Kind::all;
         Version v = history.append(s, b.sealed, VersionReason::rollback, b.reasons, b.summary,
-                                   History::RollbackOf{p.target_version, scope}, meta, w);
+                                   History::RollbackOf{p.target_version, p.request.scope}, meta, w);
         // The rollback's result is now what the host is to deploy.
         history.set_latest(s, b.sealed.core_id);
         saw_latest(s.name, b.sealed.core_id); // a hint: harmless if the commit fails

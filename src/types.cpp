@@ -60,6 +60,12 @@ std::string VersionDetail::to_json() const {
     return dump(v);
 }
 
+std::string VersionNotes::to_json() const {
+    json::array arr;
+    for (const auto &n : notes) arr.push_back(note_value(n));
+    return dump(json::object{{"spinner", spinner}, {"number", number}, {"notes", std::move(arr)}});
+}
+
 std::string RecordResult::to_json() const {
     return dump(json::object{{"outcome", to_string(outcome)},
                              {"version", version ? version_value(*version) : json::value(nullptr)},

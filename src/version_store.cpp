@@ -146,11 +146,11 @@ std::int64_t VersionStore::tagged(std::string_view spinner, std::string_view nam
     });
 }
 
-std::vector<Note> VersionStore::annotate(std::string_view spinner, std::int64_t number, const Note &note) {
+VersionNotes VersionStore::annotate(std::string_view spinner, std::int64_t number, const Note &note) {
     auto &I = *impl_;
     return I.write([&] {
         auto s = I.history.require_spinner(spinner);
-        return I.history.add_note(s, I.history.require_version(s, number, "number"), note);
+        return VersionNotes{s.name, number, I.history.add_note(s, I.history.require_version(s, number, "number"), note)};
     });
 }
 

@@ -520,7 +520,7 @@ void Cli::PlanCommand(const std::vector<std::string>& operands) {
     if (scope != "tracked" && scope != "all") {
       throw UsageError("--scope must be \"tracked\" or \"all\", not \"" + scope + "\"");
     }
-    plan_request.scope_all = scope == "all";
+    if (scope == "all") plan_request.scope.kind = sr::RollbackScope::Kind::all;
   }
 
   sr::RollbackPlanner planner(Store());

@@ -21,13 +21,17 @@ struct SPR_API PlanRequest {
     /// explicit "current" (the volume in use now). A volume not named here
     /// keeps the volume in use now. Every name must be a volume of the target.
     std::map<std::string, std::string> snapshots;
-    /// false: restore tracked fields only (default); true: scope "all",
-    /// restore untracked fields too (settings always stay current).
-    bool scope_all = false;
-    /// Parse `{"data": {"<volume>": "current" | {"snapshot": "<id>"}}, "scope": "tracked"|"all"}`.
+    /// What to take from the target: "tracked" (default), "all" (untracked
+    /// fields too; settings always stay current) or a list of categories
+    /// (a partial rollback: everything else stays as it is now; `data`
+    /// then applies only when "mounts" is listed). Was `bool scope_all`
+    /// before 0.2. @since 0.2
+    RollbackScope scope;
+    /// Parse `{"data": {"<volume>": "current" | {"snapshot": "<id>"}},
+    /// "scope": "tracked"|"all"|["image", ...]}`.
     /// Empty input = defaults. @throws Error invalid naming the field
     static PlanRequest from_json(std::string_view json);
-    /// Canonical `{"data": {...}, "scope": "tracked"|"all"}`, accepted back by from_json.
+    /// Canonical `{"data": {...}, "scope": ...}`, accepted back by from_json.
     std::string to_json() const;
 };
 

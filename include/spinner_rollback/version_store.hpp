@@ -61,6 +61,15 @@ struct SPR_API Note {
     static Note from_json(std::string_view json);
 };
 
+/// The notes of one version (what VersionStore::annotate() returns). @since 0.2
+struct SPR_API VersionNotes {
+    std::string spinner;      ///< the spinner's name
+    std::int64_t number = 0;  ///< the version's number
+    std::vector<Note> notes;  ///< oldest first
+    /// `{"spinner","number","notes":[{"author","text","createdAt"}]}`
+    std::string to_json() const;
+};
+
 /// What a rollback takes from its target version; everything else stays as
 /// it is now (docs/rollback.md, "Scopes"). @since 0.2
 struct SPR_API RollbackScope {
@@ -372,7 +381,7 @@ public:
     /// @return the version's notes, oldest first
     /// @throws Error invalid (text empty or too long, too many notes),
     ///   not_found, pruned @since 0.2
-    std::vector<Note> annotate(std::string_view spinner, std::int64_t number, const Note &note);
+    VersionNotes annotate(std::string_view spinner, std::int64_t number, const Note &note);
 
     /// Facts about a spinner. @throws Error invalid (spinner name), not_found
     SpinnerInfo spinner_info(std::string_view spinner) const;
