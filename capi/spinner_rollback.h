@@ -486,6 +486,30 @@ SPR_C_API int spr_annotate(spr_store *store, const char *spinner, int64_t number
                            char **out_json);
 
 /**
+ * The restore points of a version: for each volume of its state, the
+ * registered snapshots of the volumeIds it bound, ranked by when they were
+ * taken relative to the time the version was current (from its creation
+ * until the next version's): "during" first (newest first), then "before"
+ * (newest first), then "after" (oldest first).
+ * @param[in] store required
+ * @param[in] spinner the spinner's name; required
+ * @param[in] number the version number
+ * @param[out] out_json `{"spinner","number","currentFrom","currentUntil" (null while
+ *        current),"volumes": [{"volume","volumeIds": [...],"snapshots": [{"id","volume",
+ *        "createdAt","sizeBytes","ready","storageClass","relation": "during"|"before"|"after"}]}]}`,
+ *        or NULL on failure; free with spr_free(); required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL argument or bad spinner name
+ * @retval SPR_E_NOT_FOUND unknown spinner, or the version never existed
+ * @retval SPR_E_PRUNED the version was removed by retention
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read or written
+ * @retval SPR_E_CORRUPT stored data failed verification
+ * @since 0.2
+ */
+SPR_C_API int spr_restore_points(spr_store *store, const char *spinner, int64_t number, char **out_json);
+
+/**
  * Facts about a spinner, kept even when no version is created.
  * @param[in] store required
  * @param[in] spinner the spinner's name; required

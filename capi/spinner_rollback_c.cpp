@@ -359,6 +359,14 @@ int spr_annotate(spr_store *store, const char *spinner, int64_t number, const ch
     });
 }
 
+int spr_restore_points(spr_store *store, const char *spinner, int64_t number, char **out_json) {
+    return with_out(out_json, [&] {
+        need(store, "store");
+        need(spinner, "spinner");
+        return store->store->restore_points(spinner, number).to_json();
+    });
+}
+
 int spr_spinner_info(spr_store *store, const char *spinner, char **out_json) {
     return with_out(out_json, [&] {
         need(store, "store");

@@ -282,8 +282,11 @@ BuiltPlan build_plan(PlanSource &src, const SpinnerRow &s, std::int64_t target, 
                            money(nv.estimated_monthly_cost) + " " + pricing.currency +
                            " per month; the volume in use now" +
                            (old_id.empty() ? std::string() : " (\"" + old_id + "\")") + " is kept, not deleted");
+        warnings.push_back("volume \"" + name + "\": snapshot \"" + snap->id + "\" was taken at " + snap->created_at +
+                           "; data written to the volume after that is not in the new volume");
         pv.source = PlanVolume::Source::snapshot;
         pv.snapshot_id = snap->id;
+        pv.snapshot_created_at = snap->created_at;
         pv.volume_id = nv.name;
         pv.new_volume = std::move(nv);
         p.volumes.push_back(std::move(pv));

@@ -49,6 +49,7 @@ json::value volume_value(const PlanVolume &v) {
                         {"mounts", std::move(mounts)},
                         {"source", snap ? "snapshot" : "current"},
                         {"snapshotId", snap ? json::value(v.snapshot_id) : json::value(nullptr)},
+                        {"snapshotCreatedAt", snap ? json::value(v.snapshot_created_at) : json::value(nullptr)},
                         {"volumeId", v.volume_id ? json::value(*v.volume_id) : json::value(nullptr)},
                         {"newVolume", std::move(new_volume)}};
 }
@@ -76,7 +77,7 @@ struct Reader {
 };
 
 PlanVolume volume_from(const json::value &v, const std::string &path) {
-    Reader r(v, path, {"volume", "mounts", "source", "snapshotId", "volumeId", "newVolume"});
+    Reader r(v, path, {"volume", "mounts", "source", "snapshotId", "snapshotCreatedAt", "volumeId", "newVolume"});
     PlanVolume out;
     out.volume = r.str("volume");
     for (std::size_t i = 0; const auto &m : as_array(r.at("mounts"), path + ".mounts"))
@@ -85,6 +86,7 @@ PlanVolume volume_from(const json::value &v, const std::string &path) {
     if (source == "snapshot") out.source = PlanVolume::Source::snapshot;
     else if (source != "current") fail(path + ".source", "must be \"current\" or \"snapshot\"");
     out.snapshot_id = r.str_or_null("snapshotId").value_or("");
+    out.snapshot_created_at = r.str_or_null("snapshotCreatedAt").value_or("");
     out.volume_id = r.str_or_null("volumeId");
     if (!r.at("newVolume").is_null()) {
         Reader n(r.at("newVolume"), path + ".newVolume",

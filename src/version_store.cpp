@@ -2,6 +2,7 @@
 // one transaction of the store (store_impl.hpp).
 #include "store_impl.hpp"
 
+#include "restore_points.hpp"
 #include "schema.hpp"
 #include "state_schema.hpp"
 
@@ -180,6 +181,29 @@ StoreInfo VersionStore::info() const {
         info.schema_version = impl_->db.schema_version();
         info.library_version = SPR_VERSION_STRING;
         return info;
+    });
+}
+
+RestorePoints VersionStore::restore_points(std::string_view spinner, std::int64_t number) const {
+    auto &I = *impl_;
+    return I.read([&] {
+        auto s = I.history.require_spinner(spinner);
+        const VersionRow r = I.history.require_version(s, number, "number");
+        RestorePoints out;
+        out.spinner = s.name;
+        out.number = number;
+        out.current_from = r.created_at;
+        out.current_until = r.replaced_at;
+        out.volumes = volumes_of(I.blobs.core(r.core)->obj);
+        for (auto &v : out.volumes) {
+            std::vector<Snapshot> snaps;
+            for (const auto &id : v.volume_ids) {
+                auto more = I.snapshots.list(id);
+                snaps.insert(snaps.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+            }
+            v.snapshots = rank_restore_points(std::move(snaps), r.created_at, r.replaced_at);
+        }
+        return out;
     });
 }
 

@@ -56,6 +56,9 @@ struct SPR_API PlanVolume {
     std::vector<std::string> mounts; ///< mount paths of the volume, in container order
     Source source = Source::current; ///< where the data comes from
     std::string snapshot_id;         ///< the snapshot, when source is snapshot
+    /// When that snapshot was taken (RFC 3339): data written to the volume
+    /// after it is not in the new volume. @since 0.2
+    std::string snapshot_created_at;
     /// The volumeId in use after the rollback; empty when the state names none.
     std::optional<std::string> volume_id;
     std::optional<NewVolume> new_volume; ///< when source is snapshot

@@ -184,6 +184,45 @@ struct SPR_API Snapshot {
     std::string to_json() const;
 };
 
+/// A registered snapshot seen as a restore point of one version. @since 0.2
+struct SPR_API RestorePoint {
+    /// When the snapshot was taken, relative to the time the version was
+    /// current (from its creation until the next version's).
+    enum class Relation {
+        during, ///< while the version was current: its data
+        before, ///< before the version was made
+        after,  ///< after the next version replaced it
+    };
+    Snapshot snapshot;
+    Relation relation = Relation::during;
+};
+
+/// JSON name of a relation: "during", "before" or "after". Static storage. @since 0.2
+SPR_API const char *to_string(RestorePoint::Relation) noexcept;
+
+/// The restore points of one volume of a version. @since 0.2
+struct SPR_API VolumeRestorePoints {
+    std::string volume;                  ///< the volume's name in the version's state
+    std::vector<std::string> volume_ids; ///< the volumeIds it bound (empty: none named)
+    /// Snapshots of those volumeIds: `during` (newest first), then
+    /// `before` (newest first), then `after` (oldest first) — the nearest
+    /// to the version's own data first.
+    std::vector<RestorePoint> snapshots;
+};
+
+/// Which snapshots can bring back a version's data (VersionStore::restore_points()). @since 0.2
+struct SPR_API RestorePoints {
+    std::string spinner;     ///< the spinner's name
+    std::int64_t number = 0; ///< the version's number
+    std::string current_from;  ///< RFC 3339: when the version became current
+    std::string current_until; ///< RFC 3339: when the next version replaced it; empty while current
+    std::vector<VolumeRestorePoints> volumes; ///< one per volume of the version's state, in state order
+    /// `{"spinner","number","currentFrom","currentUntil" (null while current),
+    ///   "volumes": [{"volume","volumeIds","snapshots": [{"id","volume","createdAt",
+    ///   "sizeBytes","ready","storageClass","relation"}]}]}`
+    std::string to_json() const;
+};
+
 /// Storage prices for new volumes. @since 0.1
 struct SPR_API Pricing {
     std::string currency = "USD"; ///< 3-letter currency code of the prices
@@ -389,6 +428,12 @@ public:
     std::vector<std::string> spinners() const;
     /// The store's identity, engine and schema version. @since 0.2
     StoreInfo info() const;
+
+    /// The restore points of version `number`: for each of its volumes,
+    /// the registered snapshots of the volumeIds it bound, ranked (see
+    /// VolumeRestorePoints). @throws Error invalid, not_found, pruned
+    /// @since 0.2
+    RestorePoints restore_points(std::string_view spinner, std::int64_t number) const;
 
     /// Register (or replace, same id) a volume snapshot made by the host.
     /// @throws Error invalid
