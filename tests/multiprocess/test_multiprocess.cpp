@@ -143,3 +143,71 @@ TEST_CASE("processes opening a fresh store at the same instant", "[multiprocess]
         run_round(dir, "fresh-" + std::to_string(round), 4, 1, {false, false});
     }
 }
+
+// Compare-and-set across processes: for every expected current version at
+// most one write wins (and makes exactly the next number); every other
+// attempt for it is a conflict that wrote nothing.
+TEST_CASE("expectedCurrent: racing processes, exactly one winner per expected version",
+          "[multiprocess][concurrency][cas]") {
+    TempDir dir;
+    const std::string store_path = dir.store("cas");
+    {
+        Store first(store_path, key_options());
+        first.record("race", data("shop_v1.json"));
+        // The rollbacks' target: pinned, so retention (historyLimit 20) keeps it.
+        char *out = nullptr;
+        SPR_REQUIRE_OK(spr_tag(first.get(), "race", 1, R"({"name":"golden"})", &out));
+        spr_free(out);
+    }
+    const int workers = 4, count = 30;
+    std::vector<pid_t> pids;
+    std::vector<std::string> reports;
+    for (int w = 0; w < workers; ++w) {
+        reports.push_back(dir.file("cas-" + std::to_string(w) + ".txt"));
+        pids.push_back(spawn({SPR_CAS_WORKER, store_path, std::to_string(w), std::to_string(count), reports.back()}));
+    }
+    for (int w = 0; w < workers; ++w) {
+        INFO("cas worker " << w << " (see its stderr above)");
+        REQUIRE(wait_exit(pids[w]) == 0);
+    }
+    std::map<std::int64_t, int> wins_for;   // expected version -> winners
+    std::map<std::int64_t, int> losses_for; // expected version -> conflicts
+    std::set<std::int64_t> made;
+    for (const auto &r : reports) {
+        std::istringstream in(read_file(r));
+        std::string word;
+        while (in >> word) {
+            std::int64_t expected = 0;
+            in >> expected;
+            if (word == "win") {
+                std::int64_t n = 0;
+                std::string rid;
+                in >> n >> rid;
+                INFO("a write expecting version " << expected << " made version " << n);
+                REQUIRE(n == expected + 1);
+                REQUIRE(made.insert(n).second);
+                ++wins_for[expected];
+            } else {
+                REQUIRE(word == "lose");
+                ++losses_for[expected];
+            }
+        }
+    }
+    for (const auto &[expected, wins] : wins_for) REQUIRE(wins == 1);
+    std::size_t races = 0; // expected versions that more than one process tried
+    for (const auto &[expected, losses] : losses_for) {
+        INFO("expected " << expected);
+        REQUIRE(wins_for.count(expected) == 1); // someone else moved it: it was won
+        if (losses > 0) ++races;
+    }
+    REQUIRE(races > 0); // the processes did race
+    REQUIRE(*made.rbegin() == static_cast<std::int64_t>(made.size() + 1)); // gap-free from 2
+    Store store(store_path, key_options());
+    // Version 1, plus exactly one version per win: the losers wrote nothing.
+    json::value info = store.info("race");
+    REQUIRE(num(info, "versionsCreated") == static_cast<std::int64_t>(made.size() + 1));
+    REQUIRE(num(info, "currentVersion") == static_cast<std::int64_t>(made.size() + 1));
+    json::array vs = store.versions("race");
+    REQUIRE(num(vs.back(), "number") == 1); // the tagged target outlived retention
+    REQUIRE(vs.size() == 22);               // current + historyLimit 20 + the tagged one
+}
