@@ -310,18 +310,38 @@ BuiltPlan build_plan(PlanSource &src, const SpinnerRow &s, std::int64_t target, 
         };
         if (auto e = refusal(merged)) {
             std::string fix;
-            // A partial rollback that breaks the state: name the category
-            // whose addition to the scope makes it valid, if one does.
-            if (partial)
-                for (const auto &cat : kCategories) {
-                    if (!cat.default_trigger || scope.includes(cat.name, policy)) continue;
-                    RollbackScope wider = scope;
-                    wider.categories.emplace_back(cat.name);
-                    if (!refusal(merge(tcore->obj, ccore, policy, wider))) {
-                        fix = "; add \"" + std::string(cat.name) + "\" to the scope";
+            // A partial rollback that breaks the state: name the categories
+            // whose addition to the scope makes it valid. Greedy: add the
+            // first category that clears the refusal at hand, until none is left.
+            if (partial) {
+                RollbackScope wider = scope;
+                std::vector<std::string_view> added;
+                std::optional<Error> left = e;
+                while (left) {
+                    bool cleared = false;
+                    for (const auto &cat : kCategories) {
+                        if (!cat.default_trigger || wider.includes(cat.name, policy)) continue;
+                        RollbackScope next = wider;
+                        next.categories.emplace_back(cat.name);
+                        auto after = refusal(merge(tcore->obj, ccore, policy, next));
+                        if (after && after->path() == left->path() &&
+                            std::string_view(after->what()) == std::string_view(left->what()))
+                            continue;
+                        wider = std::move(next);
+                        added.push_back(cat.name);
+                        left = std::move(after);
+                        cleared = true;
                         break;
                     }
+                    if (!cleared) break;
                 }
+                if (!left && !added.empty()) {
+                    fix = "; add ";
+                    for (std::size_t i = 0; i < added.size(); ++i)
+                        fix += (i ? (i + 1 == added.size() ? " and \"" : ", \"") : "\"") + std::string(added[i]) + "\"";
+                    fix += " to the scope";
+                }
+            }
             throw Error(ErrorCode::invalid, "the resulting state would be invalid: " + std::string(e->what()) + fix,
                         e->path());
         }
