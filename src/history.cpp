@@ -471,6 +471,8 @@ void History::put_tag(const SpinnerRow &s, std::int64_t number, const TagRequest
     if (!is_dns_label(t.name))
         throw Error(ErrorCode::invalid, "a tag name must be a DNS-1123 label (1-63 lowercase letters, digits, '-')",
                     "tag.name");
+    if (t.note.size() > 4096) throw Error(ErrorCode::invalid, "at most 4096 bytes", "tag.note");
+    if (t.author.size() > 256) throw Error(ErrorCode::invalid, "at most 256 bytes", "tag.author");
     const auto holder = tag_number(s, t.name);
     if (holder && *holder != number && !t.move)
         throw Error(ErrorCode::conflict,

@@ -321,13 +321,13 @@ BuiltPlan build_plan(PlanSource &src, const SpinnerRow &s, std::int64_t target, 
                     bool cleared = false;
                     for (const auto &cat : kCategories) {
                         if (!cat.default_trigger || wider.includes(cat.name, policy)) continue;
-                        RollbackScope next = wider;
-                        next.categories.emplace_back(cat.name);
-                        auto after = refusal(merge(tcore->obj, ccore, policy, next));
+                        RollbackScope candidate = wider;
+                        candidate.categories.emplace_back(cat.name);
+                        auto after = refusal(merge(tcore->obj, ccore, policy, candidate));
                         if (after && after->path() == left->path() &&
                             std::string_view(after->what()) == std::string_view(left->what()))
                             continue;
-                        wider = std::move(next);
+                        wider = std::move(candidate);
                         added.push_back(cat.name);
                         left = std::move(after);
                         cleared = true;

@@ -254,8 +254,51 @@ int main(int argc, char **argv) {
     CHECK(spr_version_number() == SPR_VERSION_NUMBER);
     rc = spr_store_info(store, &out);
     REQUIRE(rc == SPR_OK);
-    CHECK(strstr(out, "\"storeId\":\"") != NULL && strstr(out, "\"schemaVersion\":2") != NULL);
+    CHECK(strstr(out, "\"storeId\":\"") != NULL && strstr(out, "\"schemaVersion\":3") != NULL);
     spr_free(out);
+
+    /* Tags, notes, restore points, compare-and-set (0.2). */
+    {
+        int64_t n = -1;
+        rc = spr_tag(store, "shop", 1, "{\"name\":\"golden\",\"note\":\"known good\"}", &out);
+        REQUIRE(rc == SPR_OK);
+        CHECK(strstr(out, "\"tags\":[{\"name\":\"golden\"") != NULL);
+        spr_free(out);
+        CHECK(spr_tag(store, "shop", 2, "{\"name\":\"golden\"}", &out) == SPR_E_CONFLICT && out == NULL);
+        CHECK(strstr(spr_last_error(), "\"path\":\"tag.name\"") != NULL);
+        CHECK(spr_tag(store, "shop", 2, "{\"name\":\"Bad Name\"}", &out) == SPR_E_INVALID);
+        CHECK(spr_tagged_version(store, "shop", "golden", &n) == SPR_OK && n == 1);
+        CHECK(spr_tagged_version(store, "shop", "nope", &n) == SPR_E_NOT_FOUND && n == 0);
+        CHECK(spr_tagged_version(store, "shop", "golden", NULL) == SPR_E_INVALID);
+        rc = spr_annotate(store, "shop", 2, "{\"author\":\"oncall\",\"text\":\"v2 broke checkout\"}", &out);
+        REQUIRE(rc == SPR_OK);
+        CHECK(strstr(out, "\"text\":\"v2 broke checkout\"") != NULL);
+        spr_free(out);
+        CHECK(spr_annotate(store, "shop", 2, "{\"author\":\"oncall\"}", &out) == SPR_E_INVALID);
+        rc = spr_version_get(store, "shop", 2, 0, &out);
+        REQUIRE(rc == SPR_OK);
+        CHECK(strstr(out, "\"notes\":[{\"author\":\"oncall\"") != NULL);
+        spr_free(out);
+        rc = spr_restore_points(store, "shop", 1, &out);
+        REQUIRE(rc == SPR_OK);
+        CHECK(strstr(out, "\"volumes\":[") != NULL && strstr(out, "\"currentUntil\":\"") != NULL);
+        spr_free(out);
+        CHECK(spr_restore_points(store, "shop", 99, &out) == SPR_E_NOT_FOUND);
+        CHECK(spr_untag(store, "shop", "golden") == SPR_OK);
+        CHECK(spr_untag(store, "shop", "golden") == SPR_E_NOT_FOUND);
+        /* expectedCurrent: the current version is 3; expecting 2 writes nothing */
+        CHECK(spr_record(store, "shop", "{}", "{\"expectedCurrent\":-1}", &out) == SPR_E_INVALID);
+        {
+            char *v9 = make_state("9.9", "cas0001", SECRET_V2, 1, 0);
+            CHECK(spr_record(store, "shop", v9, "{\"expectedCurrent\":2}", &out) == SPR_E_CONFLICT && out == NULL);
+            CHECK(strstr(spr_last_error(), "meta.expectedCurrent") != NULL);
+            free(v9);
+        }
+        rc = spr_spinner_info(store, "shop", &out);
+        REQUIRE(rc == SPR_OK);
+        CHECK(has_member(out, "currentVersion", "3"));
+        spr_free(out);
+    }
 
     /* Snapshots. */
     CHECK(spr_snapshot_register(store, "{\"id\":\"snap-c\",\"volume\":\"vol-data-1\",\"sizeBytes\":1073741824,"

@@ -147,6 +147,12 @@ TEST_CASE("tags: unique names, move, caps, bad input changes nothing", "[store][
     CHECK(store->tag("shop", 4, tag("canary", true)).tags.at(0).name == "canary");
 
     CHECK(error_of([&] { store->tag("shop", 1, tag("Not_A_Label")); }).path() == "tag.name");
+    TagRequest long_note = tag("long");
+    long_note.note.assign(4097, 'x');
+    CHECK(error_of([&] { store->tag("shop", 1, long_note); }).path() == "tag.note");
+    TagRequest long_author = tag("long");
+    long_author.author.assign(257, 'x');
+    CHECK(error_of([&] { store->tag("shop", 1, long_author); }).path() == "tag.author");
     CHECK(error_of([&] { store->tag("shop", 99, tag("x")); }).code() == ErrorCode::not_found);
     CHECK(error_of([&] { store->tag("nope", 1, tag("x")); }).code() == ErrorCode::not_found);
     CHECK(error_of([&] { store->untag("shop", "missing"); }).code() == ErrorCode::not_found);
