@@ -30,11 +30,11 @@
 
 /**
  * @def SPR_VERSION_NUMBER
- * Version of this header as MAJOR*10000 + MINOR*100 + PATCH (100 for 0.1.0).
+ * Version of this header as MAJOR*10000 + MINOR*100 + PATCH (200 for 0.2.0).
  * spr_version_number() gives the library's at run time; a host can refuse a
  * library older than the header it was built with. @since 0.2
  */
-#define SPR_VERSION_NUMBER 100
+#define SPR_VERSION_NUMBER 200
 
 /**
  * @def SPR_C_API
@@ -126,7 +126,8 @@ typedef struct spr_cipher {
  *        `options=-csearch_path%3D<schema>`; it must exist); required
  * @param[in] options_json NULL, "" or `{"key": "<64 hex | base64>" | "keyFile": "path",
  *        "pricing": {"currency": "USD", "perGiBMonth": {"standard": 0.10, "*": 0.10}},
- *        "policy": {"triggers": [...]}, "busyTimeoutMs": 5000, "durability": "full"|"normal"}`;
+ *        "policy": {"triggers": [...]}, "busyTimeoutMs": 5000, "durability": "full"|"normal",
+ *        "maxTaggedVersions": 50}` ("maxTaggedVersions" @since 0.2: 1-10000, see spr_tag());
  *        unknown fields are refused
  * @param[out] out the handle, or NULL on failure; close it with spr_close(); required
  * @retval SPR_OK success
@@ -207,7 +208,9 @@ SPR_C_API int spr_record(spr_store *store, const char *spinner, const char *stat
  * @param[in] store required
  * @param[in] spinner the spinner's name; required
  * @param[out] out_json array of `{"spinner","number","current","createdAt","author",
- *        "message","reason","reasons","summary","digest","rollbackOf","status"}`
+ *        "message","reason","reasons","summary","digest","rollbackOf","scope","status","tags"}`
+ *        ("scope" @since 0.2: a rollback's scope, "tracked", "all" or an array of
+ *        categories, null otherwise; "tags" @since 0.2: `[{"name","note","author","createdAt"}]`)
  *        (`[]` when no version was ever created), or NULL on failure; free with
  *        spr_free(); required
  * @retval SPR_OK success
@@ -251,7 +254,8 @@ SPR_C_API int spr_versions_page(spr_store *store, const char *spinner, int64_t b
  * @param[in] number the version number
  * @param[in] reveal_secrets non-zero to decrypt secret values into the state
  * @param[out] out_json the listing fields of spr_versions() plus `"state"` (the
- *        canonical state document), or NULL on failure; free with spr_free();
+ *        canonical state document) and `"notes"` (@since 0.2: `[{"author","text","createdAt"}]`,
+ *        oldest first), or NULL on failure; free with spr_free();
  *        required. With reveal_secrets it holds secret values: treat it as secret.
  * @retval SPR_OK success
  * @retval SPR_E_INVALID NULL argument or bad spinner name
@@ -306,7 +310,9 @@ SPR_C_API int spr_diff_states(const char *a_json, const char *b_json, char **out
  * @param[in] spinner the spinner's name; required
  * @param[in] target the version number to roll back to
  * @param[in] request_json NULL, "" or `{"data": {"<volume>": "current" | {"snapshot": "<id>"}},
- *        "scope": "tracked" | "all"}`
+ *        "scope": "tracked" | "all" | ["image", "env", ...]}`; an array (@since 0.2) is a
+ *        partial rollback: only those categories come from the target (docs/rollback.md;
+ *        a bad entry is refused at path "request.scope[i]")
  * @param[out] out_json the plan: `{"planId","spinner","baseVersion","targetVersion","state",
  *        "diff","summary","volumes","steps","warnings","requiresConfirmation","request",
  *        "resultDigest","digest"}` (secret values masked in "state"; in "diff" a config
@@ -644,10 +650,10 @@ SPR_C_API const char *spr_last_error(void);
  */
 SPR_C_API const char *spr_error_name(int code);
 
-/** The library's version at run time, e.g. "0.1.0". Static storage (do not free). @since 0.1 */
+/** The library's version at run time, e.g. "0.2.0". Static storage (do not free). @since 0.1 */
 SPR_C_API const char *spr_version_string(void);
 
-/** The library's version as MAJOR*10000 + MINOR*100 + PATCH (100 for 0.1.0). @since 0.1 */
+/** The library's version as MAJOR*10000 + MINOR*100 + PATCH (200 for 0.2.0). @since 0.1 */
 SPR_C_API int spr_version_number(void);
 
 #ifdef __cplusplus

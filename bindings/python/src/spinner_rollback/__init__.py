@@ -16,6 +16,7 @@ Quick tour::
         plan = store.plan_rollback("shop", 1)
         v = store.commit(plan, author="alice", message="undo 1.5")
         store.set_status("shop", v.number, "active")
+        store.tag("shop", 1, "known-good", note="last release before 1.5")
 
 See ``docs/python.md`` for the full guide.
 """
@@ -50,13 +51,16 @@ from .models import (
     Diff,
     FromSnapshot,
     NewVolume,
+    Note,
     Plan,
     PlanVolume,
     Reason,
     RecordResult,
+    Scope,
     Snapshot,
     SpinnerInfo,
     StoreInfo,
+    Tag,
     Version,
     VersionDetail,
 )
@@ -71,7 +75,7 @@ from .store import (
 )
 
 #: Version of these Python bindings (the native library's is :func:`version`).
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: The ``"current"`` data source for :meth:`Store.plan_rollback`.
 CURRENT = "current"
@@ -90,6 +94,9 @@ __all__ = [
     "load_library",
     # results
     "Reason",
+    "Tag",
+    "Note",
+    "Scope",
     "Version",
     "VersionDetail",
     "RecordResult",
