@@ -5,6 +5,11 @@
 // A *Store is safe for concurrent use by many goroutines. Errors are *Error
 // values; match them with errors.Is against the Err* sentinels.
 //
+// Versions can be pinned by name with Store.Tag (a tagged version is never
+// pruned) and annotated with Store.Annotate; Meta.ExpectedCurrent makes
+// Record and Commit a compare-and-set, and PlanRequest.Categories plans a
+// partial rollback (the committed Version.Scope records what was taken).
+//
 // The binding links the installed C library through pkg-config
 // (spinner_rollback.pc); cgo must be enabled.
 package spinnerrollback
@@ -92,6 +97,31 @@ static int gospr_set_status(spr_store *s, const char *spinner, int64_t n, const 
 	*err = gospr_take_error(rc);
 	return rc;
 }
+static int gospr_tag(spr_store *s, const char *spinner, int64_t n, const char *tag,
+                     char **out, char **err) {
+	int rc = spr_tag(s, spinner, n, tag, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_untag(spr_store *s, const char *spinner, const char *name, char **out, char **err) {
+	*out = NULL;
+	int rc = spr_untag(s, spinner, name);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_tagged_version(spr_store *s, const char *spinner, const char *name, int64_t *number,
+                                char **out, char **err) {
+	*out = NULL;
+	int rc = spr_tagged_version(s, spinner, name, number);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_annotate(spr_store *s, const char *spinner, int64_t n, const char *note,
+                          char **out, char **err) {
+	int rc = spr_annotate(s, spinner, n, note, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
 static int gospr_spinner_info(spr_store *s, const char *spinner, char **out, char **err) {
 	int rc = spr_spinner_info(s, spinner, out);
 	*err = gospr_take_error(rc);
@@ -141,7 +171,7 @@ import (
 	"unsafe"
 )
 
-// LibraryVersion is the version of the linked C library, e.g. "0.1.0".
+// LibraryVersion is the version of the linked C library, e.g. "0.2.0".
 func LibraryVersion() string { return C.GoString(C.spr_version_string()) }
 
 // LibraryVersionNumber is the linked library's MAJOR*10000 + MINOR*100 + PATCH.
@@ -206,7 +236,9 @@ func (s *Store) Close() error {
 // Record validates a state document and records it; a version is created
 // when the snapshot policy says so. state is the JSON document as []byte,
 // json.RawMessage or string, or any other value, which is json.Marshal'd.
-// meta may be nil.
+// meta may be nil. With meta.ExpectedCurrent set, the state is recorded only
+// if that is the spinner's current version; otherwise ErrConflict and
+// nothing is written.
 func (s *Store) Record(spinner string, state any, meta *Meta) (*RecordResult, error) {
 	const op = "Record"
 	var res RecordResult
@@ -314,7 +346,8 @@ func (s *Store) Diff(spinner string, from, to int64) (*Diff, error) {
 }
 
 // PlanRollback plans a rollback of spinner to version target (read-only).
-// req may be nil.
+// req may be nil; req.Scope or req.Categories choose what is taken from the
+// target (req.Categories: a partial rollback of only those categories).
 func (s *Store) PlanRollback(spinner string, target int64, req *PlanRequest) (*Plan, error) {
 	const op = "PlanRollback"
 	var res Plan
@@ -364,7 +397,8 @@ func (s *Store) PlanAutoRollback(spinner string) (*Plan, error) {
 
 // Commit appends the version a plan describes (reason "rollback", status
 // pending). The plan's Raw JSON is sent back unchanged; an altered plan is
-// refused with ErrInvalid, a stale one with ErrConflict, and one that
+// refused with ErrInvalid, a stale one (or one whose spinner's current
+// version is not meta.ExpectedCurrent) with ErrConflict, and one that
 // RequiresConfirmation without meta.Confirmed with ErrNeedsConfirmation.
 func (s *Store) Commit(plan *Plan, meta *Meta) (*Version, error) {
 	const op = "Commit"
@@ -407,6 +441,119 @@ func (s *Store) SetStatus(spinner string, number int64, status Status) error {
 		defer C.free(unsafe.Pointer(cst))
 		return C.gospr_set_status(h, csp, C.int64_t(number), cst, out, cerr), nil
 	})
+}
+
+// Tag pins the tag name (a DNS-1123 label) on version number and returns
+// the version with its Tags. A tagged version is never pruned and does not
+// count toward historyLimit; tagging the version that holds name again
+// updates its note. opts may be nil. ErrConflict: name is on another version
+// and opts.Move is not set, or the spinner has Options.MaxTaggedVersions
+// tagged versions (or the version 16 tags). ErrNotFound, ErrPruned: no such
+// version.
+func (s *Store) Tag(spinner string, number int64, name string, opts *TagOptions) (*Version, error) {
+	const op = "Tag"
+	req := struct {
+		Name string `json:"name"`
+		TagOptions
+	}{Name: name}
+	if opts != nil {
+		req.TagOptions = *opts
+	}
+	var res Version
+	err := s.call(op, &res, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		csp, err := cstring(op, "spinner", spinner)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(csp))
+		ctag, err := cdoc(op, "tag", req)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(ctag))
+		return C.gospr_tag(h, csp, C.int64_t(number), ctag, out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Untag removes the tag name; the version it was on is subject to retention
+// again from the next write to the spinner. ErrNotFound when the spinner has
+// no such tag.
+func (s *Store) Untag(spinner, name string) error {
+	const op = "Untag"
+	return s.call(op, nil, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		csp, err := cstring(op, "spinner", spinner)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(csp))
+		cname, err := cstring(op, "name", name)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(cname))
+		return C.gospr_untag(h, csp, cname, out, cerr), nil
+	})
+}
+
+// TaggedVersion returns the number of the version that holds the tag name;
+// ErrNotFound when the spinner has no such tag.
+func (s *Store) TaggedVersion(spinner, name string) (int64, error) {
+	const op = "TaggedVersion"
+	var n C.int64_t
+	err := s.call(op, nil, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		csp, err := cstring(op, "spinner", spinner)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(csp))
+		cname, err := cstring(op, "name", name)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(cname))
+		return C.gospr_tagged_version(h, csp, cname, &n, out, cerr), nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int64(n), nil
+}
+
+// Annotate appends a note (text: 1-4096 bytes; author may be "") to version
+// number and returns the version's notes, oldest first. Notes are
+// append-only, at most 100 per version; a note equal to the version's last
+// one (same author and text) is not appended again, so a retry is harmless.
+// Get shows the notes too (VersionDetail.Notes).
+func (s *Store) Annotate(spinner string, number int64, text, author string) ([]Note, error) {
+	const op = "Annotate"
+	note := struct {
+		Author string `json:"author,omitempty"`
+		Text   string `json:"text"`
+	}{author, text}
+	var res struct {
+		Notes []Note `json:"notes"`
+	}
+	err := s.call(op, &res, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		csp, err := cstring(op, "spinner", spinner)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(csp))
+		cnote, err := cdoc(op, "note", note)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(cnote))
+		return C.gospr_annotate(h, csp, C.int64_t(number), cnote, out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res.Notes, nil
 }
 
 // SpinnerInfo returns facts about a spinner (rollback enabled, history

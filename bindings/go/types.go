@@ -2,6 +2,7 @@ package spinnerrollback
 
 import (
 	"encoding/json"
+	"errors"
 	"time"
 )
 
@@ -29,6 +30,10 @@ type Options struct {
 	BusyTimeoutMs int `json:"-"`
 	// Durability is DurabilityFull or DurabilityNormal ("" = library default).
 	Durability string `json:"durability,omitempty"`
+	// MaxTaggedVersions caps how many versions of one spinner may carry
+	// tags (1-10000; 0 = library default, 50): Store.Tag beyond it fails with
+	// ErrConflict.
+	MaxTaggedVersions int `json:"maxTaggedVersions,omitempty"`
 }
 
 func (o Options) MarshalJSON() ([]byte, error) {
@@ -86,6 +91,11 @@ type Meta struct {
 	RequestID string `json:"requestId,omitempty"`
 	// Confirmed must be true to commit a plan whose RequiresConfirmation is set.
 	Confirmed bool `json:"confirmed,omitempty"`
+	// ExpectedCurrent makes Record and Commit a compare-and-set: when
+	// non-nil, the write happens only if the spinner's current version is
+	// *ExpectedCurrent (0: the spinner has no version yet); otherwise they
+	// fail with ErrConflict and nothing is written. nil: no check.
+	ExpectedCurrent *int64 `json:"expectedCurrent,omitempty"`
 }
 
 // Outcomes of Record and EvaluatePolicy.
@@ -118,6 +128,65 @@ type Trigger struct {
 	Path     string `json:"path"`
 }
 
+// Tag is a name pinned on a version (Store.Tag). A tagged version is never
+// pruned and does not count toward historyLimit.
+type Tag struct {
+	Name      string    `json:"name"`   // a DNS-1123 label, unique per spinner
+	Note      string    `json:"note"`   // why it is pinned; may be empty
+	Author    string    `json:"author"` // who pinned it; may be empty
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// TagOptions are the optional parts of Store.Tag; a nil *TagOptions means
+// none.
+type TagOptions struct {
+	Note   string `json:"note,omitempty"`   // at most 4096 bytes
+	Author string `json:"author,omitempty"` // at most 256 bytes
+	// Move takes the name from the version that holds it; without it, a
+	// name held by another version is ErrConflict.
+	Move bool `json:"move,omitempty"`
+}
+
+// Note is a note appended to a version after the fact (Store.Annotate).
+type Note struct {
+	Author    string    `json:"author"` // may be empty
+	Text      string    `json:"text"`
+	CreatedAt time.Time `json:"createdAt"` // set by the store
+}
+
+// RollbackScope is what a rollback took from its target version
+// (Version.Scope): Name is ScopeTracked or ScopeAll, or "" for a partial
+// rollback of only Categories (e.g. ["image"]). In JSON it is "tracked",
+// "all" or the array of categories.
+type RollbackScope struct {
+	Name       string   // ScopeTracked or ScopeAll; "" when Categories is set
+	Categories []string // a partial rollback: the categories taken from the target
+}
+
+func (r RollbackScope) MarshalJSON() ([]byte, error) {
+	if r.Name != "" {
+		return json.Marshal(r.Name)
+	}
+	if r.Categories == nil {
+		return []byte("[]"), nil
+	}
+	return json.Marshal(r.Categories)
+}
+
+func (r *RollbackScope) UnmarshalJSON(b []byte) error {
+	var name string
+	if json.Unmarshal(b, &name) == nil {
+		*r = RollbackScope{Name: name}
+		return nil
+	}
+	var cats []string
+	if err := json.Unmarshal(b, &cats); err != nil {
+		return err
+	}
+	*r = RollbackScope{Categories: cats}
+	return nil
+}
+
 // Version is one entry of a spinner's history (the listing fields).
 type Version struct {
 	Spinner    string    `json:"spinner"`
@@ -132,6 +201,9 @@ type Version struct {
 	Digest     string    `json:"digest"`     // sha256 of the canonical content
 	RollbackOf *int64    `json:"rollbackOf"` // the target of a rollback, else nil
 	Status     Status    `json:"status"`
+	// Scope is what a rollback took from its target; nil for other versions.
+	Scope *RollbackScope `json:"scope"`
+	Tags  []Tag          `json:"tags"` // names pinned on the version, sorted by name
 }
 
 // VersionDetail is a Version with its full state document (Store.Get).
@@ -140,6 +212,8 @@ type VersionDetail struct {
 	// State is the state document; secret values are "<redacted>" unless
 	// revealed.
 	State json.RawMessage `json:"state"`
+	// Notes are the notes appended with Store.Annotate, oldest first.
+	Notes []Note `json:"notes"`
 }
 
 // RecordResult is what Store.Record returns.
@@ -171,7 +245,7 @@ type Diff struct {
 	Changes []Change `json:"changes"`
 }
 
-// Plan scopes (PlanRequest.Scope).
+// Plan scopes (PlanRequest.Scope, RollbackScope.Name).
 const (
 	ScopeTracked = "tracked" // restore tracked content only (default)
 	ScopeAll     = "all"     // restore untracked fields too
@@ -218,6 +292,27 @@ type PlanRequest struct {
 	// Data maps a volume name of the target version to its data source.
 	Data  map[string]DataSource `json:"data,omitempty"`
 	Scope string                `json:"scope,omitempty"` // ScopeTracked (default) or ScopeAll
+	// Categories, when non-nil, make a partial rollback: only these
+	// categories are taken from the target, everything else stays as it is
+	// now (image, codeVersion, env, ports, securityContext, cpu, memory,
+	// command, args, instances, mounts, configValues, secretValues). It is
+	// sent as the request's "scope" array, so Scope must then be "". The
+	// committed version's Scope records it.
+	Categories []string `json:"-"`
+}
+
+func (r PlanRequest) MarshalJSON() ([]byte, error) {
+	type plain PlanRequest
+	if r.Categories == nil {
+		return json.Marshal(plain(r))
+	}
+	if r.Scope != "" {
+		return nil, errors.New("set Scope or Categories, not both")
+	}
+	return json.Marshal(struct {
+		plain
+		Scope []string `json:"scope"`
+	}{plain(r), r.Categories})
 }
 
 // Volume data sources in a PlanVolume.
@@ -307,6 +402,18 @@ func (p Plan) MarshalJSON() ([]byte, error) {
 	}
 	type plain Plan
 	return json.Marshal(plain(p))
+}
+
+// Scope returns what the plan takes from its target version (from its
+// Request): ScopeTracked, ScopeAll, or the Categories of a partial rollback.
+func (p *Plan) Scope() RollbackScope {
+	var req struct {
+		Scope *RollbackScope `json:"scope"`
+	}
+	if json.Unmarshal(p.Request, &req) != nil || req.Scope == nil {
+		return RollbackScope{Name: ScopeTracked}
+	}
+	return *req.Scope
 }
 
 // ParsePlan decodes a plan kept as JSON (e.g. from Plan.Raw) for Store.Commit.

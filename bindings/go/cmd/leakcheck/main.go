@@ -123,6 +123,36 @@ func iteration(s *spr.Store, dir string, i int) {
 	_, err = s.SpinnerInfo("shop")
 	must(err, "info")
 
+	// Tags, notes and compare-and-set writes. The tag moves to the newest
+	// version every round, so older versions stay prunable.
+	tv, err := s.Tag("shop", cur, "lc", &spr.TagOptions{Note: "leak", Author: "leak", Move: true})
+	must(err, "tag")
+	if len(tv.Tags) != 1 {
+		log.Fatalf("leakcheck: tag: %+v", tv)
+	}
+	_, err = s.Tag("shop", vs[len(vs)-1].Number, "lc", nil)
+	expect(err, spr.ErrConflict, "tag held elsewhere")
+	_, err = s.Tag("shop", cur, "Bad Tag", nil)
+	expect(err, spr.ErrInvalid, "tag bad name")
+	if n, err := s.TaggedVersion("shop", "lc"); err != nil || n != cur {
+		log.Fatalf("leakcheck: tagged version: %d %v", n, err)
+	}
+	_, err = s.TaggedVersion("shop", "nope")
+	expect(err, spr.ErrNotFound, "tagged version unknown")
+	expect(s.Untag("shop", "nope"), spr.ErrNotFound, "untag unknown")
+	_, err = s.Annotate("shop", cur, "note "+strconv.Itoa(i%2), "leak")
+	must(err, "annotate")
+	d, err := s.Get("shop", cur, false)
+	must(err, "get notes")
+	if len(d.Notes) == 0 {
+		log.Fatalf("leakcheck: get shows no notes")
+	}
+	_, err = s.Annotate("shop", cur, "", "")
+	expect(err, spr.ErrInvalid, "annotate empty")
+	wrong := cur + 7
+	_, err = s.Record("shop", a, &spr.Meta{ExpectedCurrent: &wrong})
+	expect(err, spr.ErrConflict, "record expectedCurrent")
+
 	// Plans: the failing kinds, then a snapshot plan needing confirmation,
 	// then a plain one committed.
 	_, err = s.PlanRollback("shop", cur, nil)
@@ -150,6 +180,10 @@ func iteration(s *spr.Store, dir string, i int) {
 	}
 	expect(s.DeleteSnapshot("snap-none"), spr.ErrNotFound, "delete unknown snapshot")
 
+	_, err = s.PlanRollback("shop", cur-1, &spr.PlanRequest{Categories: []string{"image", "instances"}})
+	must(err, "partial plan")
+	_, err = s.PlanRollback("shop", cur-1, &spr.PlanRequest{Categories: []string{"labels"}})
+	expect(err, spr.ErrInvalid, "partial plan bad category")
 	p, err := s.PlanRollback("shop", cur-1, nil)
 	must(err, "plan")
 	var m map[string]any
@@ -160,7 +194,9 @@ func iteration(s *spr.Store, dir string, i int) {
 	must(err, "parse plan")
 	_, err = s.Commit(ap, nil)
 	expect(err, spr.ErrInvalid, "commit altered")
-	_, err = s.Commit(p, &spr.Meta{Author: "leak", Message: "undo"})
+	_, err = s.Commit(p, &spr.Meta{ExpectedCurrent: &wrong})
+	expect(err, spr.ErrConflict, "commit expectedCurrent")
+	_, err = s.Commit(p, &spr.Meta{Author: "leak", Message: "undo", ExpectedCurrent: &cur})
 	must(err, "commit")
 	_, err = s.Commit(p, nil)
 	expect(err, spr.ErrConflict, "commit stale")
@@ -177,7 +213,7 @@ func iteration(s *spr.Store, dir string, i int) {
 	expect(err, spr.ErrInvalid, "evaluate bad policy")
 
 	if i%50 == 0 { // open/close: handles must not leak either
-		o, err := spr.Open(filepath.Join(dir, "other.db"), &spr.Options{Key: key, Durability: spr.DurabilityNormal})
+		o, err := spr.Open(filepath.Join(dir, "other.db"), &spr.Options{Key: key, Durability: spr.DurabilityNormal, MaxTaggedVersions: 3})
 		must(err, "open other")
 		_, err = o.Record("shop", a, nil)
 		expect(err, nil, "record other")

@@ -16,6 +16,9 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 
 __all__ = [
     "Reason",
+    "Tag",
+    "Note",
+    "Scope",
     "Version",
     "VersionDetail",
     "RecordResult",
@@ -104,13 +107,82 @@ def _reasons(items: Optional[List[Mapping[str, JSON]]]) -> List[Reason]:
 
 
 @dataclass(frozen=True)
+class Tag:
+    """A name pinned on a version (:meth:`Store.tag`).
+
+    A tagged version is never pruned and does not count toward the
+    spinner's ``historyLimit``.  ``note`` and ``author`` may be empty;
+    ``created_at`` is when the name was put on this version.
+    """
+
+    name: str
+    note: str
+    author: str
+    created_at: datetime
+    raw: Dict[str, JSON] = _raw()
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "Tag":
+        """Build from a ``{"name","note","author","createdAt"}`` object."""
+        return cls(
+            name=o["name"],
+            note=o.get("note") or "",
+            author=o.get("author") or "",
+            created_at=parse_timestamp(o["createdAt"]),
+            raw=dict(o),
+        )
+
+
+@dataclass(frozen=True)
+class Note:
+    """A note appended to a version after the fact (:meth:`Store.annotate`).
+
+    ``author`` may be empty; ``created_at`` is set by the store.
+    """
+
+    author: str
+    text: str
+    created_at: datetime
+    raw: Dict[str, JSON] = _raw()
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "Note":
+        """Build from a ``{"author","text","createdAt"}`` object."""
+        return cls(
+            author=o.get("author") or "",
+            text=o["text"],
+            created_at=parse_timestamp(o["createdAt"]),
+            raw=dict(o),
+        )
+
+
+def _notes(items: Optional[List[Mapping[str, JSON]]]) -> List[Note]:
+    return [Note.from_json(n) for n in (items or [])]
+
+
+#: What a rollback takes from its target version: ``"tracked"`` (the
+#: categories the policy tracks), ``"all"`` (every field but settings) or a
+#: list of category names (a partial rollback), e.g. ``["image"]``.
+Scope = Union[str, List[str]]
+
+
+def _scope(v: JSON) -> Optional[Scope]:
+    if v is None or isinstance(v, str):
+        return v
+    return [str(c) for c in v]
+
+
+@dataclass(frozen=True)
 class Version:
     """One version in a spinner's history (the listing fields).
 
     ``reason`` is ``"deploy"``, ``"rollback"`` or ``"reenabled"``; ``reasons``
     are the policy's reasons; ``status`` is ``"pending"``, ``"active"``,
     ``"failed"`` or ``"superseded"``; ``rollback_of`` is the target version
-    of a rollback, else ``None``.
+    of a rollback, else ``None``.  ``scope`` is what a rollback took from its
+    target (``"tracked"``, ``"all"`` or a list of categories such as
+    ``["image"]``), else ``None``; ``tags`` are the names pinned on the
+    version (:class:`Tag`), sorted by name.
     """
 
     spinner: str
@@ -125,6 +197,8 @@ class Version:
     digest: str
     rollback_of: Optional[int]
     status: str
+    scope: Optional[Scope] = None
+    tags: List[Tag] = field(default_factory=list)
     raw: Dict[str, JSON] = _raw()
 
     @classmethod
@@ -143,26 +217,30 @@ class Version:
             digest=o["digest"],
             rollback_of=o.get("rollbackOf"),
             status=o["status"],
+            scope=_scope(o.get("scope")),
+            tags=[Tag.from_json(t) for t in (o.get("tags") or [])],
             raw=dict(o),
         )
 
 
 @dataclass(frozen=True)
 class VersionDetail:
-    """A version together with its full state document.
+    """A version together with its full state document and its notes.
 
     Secret values in ``state`` are ``"<redacted>"`` unless the version was
-    fetched with ``reveal_secrets=True``.
+    fetched with ``reveal_secrets=True``.  ``notes`` are the notes appended
+    with :meth:`Store.annotate`, oldest first.
     """
 
     version: Version
     state: Dict[str, JSON]
+    notes: List[Note] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, o: Mapping[str, JSON]) -> "VersionDetail":
         """Build from the object ``spr_version_get`` returns."""
-        rest = {k: v for k, v in o.items() if k != "state"}
-        return cls(version=Version.from_json(rest), state=o["state"])
+        rest = {k: v for k, v in o.items() if k not in ("state", "notes")}
+        return cls(version=Version.from_json(rest), state=o["state"], notes=_notes(o.get("notes")))
 
 
 @dataclass(frozen=True)
@@ -324,6 +402,13 @@ class Plan:
     digest: str
     json: str = field(repr=False)
     raw: Dict[str, JSON] = _raw()
+
+    @property
+    def scope(self) -> Scope:
+        """What the plan takes from the target version: ``"tracked"``,
+        ``"all"`` or a list of categories (from the plan's ``request``)."""
+        req = self.raw.get("request") or {}
+        return _scope(req.get("scope")) or "tracked"
 
     @property
     def estimated_monthly_cost(self) -> float:

@@ -28,8 +28,10 @@ from .models import (
     Decision,
     Diff,
     FromSnapshot,
+    Note,
     Plan,
     RecordResult,
+    Scope,
     Snapshot,
     SpinnerInfo,
     StoreInfo,
@@ -119,9 +121,26 @@ def _int64(value: Any, arg: str) -> int:
 def _meta(**fields: Any) -> Optional[bytes]:
     m = {k: v for k, v in fields.items() if v is not None}
     for k, v in m.items():
-        if k != "confirmed" and not isinstance(v, str):
+        if k == "expectedCurrent":
+            m[k] = _int64(v, "expected_current")  # the library refuses < 0 with a path
+        elif k != "confirmed" and not isinstance(v, str):
             raise TypeError(f"{k} must be a str, not {type(v).__name__}")
     return _json_bytes(m, "meta") if m else None
+
+
+def _scope_json(scope: Union[str, Sequence[str]]) -> Any:
+    """A plan request's ``"scope"``: a word as is, any other sequence as a list of categories."""
+    if isinstance(scope, str):
+        return scope
+    if isinstance(scope, (bytes, bytearray, Mapping)) or not isinstance(scope, (Sequence, set, frozenset)):
+        raise TypeError(
+            'scope must be "tracked", "all" or a list of categories, not ' + type(scope).__name__
+        )
+    cats = list(scope)
+    for c in cats:
+        if not isinstance(c, str):
+            raise TypeError(f"scope categories must be str, not {type(c).__name__}")
+    return cats
 
 
 def _policy_obj(policy: PolicyLike) -> Dict[str, Any]:
@@ -265,6 +284,9 @@ class Store:
         policy: ``{"triggers": [...]}`` or the list of triggers itself.
         busy_timeout_ms: how long a write waits for a locked database.
         durability: ``"full"`` or ``"normal"``.
+        max_tagged_versions: how many versions of one spinner may carry tags
+            (1-10000, library default 50); tagging beyond it is a
+            :class:`~spinner_rollback.ConflictError`.
         cipher: a :class:`Cipher` (KMS) wrapping the data key, instead of a key.
 
     Raises:
@@ -282,6 +304,7 @@ class Store:
         policy: Optional[PolicyLike] = None,
         busy_timeout_ms: Optional[int] = None,
         durability: Optional[str] = None,
+        max_tagged_versions: Optional[int] = None,
         cipher: Optional[Cipher] = None,
     ) -> None:
         self._cond = threading.Condition()
@@ -313,6 +336,8 @@ class Store:
             opts["busyTimeoutMs"] = busy_timeout_ms
         if durability is not None:
             opts["durability"] = durability
+        if max_tagged_versions is not None:
+            opts["maxTaggedVersions"] = max_tagged_versions
         options = _json_bytes(opts, "options") if opts else None
 
         lib = _native.lib()
@@ -411,20 +436,26 @@ class Store:
         author: Optional[str] = None,
         message: Optional[str] = None,
         request_id: Optional[str] = None,
+        expected_current: Optional[int] = None,
     ) -> RecordResult:
         """Validate *state* and record it; the policy decides whether it becomes a version.
 
         *state* is a dict (serialised with :func:`json.dumps`) or JSON text.
         A retried call with the same *request_id* returns the first result.
+        With *expected_current* (a version number, ``0`` for "no version
+        yet") the state is recorded only if that is the spinner's current
+        version: a compare-and-set for hosts with more than one writer.
 
         Raises:
             InvalidError: the state is invalid (``path`` names the JSON path).
             NoKeyError: the state holds secret values and the store has no key.
+            ConflictError: the current version is not *expected_current*
+                (nothing was written), or *request_id* was used for another state.
         """
         args = (
             _text(spinner, "spinner"),
             _doc(state, "state"),
-            _meta(author=author, message=message, requestId=request_id),
+            _meta(author=author, message=message, requestId=request_id, expectedCurrent=expected_current),
         )
         with self._use() as h:
             o = _call_json(_native.lib().spr_record, h, *args)
@@ -488,6 +519,86 @@ class Store:
         with self._use() as h:
             _check(_native.lib().spr_set_status(h, s, n, st))
 
+    # -- tags and notes --------------------------------------------------------
+
+    def tag(
+        self,
+        spinner: str,
+        number: int,
+        name: str,
+        note: str = "",
+        author: str = "",
+        move: bool = False,
+    ) -> Version:
+        """Pin the tag *name* (a DNS-1123 label) on version *number*.
+
+        A tagged version is never pruned and does not count toward the
+        spinner's ``historyLimit``.  Tagging the version that already holds
+        *name* again updates its note.  With *move*, a name held by another
+        version moves here.  Returns the version with its :attr:`Version.tags`.
+
+        Raises:
+            ConflictError: *name* is on another version and *move* is false;
+                or the spinner already has ``max_tagged_versions`` tagged
+                versions, or the version 16 tags.
+            NotFoundError, PrunedError: no such version.
+            InvalidError: a bad name, or a note/author too long (``path`` names it).
+        """
+        s, n = _text(spinner, "spinner"), _int64(number, "number")
+        for arg, v in (("name", name), ("note", note), ("author", author)):
+            if not isinstance(v, str):
+                raise TypeError(f"{arg} must be a str, not {type(v).__name__}")
+        if not isinstance(move, bool):
+            raise TypeError(f"move must be a bool, not {type(move).__name__}")
+        body = _json_bytes({"name": name, "note": note, "author": author, "move": move}, "tag")
+        with self._use() as h:
+            o = _call_json(_native.lib().spr_tag, h, s, n, body)
+        return Version.from_json(o)
+
+    def untag(self, spinner: str, name: str) -> None:
+        """Remove the tag *name*; its version is subject to retention again
+        from the next write to the spinner.
+
+        Raises:
+            NotFoundError: no such spinner, or it has no tag *name*.
+        """
+        s, t = _text(spinner, "spinner"), _text(name, "name")
+        with self._use() as h:
+            _check(_native.lib().spr_untag(h, s, t))
+
+    def tagged_version(self, spinner: str, name: str) -> int:
+        """The number of the version that holds the tag *name*.
+
+        Raises:
+            NotFoundError: no such spinner, or it has no tag *name*.
+        """
+        s, t = _text(spinner, "spinner"), _text(name, "name")
+        out = ctypes.c_int64(0)
+        with self._use() as h:
+            _check(_native.lib().spr_tagged_version(h, s, t, ctypes.byref(out)))
+        return int(out.value)
+
+    def annotate(self, spinner: str, number: int, text: str, author: str = "") -> List[Note]:
+        """Append a note (1-4096 bytes of *text*) to version *number*.
+
+        Notes are append-only, at most 100 per version; a note equal to the
+        version's last one (same author and text) is not appended again, so
+        a retry is harmless.  Returns all the version's notes, oldest first
+        (:meth:`get` shows them too, in :attr:`VersionDetail.notes`).
+
+        Raises:
+            InvalidError: empty or too long *text*, or the version has 100 notes.
+            NotFoundError, PrunedError: no such version.
+        """
+        s, n = _text(spinner, "spinner"), _int64(number, "number")
+        for arg, v in (("text", text), ("author", author)):
+            if not isinstance(v, str):
+                raise TypeError(f"{arg} must be a str, not {type(v).__name__}")
+        body = _json_bytes({"author": author, "text": text}, "note")
+        with self._use() as h:
+            o = _call_json(_native.lib().spr_annotate, h, s, n, body)
+        return [Note.from_json(x) for x in o.get("notes") or []]
+
     def spinner_info(self, spinner: str) -> SpinnerInfo:
         """Facts about *spinner* (rollback enabled, history limit, current version, …).
 
@@ -517,7 +628,7 @@ class Store:
         target: int,
         *,
         data: Optional[Mapping[str, DataSource]] = None,
-        scope: Optional[str] = None,
+        scope: Optional[Union[str, Sequence[str]]] = None,
     ) -> Plan:
         """Plan a rollback of *spinner* to version *target* (read-only).
 
@@ -526,8 +637,14 @@ class Store:
                 default), ``{"snapshot": ID}``, :class:`FromSnapshot` or a
                 :class:`Snapshot` (restore onto a new volume; the plan then
                 needs confirmation and carries a cost estimate).
-            scope: ``"tracked"`` (default) or ``"all"`` (restore untracked
-                fields such as probes and labels too).
+            scope: ``"tracked"`` (default), ``"all"`` (restore untracked
+                fields such as probes and labels too), or a list of
+                categories for a partial rollback that takes only those from
+                the target and keeps everything else as it is now, e.g.
+                ``["image"]`` (image, codeVersion, env, ports,
+                securityContext, cpu, memory, command, args, instances,
+                mounts, configValues, secretValues).  The committed
+                version's :attr:`Version.scope` records it.
 
         Raises:
             RollbackDisabledError, CurrentVersionError, IdenticalError,
@@ -541,7 +658,7 @@ class Store:
                 raise TypeError("data must be a mapping of volume name -> source")
             req["data"] = {str(k): _source(v) for k, v in data.items()}
         if scope is not None:
-            req["scope"] = scope
+            req["scope"] = _scope_json(scope)
         body = _json_bytes(req, "request") if req else None
         with self._use() as h:
             text = _call_out(_native.lib().spr_plan_rollback, h, s, t, body)
@@ -567,21 +684,31 @@ class Store:
         author: Optional[str] = None,
         message: Optional[str] = None,
         request_id: Optional[str] = None,
+        expected_current: Optional[int] = None,
     ) -> Version:
         """Commit *plan* as a new version (reason ``rollback``, status ``pending``).
 
         The plan's original JSON (:attr:`Plan.json`) is passed back unchanged.
         A retried commit with the same *request_id* returns the first result.
+        With *expected_current* the commit happens only if that is the
+        spinner's current version (as :meth:`record`).
 
         Raises:
             NeedsConfirmationError: the plan provisions volumes and
                 *confirmed* is not true.
-            ConflictError: the current version moved since the plan.
+            ConflictError: the current version moved since the plan, or is
+                not *expected_current*.
             InvalidError: the plan was altered.
         """
         text = plan.json if isinstance(plan, Plan) else plan
         p = _text(text, "plan")
-        m = _meta(author=author, message=message, requestId=request_id, confirmed=True if confirmed else None)
+        m = _meta(
+            author=author,
+            message=message,
+            requestId=request_id,
+            confirmed=True if confirmed else None,
+            expectedCurrent=expected_current,
+        )
         with self._use() as h:
             o = _call_json(_native.lib().spr_commit_rollback, h, p, m)
         return Version.from_json(o)
@@ -692,7 +819,7 @@ def diff_states(a: StateLike, b: StateLike) -> Diff:
 
 
 def version() -> str:
-    """The native library's version, e.g. ``"0.1.0"``."""
+    """The native library's version, e.g. ``"0.2.0"``."""
     raw: bytes = _native.lib().spr_version_string()
     return raw.decode("ascii")
 
