@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -41,30 +42,54 @@ constexpr const char kUsage[] =
 
 Commands:
   record SPINNER STATE.json|- [--author A] [--message M] [--request-id R]
+                              [--expected-current N]
                             record a deployed state; creates a version when
                             the snapshot policy says so
-  versions SPINNER          list versions, current (*) first
+  versions SPINNER [--limit N [--before N]]
+                            list versions, current (*) first, with their tags
   show SPINNER N [--reveal-secrets]
-                            one version with its full state
+                            one version with its tags, notes and full state
   diff SPINNER FROM TO      field-level changes from version FROM to TO
-  plan SPINNER TARGET [--data VOLUME=current|snapshot:ID ...] [--scope all]
-                      [--save PLAN.json]
+  plan SPINNER TARGET [--data VOLUME=current|snapshot:ID ...]
+                      [--scope tracked|all|CAT[,CAT...]] [--save PLAN.json]
                             plan a rollback (read-only) and explain it
   commit PLAN.json|- [--confirm] [--author A] [--message M] [--request-id R]
+                     [--expected-current N]
                             append a saved plan as a new version
   status SPINNER N active|failed|pending|superseded
                             report the rollout status of a version
+  tag SPINNER N NAME [--note TEXT] [--author A] [--move]
+                            pin a name on a version (never pruned); --move
+                            takes the name from the version holding it
+  untag SPINNER NAME        remove a tag
+  note SPINNER N TEXT [--author A]
+                            append a note to a version
   snapshot register SNAPSHOT.json|-
   snapshot list [VOLUME]
   snapshot delete ID        manage the volume snapshots rollbacks can use
+  restore-points SPINNER VERSION
+                            the snapshots that can bring back a version's
+                            data, per volume: taken while it was current
+                            (during) first, then before, then after
   policy check PREV.json|-|none NEXT.json|- [--policy POLICY.json]
                             would NEXT after PREV create a version?
   spinners                  list the spinners in the store
-  info SPINNER              rollback setting, history limit, current version
+  info [SPINNER]            rollback setting, history limit, current version
+                            (no SPINNER: the store's identity and schema)
   version                   print the tool and library versions
-  help                      print this text
+  help [COMMAND]            print this text, or one command's synopsis
 
-Version numbers N, FROM, TO and TARGET may be written 3, v3 or "current".
+Version numbers N, FROM, TO, TARGET and VERSION may be written 3, v3,
+"current" or @TAG (the version holding tag TAG).
+
+--scope picks what a rollback takes from TARGET: "tracked" (default: the
+categories the policy tracks), "all" (untracked fields too), or a comma list
+of categories, e.g. image,env (everything else stays as it is now). The
+categories: image, codeVersion, env, ports, securityContext, cpu, memory,
+command, args, instances, mounts, configValues, secretValues.
+
+--expected-current N writes only if the spinner's current version is N (0:
+no version yet, or @TAG); otherwise SPR_E_CONFLICT and nothing is written.
 
 Global options:
   --store PATH        the SQLite store (default: $SPR_STORE)
@@ -77,7 +102,7 @@ Global options:
   -o, --output FMT    "table" (default) or "json" (the library's JSON)
 
 Exit status: 0 on success, the SPR_E_* code number on a library error (e.g.
-2 for SPR_E_NOT_FOUND), 64 on a usage error.
+2 for SPR_E_NOT_FOUND, 3 for SPR_E_CONFLICT), 64 on a usage error.
 )";
 
 enum class Format { kTable, kJson };
@@ -123,6 +148,9 @@ const std::vector<OptionSpec>& AllOptions() {
       {"policy", 0, true, false},
       {"limit", 0, true, false},
       {"before", 0, true, false},
+      {"expected-current", 0, true, false},
+      {"note", 0, true, false},
+      {"move", 0, false, false},
   };
   return kOptions;
 }
@@ -172,8 +200,10 @@ void WriteFile(const std::string& path, const std::string& content) {
   }
 }
 
-// "3", "v3" -> 3. "current" is resolved by the caller.
-std::int64_t ParseNumber(std::string_view text, std::string_view what) {
+// "3", "v3" -> 3 (0 too when `allow_zero`). "current" and "@TAG" are
+// resolved by the caller.
+std::int64_t ParseNumber(std::string_view text, std::string_view what,
+                         bool allow_zero = false) {
   std::string_view digits = text;
   if (!digits.empty() && (digits[0] == 'v' || digits[0] == 'V')) {
     digits.remove_prefix(1);
@@ -181,12 +211,63 @@ std::int64_t ParseNumber(std::string_view text, std::string_view what) {
   std::int64_t number = 0;
   const char* end = digits.data() + digits.size();
   auto [ptr, ec] = std::from_chars(digits.data(), end, number);
-  if (digits.empty() || ec != std::errc() || ptr != end || number < 1) {
+  if (digits.empty() || ec != std::errc() || ptr != end ||
+      number < (allow_zero ? 0 : 1)) {
+    if (allow_zero) {
+      throw UsageError(std::string(what) +
+                       " must be a version number such as 3 or v3 (0: no "
+                       "version yet) or @TAG, not \"" + std::string(text) +
+                       "\"");
+    }
     throw UsageError(std::string(what) +
-                     " must be a version number such as 3, v3 or "
-                     "\"current\", not \"" + std::string(text) + "\"");
+                     " must be a version number such as 3 or v3, \"current\" "
+                     "or @TAG, not \"" + std::string(text) + "\"");
   }
   return number;
+}
+
+// "--scope image,env" -> the JSON the library parses: "tracked", "all", or
+// an array of the comma-separated names. The library validates the names,
+// so an error names the entry (path "--scope[1]").
+sr::RollbackScope ParseScope(const std::string& text) {
+  std::string scope_json;
+  if (text == "tracked" || text == "all") {
+    scope_json = json::serialize(json::string(text));
+  } else {
+    json::array names;
+    std::size_t start = 0;
+    while (true) {
+      const std::size_t comma = text.find(',', start);
+      names.emplace_back(text.substr(start, comma == std::string::npos
+                                                ? std::string::npos
+                                                : comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    scope_json = json::serialize(names);
+    try {
+      return sr::RollbackScope::from_json(scope_json, "--scope");
+    } catch (const sr::Error& e) {
+      // "--scope[1]": put the entry itself in front of the message ("is not
+      // a category ...", "names a category twice").
+      const std::string prefix = "--scope[";
+      if (e.path().rfind(prefix, 0) == 0 && e.path().back() == ']') {
+        std::size_t index = 0;
+        const std::string digits =
+            e.path().substr(prefix.size(), e.path().size() - prefix.size() - 1);
+        auto [ptr, ec] = std::from_chars(
+            digits.data(), digits.data() + digits.size(), index);
+        if (ec == std::errc() && ptr == digits.data() + digits.size() &&
+            index < names.size()) {
+          throw sr::Error(e.code(),
+                          json::serialize(names[index]) + " " + e.what(),
+                          e.path());
+        }
+      }
+      throw;
+    }
+  }
+  return sr::RollbackScope::from_json(scope_json, "--scope");
 }
 
 // "20" -> 20, for a count in 1..10000.
@@ -202,15 +283,27 @@ std::int64_t ParseLimit(std::string_view text) {
 }
 
 // A second line for errors an operator fixes on the command line.
-const char* Hint(sr::ErrorCode code) {
-  switch (code) {
+const char* Hint(const sr::Error& error) {
+  const std::string& path = error.path();
+  switch (error.code()) {
     case sr::ErrorCode::needs_confirmation:
       return "the plan provisions a new volume: read its cost with \"plan\", "
              "then commit again with --confirm";
     case sr::ErrorCode::no_key:
       return "give the store's key with --key-file F (or SPR_KEY_FILE)";
     case sr::ErrorCode::conflict:
-      return "the spinner changed since the plan was made: plan again";
+      // Conflicts have several causes; the path tells them apart.
+      if (path == "meta.expectedCurrent") {
+        return "nothing was written; see the current version with "
+               "\"versions SPINNER\", then decide again";
+      }
+      if (path == "tag.name") {
+        return "add --move to move the tag to this version";
+      }
+      if (path.rfind("plan", 0) == 0) {
+        return "the spinner changed since the plan was made: plan again";
+      }
+      return nullptr;
     default:
       return nullptr;
   }
@@ -227,7 +320,11 @@ class Cli {
   sr::StoreOptions Options() const;
   std::int64_t ResolveVersion(const std::string& spinner,
                               const std::string& text, std::string_view what);
-  sr::ChangeMeta Meta() const;
+  // Who and why from --author, --message, --request-id, --confirm and
+  // --expected-current (an @TAG there is resolved for `spinner`; for a
+  // commit the spinner comes from the plan, so `spinner_of` is called only
+  // then).
+  sr::ChangeMeta Meta(const std::function<std::string()>& spinner_of);
   void PrintJson(const std::string& json_text) const;
   template <typename T>
   void PrintJsonArray(const std::vector<T>& values) const;
@@ -240,9 +337,13 @@ class Cli {
   void PlanCommand(const std::vector<std::string>& operands);
   void CommitCommand(const std::vector<std::string>& operands);
   void StatusCommand(const std::vector<std::string>& operands);
+  void TagCommand(const std::vector<std::string>& operands);
+  void UntagCommand(const std::vector<std::string>& operands);
+  void NoteCommand(const std::vector<std::string>& operands);
   void SnapshotRegisterCommand(const std::vector<std::string>& operands);
   void SnapshotListCommand(const std::vector<std::string>& operands);
   void SnapshotDeleteCommand(const std::vector<std::string>& operands);
+  void RestorePointsCommand(const std::vector<std::string>& operands);
   void PolicyCheckCommand(const std::vector<std::string>& operands);
   void SpinnersCommand(const std::vector<std::string>& operands);
   void InfoCommand(const std::vector<std::string>& operands);
@@ -259,9 +360,10 @@ class Cli {
 
 const std::vector<Command>& Cli::Commands() {
   static const std::vector<Command> kCommands = {
-      {"record", 2, 2, {"author", "message", "request-id"},
+      {"record", 2, 2, {"author", "message", "request-id", "expected-current"},
        &Cli::RecordCommand,
-       "SPINNER STATE.json|- [--author A] [--message M] [--request-id R]"},
+       "SPINNER STATE.json|- [--author A] [--message M] [--request-id R] "
+       "[--expected-current N]"},
       {"versions", 1, 1, {"limit", "before"}, &Cli::VersionsCommand,
        "SPINNER [--limit N [--before N]]"},
       {"show", 2, 2, {"reveal-secrets"}, &Cli::ShowCommand,
@@ -269,16 +371,25 @@ const std::vector<Command>& Cli::Commands() {
       {"diff", 3, 3, {}, &Cli::DiffCommand, "SPINNER FROM TO"},
       {"plan", 2, 2, {"data", "scope", "save"}, &Cli::PlanCommand,
        "SPINNER TARGET [--data VOLUME=current|snapshot:ID ...] "
-       "[--scope all] [--save PLAN.json]"},
-      {"commit", 1, 1, {"confirm", "author", "message", "request-id"},
+       "[--scope tracked|all|CAT[,CAT...]] [--save PLAN.json]"},
+      {"commit", 1, 1,
+       {"confirm", "author", "message", "request-id", "expected-current"},
        &Cli::CommitCommand,
-       "PLAN.json|- [--confirm] [--author A] [--message M] [--request-id R]"},
+       "PLAN.json|- [--confirm] [--author A] [--message M] [--request-id R] "
+       "[--expected-current N]"},
       {"status", 3, 3, {}, &Cli::StatusCommand,
        "SPINNER N active|failed|pending|superseded"},
+      {"tag", 3, 3, {"note", "author", "move"}, &Cli::TagCommand,
+       "SPINNER N NAME [--note TEXT] [--author A] [--move]"},
+      {"untag", 2, 2, {}, &Cli::UntagCommand, "SPINNER NAME"},
+      {"note", 3, 3, {"author"}, &Cli::NoteCommand,
+       "SPINNER N TEXT [--author A]"},
       {"snapshot register", 1, 1, {}, &Cli::SnapshotRegisterCommand,
        "SNAPSHOT.json|-"},
       {"snapshot list", 0, 1, {}, &Cli::SnapshotListCommand, "[VOLUME]"},
       {"snapshot delete", 1, 1, {}, &Cli::SnapshotDeleteCommand, "ID"},
+      {"restore-points", 2, 2, {}, &Cli::RestorePointsCommand,
+       "SPINNER VERSION"},
       {"policy check", 2, 2, {"policy"}, &Cli::PolicyCheckCommand,
        "PREV.json|-|none NEXT.json|- [--policy POLICY.json]"},
       {"spinners", 0, 0, {}, &Cli::SpinnersCommand, ""},
@@ -396,6 +507,14 @@ sr::VersionStore& Cli::Store() {
 std::int64_t Cli::ResolveVersion(const std::string& spinner,
                                  const std::string& text,
                                  std::string_view what) {
+  if (!text.empty() && text[0] == '@') {
+    if (text.size() == 1) {
+      throw UsageError(std::string(what) + " \"@\" needs a tag name, e.g. "
+                       "@golden");
+    }
+    // An unknown tag is the library's SPR_E_NOT_FOUND.
+    return Store().tagged(spinner, std::string_view(text).substr(1));
+  }
   if (text != "current") return ParseNumber(text, what);
   const sr::SpinnerInfo info = Store().spinner_info(spinner);
   if (info.current_version == 0) {
@@ -405,7 +524,7 @@ std::int64_t Cli::ResolveVersion(const std::string& spinner,
   return info.current_version;
 }
 
-sr::ChangeMeta Cli::Meta() const {
+sr::ChangeMeta Cli::Meta(const std::function<std::string()>& spinner_of) {
   sr::ChangeMeta meta;
   meta.author = args_.Get("author");
   meta.message = args_.Get("message");
@@ -414,6 +533,20 @@ sr::ChangeMeta Cli::Meta() const {
     throw UsageError("--request-id must not be empty");
   }
   meta.confirmed = args_.Has("confirm");
+  if (args_.Has("expected-current")) {
+    const std::string text = args_.Get("expected-current");
+    if (text == "current") {
+      throw UsageError("--expected-current must name the version you expect "
+                       "(a number, 0 for none, or @TAG), not \"current\"");
+    }
+    if (!text.empty() && text[0] == '@') {
+      meta.expected_current = ResolveVersion(spinner_of(), text,
+                                             "--expected-current");
+    } else {
+      meta.expected_current =
+          ParseNumber(text, "--expected-current", /*allow_zero=*/true);
+    }
+  }
   return meta;
 }
 
@@ -436,7 +569,8 @@ void Cli::RecordCommand(const std::vector<std::string>& operands) {
   const std::string& spinner = operands[0];
   const std::string state = ReadInput(operands[1]);
   sr::VersionStore& store = Store();
-  const sr::RecordResult result = store.record(spinner, state, Meta());
+  const sr::RecordResult result =
+      store.record(spinner, state, Meta([&] { return spinner; }));
   if (Json()) {
     PrintJson(result.to_json());
     return;
@@ -456,7 +590,9 @@ void Cli::VersionsCommand(const std::vector<std::string>& operands) {
   const std::vector<sr::Version> versions =
       args_.Has("limit")
           ? Store().versions(operands[0],
-                             args_.Has("before") ? ParseNumber(args_.Get("before"), "--before") : 0,
+                             args_.Has("before")
+                                 ? ResolveVersion(operands[0], args_.Get("before"), "--before")
+                                 : 0,
                              ParseLimit(args_.Get("limit")))
           : Store().versions(operands[0]);
   if (Json()) {
@@ -515,13 +651,7 @@ void Cli::PlanCommand(const std::vector<std::string>& operands) {
                        "not \"" + source + "\"");
     }
   }
-  if (args_.Has("scope")) {
-    const std::string scope = args_.Get("scope");
-    if (scope != "tracked" && scope != "all") {
-      throw UsageError("--scope must be \"tracked\" or \"all\", not \"" + scope + "\"");
-    }
-    if (scope == "all") plan_request.scope.kind = sr::RollbackScope::Kind::all;
-  }
+  if (args_.Has("scope")) plan_request.scope = ParseScope(args_.Get("scope"));
 
   sr::RollbackPlanner planner(Store());
   const sr::Plan plan = planner.plan(spinner, target, plan_request);
@@ -546,7 +676,11 @@ void Cli::PlanCommand(const std::vector<std::string>& operands) {
 
 void Cli::CommitCommand(const std::vector<std::string>& operands) {
   sr::RollbackPlanner planner(Store());
-  const sr::Version version = planner.commit_json(ReadInput(operands[0]), Meta());
+  const std::string plan_json = ReadInput(operands[0]);
+  // --expected-current @TAG names a version of the plan's spinner.
+  const sr::ChangeMeta meta =
+      Meta([&] { return sr::Plan::from_json(plan_json).spinner; });
+  const sr::Version version = planner.commit_json(plan_json, meta);
   if (Json()) {
     PrintJson(version.to_json());
   } else {
@@ -575,6 +709,70 @@ void Cli::StatusCommand(const std::vector<std::string>& operands) {
                 << sr::to_string(version.status) << '\n';
     }
     return;
+  }
+}
+
+void Cli::TagCommand(const std::vector<std::string>& operands) {
+  const std::string& spinner = operands[0];
+  const std::int64_t number = ResolveVersion(spinner, operands[1], "N");
+  sr::TagRequest request;
+  request.name = operands[2];
+  request.note = args_.Get("note");
+  request.author = args_.Get("author");
+  request.move = args_.Has("move");
+  sr::VersionStore& store = Store();
+  // Which version held the name, to say where --move took it from. Any
+  // error here (no such tag, a bad name) is left to tag() to report.
+  std::int64_t previous = 0;
+  if (request.move && !Json()) {
+    try {
+      previous = store.tagged(spinner, request.name);
+    } catch (const sr::Error&) {
+    }
+  }
+  const sr::Version version = store.tag(spinner, number, request);
+  if (Json()) {
+    PrintJson(version.to_json());
+  } else {
+    PrintTagged(std::cout, version, request.name,
+                previous != number ? previous : 0);
+  }
+}
+
+void Cli::UntagCommand(const std::vector<std::string>& operands) {
+  const std::string& spinner = operands[0];
+  const std::string& name = operands[1];
+  sr::VersionStore& store = Store();
+  // The version that held it, for the message; untag() reports an unknown
+  // spinner or tag.
+  std::int64_t number = 0;
+  try {
+    number = store.tagged(spinner, name);
+  } catch (const sr::Error&) {
+  }
+  store.untag(spinner, name);
+  if (Json()) {
+    json::object out{{"spinner", spinner}, {"untagged", name}};
+    if (number > 0) out["number"] = number;
+    PrintJson(json::serialize(out));
+  } else {
+    std::cout << "removed tag " << name;
+    if (number > 0) std::cout << " from v" << number;
+    std::cout << " of " << spinner << '\n';
+  }
+}
+
+void Cli::NoteCommand(const std::vector<std::string>& operands) {
+  const std::string& spinner = operands[0];
+  const std::int64_t number = ResolveVersion(spinner, operands[1], "N");
+  sr::Note note;
+  note.author = args_.Get("author");
+  note.text = operands[2];
+  const sr::VersionNotes notes = Store().annotate(spinner, number, note);
+  if (Json()) {
+    PrintJson(notes.to_json());
+  } else {
+    PrintNotes(std::cout, notes);
   }
 }
 
@@ -607,6 +805,17 @@ void Cli::SnapshotDeleteCommand(const std::vector<std::string>& operands) {
     PrintJson(json::serialize(json::object{{"deleted", operands[0]}}));
   } else {
     std::cout << "deleted snapshot " << operands[0] << '\n';
+  }
+}
+
+void Cli::RestorePointsCommand(const std::vector<std::string>& operands) {
+  const std::string& spinner = operands[0];
+  const std::int64_t number = ResolveVersion(spinner, operands[1], "VERSION");
+  const sr::RestorePoints points = Store().restore_points(spinner, number);
+  if (Json()) {
+    PrintJson(points.to_json());
+  } else {
+    PrintRestorePoints(std::cout, points);
   }
 }
 
@@ -715,7 +924,7 @@ int Main(int argc, const char* const* argv) {
     std::cerr << "error: " << e.name() << ": " << e.what();
     if (!e.path().empty()) std::cerr << " (at " << e.path() << ")";
     std::cerr << '\n';
-    if (const char* hint = Hint(e.code())) {
+    if (const char* hint = Hint(e)) {
       std::cerr << "hint: " << hint << '\n';
     }
     const int code = static_cast<int>(e.code());

@@ -70,11 +70,52 @@ void AppendPretty(std::string* out, const json::value& value, int depth) {
   }
 }
 
+// "rollback of v3", with the scope when it is not the default:
+// "rollback of v3 [image,env]", "rollback of v3 [all]".
 std::string ReasonText(const sr::Version& version) {
   if (version.reason == sr::VersionReason::rollback && version.rollback_of) {
-    return "rollback of v" + std::to_string(*version.rollback_of);
+    std::string text = "rollback of v" + std::to_string(*version.rollback_of);
+    if (version.scope &&
+        version.scope->kind != sr::RollbackScope::Kind::tracked) {
+      text += " [" + ScopeText(*version.scope) + "]";
+    }
+    return text;
   }
   return sr::to_string(version.reason);
+}
+
+// "golden,prod", or "-".
+std::string TagNames(const sr::Version& version) {
+  std::string out;
+  for (const sr::Tag& tag : version.tags) {
+    if (!out.empty()) out += ',';
+    out += tag.name;
+  }
+  return OrDash(out);
+}
+
+// Free text (a note) on indented lines: continuation lines of a multi-line
+// text are indented like the first.
+void PrintIndentedText(std::ostream& out, std::string_view indent,
+                       std::string_view text) {
+  size_t start = 0;
+  while (true) {
+    const size_t newline = text.find('\n', start);
+    out << indent << text.substr(start, newline == std::string_view::npos
+                                            ? std::string_view::npos
+                                            : newline - start)
+        << '\n';
+    if (newline == std::string_view::npos) break;
+    start = newline + 1;
+  }
+}
+
+void PrintNoteList(std::ostream& out, const std::vector<sr::Note>& notes) {
+  for (const sr::Note& note : notes) {
+    out << "  " << FormatTime(note.created_at) << "  " << OrDash(note.author)
+        << ":\n";
+    PrintIndentedText(out, "    ", note.text);
+  }
 }
 
 std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
@@ -139,6 +180,18 @@ void Table::Print(std::ostream& out) const {
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out << line << '\n';
   }
+}
+
+std::string ScopeText(const sr::RollbackScope& scope) {
+  switch (scope.kind) {
+    case sr::RollbackScope::Kind::tracked:
+      return "tracked";
+    case sr::RollbackScope::Kind::all:
+      return "all";
+    case sr::RollbackScope::Kind::categories:
+      break;
+  }
+  return Join(scope.categories, ",");
 }
 
 std::string PrettyJson(const json::value& value) {
@@ -221,13 +274,14 @@ void PrintRecordResult(std::ostream& out, std::string_view spinner,
 
 void PrintVersions(std::ostream& out,
                    const std::vector<sr::Version>& versions) {
-  Table table({"NUMBER", "CREATED", "STATUS", "REASON", "AUTHOR", "SUMMARY"});
+  Table table({"NUMBER", "CREATED", "STATUS", "REASON", "TAGS", "AUTHOR",
+               "SUMMARY"});
   for (const sr::Version& version : versions) {
     const std::string marker = version.current ? "* " : "  ";
     table.AddRow({marker + std::to_string(version.number),
                   FormatTime(version.created_at), sr::to_string(version.status),
-                  ReasonText(version), OrDash(version.author),
-                  OrDash(version.summary)});
+                  ReasonText(version), TagNames(version),
+                  OrDash(version.author), OrDash(version.summary)});
   }
   table.Print(out);
 }
@@ -241,14 +295,32 @@ void PrintVersionDetail(std::ostream& out, const sr::VersionDetail& detail,
   for (const sr::Reason& reason : version.reasons) {
     reasons.push_back(reason.category + " (" + reason.path + ")");
   }
-  PrintFields(out, {{"created", version.created_at},
-                    {"status", sr::to_string(version.status)},
-                    {"reason", ReasonText(version)},
-                    {"author", OrDash(version.author)},
-                    {"message", OrDash(version.message)},
-                    {"summary", OrDash(version.summary)},
-                    {"digest", version.digest},
-                    {"triggers", OrDash(Join(reasons, ", "))}});
+  std::vector<std::pair<std::string, std::string>> fields = {
+      {"created", version.created_at},
+      {"status", sr::to_string(version.status)},
+      {"reason", ReasonText(version)}};
+  if (version.scope) {
+    fields.emplace_back("scope", ScopeText(*version.scope));
+  }
+  fields.insert(fields.end(), {{"author", OrDash(version.author)},
+                               {"message", OrDash(version.message)},
+                               {"summary", OrDash(version.summary)},
+                               {"digest", version.digest},
+                               {"triggers", OrDash(Join(reasons, ", "))}});
+  PrintFields(out, fields);
+  if (!version.tags.empty()) {
+    out << "tags (" << version.tags.size() << "):\n";
+    Table table({"  NAME", "AUTHOR", "TAGGED", "NOTE"});
+    for (const sr::Tag& tag : version.tags) {
+      table.AddRow({"  " + tag.name, OrDash(tag.author),
+                    FormatTime(tag.created_at), OrDash(tag.note)});
+    }
+    table.Print(out);
+  }
+  if (!detail.notes.empty()) {
+    out << "notes (" << detail.notes.size() << "):\n";
+    PrintNoteList(out, detail.notes);
+  }
   out << (revealed ? "state (secret values revealed):\n"
                    : "state (secret values redacted; --reveal-secrets "
                      "shows them):\n");
@@ -283,6 +355,13 @@ void PrintPlan(std::ostream& out, const sr::Plan& plan) {
   }
   out << '\n';
   out << "  summary: " << plan.summary << '\n';
+  if (plan.request.scope.kind == sr::RollbackScope::Kind::all) {
+    out << "  scope: all (untracked fields too; settings stay current)\n";
+  } else if (plan.request.scope.kind ==
+             sr::RollbackScope::Kind::categories) {
+    out << "  scope: " << ScopeText(plan.request.scope)
+        << " (everything else stays as it is now)\n";
+  }
 
   std::map<std::string, double> cost_by_currency;
   if (!plan.volumes.empty()) {
@@ -356,6 +435,25 @@ void PrintCommitted(std::ostream& out, const sr::Version& version) {
       << ' ' << version.number << " active|failed\n";
 }
 
+void PrintTagged(std::ostream& out, const sr::Version& version,
+                 std::string_view name, std::int64_t moved_from) {
+  out << "tag " << name;
+  if (moved_from > 0) {
+    out << " moved from v" << moved_from << " to v";
+  } else {
+    out << " is on v";
+  }
+  out << version.number << " of " << version.spinner << " (tags of v"
+      << version.number << ": " << TagNames(version) << ")\n";
+}
+
+void PrintNotes(std::ostream& out, const sr::VersionNotes& notes) {
+  out << "v" << notes.number << " of " << notes.spinner << " has "
+      << notes.notes.size() << (notes.notes.size() == 1 ? " note" : " notes")
+      << ":\n";
+  PrintNoteList(out, notes.notes);
+}
+
 void PrintSnapshots(std::ostream& out,
                     const std::vector<sr::Snapshot>& snapshots) {
   Table table({"ID", "VOLUME", "SIZE", "READY", "STORAGECLASS", "CREATED"});
@@ -367,6 +465,71 @@ void PrintSnapshots(std::ostream& out,
                   FormatTime(snapshot.created_at)});
   }
   table.Print(out);
+}
+
+void PrintRestorePoints(std::ostream& out, const sr::RestorePoints& points) {
+  const std::string version = "v" + std::to_string(points.number);
+  out << version << " of " << points.spinner << ": current from "
+      << FormatTime(points.current_from);
+  if (points.current_until.empty()) {
+    out << " (still current)\n";
+  } else {
+    out << " until " << FormatTime(points.current_until) << '\n';
+  }
+  if (points.volumes.empty()) {
+    out << "\n" << version << " has no volumes: there is no data to restore\n";
+    return;
+  }
+
+  bool any = false;
+  // --data arguments that restore the newest ready snapshot taken while the
+  // version was current, per volume that has one.
+  std::vector<std::string> data_args;
+  for (const sr::VolumeRestorePoints& volume : points.volumes) {
+    out << "\nvolume " << volume.volume;
+    if (volume.volume_ids.empty()) {
+      out << ": no volumeId in " << version
+          << "'s state, so no snapshot can be matched to it\n";
+      continue;
+    }
+    out << " (" << Join(volume.volume_ids, ", ") << ")";
+    if (volume.snapshots.empty()) {
+      out << ": no snapshots registered\n";
+      continue;
+    }
+    const std::size_t n = volume.snapshots.size();
+    out << ": " << n << (n == 1 ? " snapshot" : " snapshots") << '\n';
+    any = true;
+    Table table({"  SNAPSHOT", "VOLUME-ID", "TAKEN", "SIZE", "READY",
+                 "STORAGECLASS", "RELATION"});
+    bool restorable = false;
+    for (const sr::RestorePoint& point : volume.snapshots) {
+      const sr::Snapshot& snapshot = point.snapshot;
+      table.AddRow({"  " + snapshot.id, snapshot.volume,
+                    FormatTime(snapshot.created_at),
+                    FormatBytes(snapshot.size_bytes),
+                    snapshot.ready ? "yes" : "no",
+                    OrDash(snapshot.storage_class),
+                    sr::to_string(point.relation)});
+      if (!restorable && snapshot.ready &&
+          point.relation == sr::RestorePoint::Relation::during) {
+        restorable = true;
+        data_args.push_back("--data " + volume.volume + "=snapshot:" +
+                            snapshot.id);
+      }
+    }
+    table.Print(out);
+  }
+  if (!any) return;
+  out << "\nduring: taken while " << version << " was current (its data); "
+      << "before: taken before it was made; after: taken after the next "
+         "version replaced it\n";
+  // A rollback to the current version is refused: no hint for it.
+  if (!data_args.empty() && !points.current_until.empty()) {
+    out << "roll back to " << version << " with this data: spinner-rollback "
+        << "plan " << points.spinner << ' ' << points.number << ' '
+        << Join(data_args, " ") << '\n';
+  }
 }
 
 void PrintDecision(std::ostream& out, const sr::Decision& decision) {

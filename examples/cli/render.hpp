@@ -42,6 +42,10 @@ std::string FormatMoney(double amount);
 // "2024-05-01T12:00:00.123Z" -> "2024-05-01 12:00:00Z".
 std::string FormatTime(std::string_view rfc3339);
 
+// A rollback scope as the operator writes it for --scope: "tracked",
+// "all" or "image,env".
+std::string ScopeText(const spinner_rollback::RollbackScope& scope);
+
 // One diff line: "~ path: from → to", "+ path: to" or "- path: from".
 // `from` and `to` are JSON text.
 void PrintChange(std::ostream& out, std::string_view indent,
@@ -61,8 +65,20 @@ void PrintDiff(std::ostream& out, const spinner_rollback::Diff& diff);
 void PrintPlan(std::ostream& out, const spinner_rollback::Plan& plan);
 void PrintCommitted(std::ostream& out,
                     const spinner_rollback::Version& version);
+// After "tag": `name` is on `version`; `moved_from` is the version --move
+// took it from (0: none).
+void PrintTagged(std::ostream& out, const spinner_rollback::Version& version,
+                 std::string_view name, std::int64_t moved_from);
+// After "note": the version's notes, oldest first.
+void PrintNotes(std::ostream& out,
+                const spinner_rollback::VersionNotes& notes);
 void PrintSnapshots(std::ostream& out,
                     const std::vector<spinner_rollback::Snapshot>& snapshots);
+// After "restore-points": when the version was current, then per volume
+// its snapshots in the library's order (during, before, after), and the
+// plan command that restores the newest ready "during" snapshots.
+void PrintRestorePoints(std::ostream& out,
+                        const spinner_rollback::RestorePoints& points);
 void PrintDecision(std::ostream& out,
                    const spinner_rollback::Decision& decision);
 void PrintSpinners(std::ostream& out,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks of the spinner-rollback CLI: JSON output, exit codes, error text,
-# and that secret values never leak without --reveal-secrets.
+# that secret values never leak without --reveal-secrets, and tags, notes,
+# rollback scopes, --expected-current (compare-and-set) and restore points.
 #
 # usage: examples/cli/test_cli.sh [PATH/TO/spinner-rollback]
 set -uo pipefail
@@ -65,6 +66,21 @@ expect_stderr() {
   fi
 }
 
+# expect_stdout TEXT DESCRIPTION: the last command's stdout contains TEXT.
+expect_stdout() {
+  if [[ $OUT != *"$1"* ]]; then
+    fail "$2: stdout does not contain \"$1\": $OUT"
+  fi
+}
+
+# check_json DESCRIPTION PYTHON: PYTHON asserts on `v`, the last command's
+# JSON output.
+check_json() {
+  python3 -c "import json, sys
+v = json.load(sys.stdin)
+$2" <"$WORK/out" || fail "$1: $OUT"
+}
+
 # no_secret DESCRIPTION: neither secret value is in the last output.
 no_secret() {
   if grep -qF -e "$SECRET1" -e "$SECRET2" "$WORK/out" "$WORK/err"; then
@@ -124,7 +140,8 @@ python3 -c '
 import json, re, sys
 v = json.load(sys.stdin)
 assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", v["storeId"]), v
-assert v["engine"] == "sqlite" and v["schemaVersion"] == 2, v
+assert v["engine"] == "sqlite" and isinstance(v["schemaVersion"], int), v
+assert v["schemaVersion"] >= 3, v  # 3 added tags, notes and scopes
 ' <"$WORK/out" || fail "info: not the store identity"
 expect_json "spinners" spinners
 expect_json "snapshot register" snapshot register "$WORK/snap.json"
@@ -211,6 +228,283 @@ grep -qF "$SECRET1" "$WORK/out" || fail "show --reveal-secrets does not reveal t
 # --- a stale plan is a conflict ----------------------------------------------
 expect 3 "stale plan" commit "$WORK/plan.json" --confirm && \
   expect_stderr "SPR_E_CONFLICT" "stale plan"
+
+# --- tags, notes, rollback scopes, --expected-current --------------------------
+# shop: v1 nginx:1.25 MODE=prod 1 instance; v2 changes the image, MODE and
+# the instances.
+shop_state() { # FILE TAG MODE INSTANCES
+  cat >"$1" <<EOF
+{"schemaVersion": 1, "settings": {"rollback": {"enabled": true}},
+ "instances": $4,
+ "containers": [{"name": "web",
+   "image": {"reference": "nginx:$2", "digest": "sha256:$(printf '%064d' 0)"},
+   "env": [{"name": "MODE", "value": "$3"}],
+   "ports": [{"name": "http", "containerPort": 8080}]}]}
+EOF
+}
+shop_state "$WORK/shop1.json" 1.25 prod 1
+shop_state "$WORK/shop2.json" 1.26 debug 2
+shop_state "$WORK/shop3.json" 1.27 debug 3
+expect 0 "record shop v1" record shop "$WORK/shop1.json" --expected-current 0
+expect 0 "record shop v2" record shop "$WORK/shop2.json" --expected-current 1
+
+# tag, and the listings show it.
+expect 0 "tag" tag shop 1 golden --note "known good" --author alice && \
+  expect_stdout "tag golden is on v1 of shop" "tag"
+expect 0 "versions with a tag" versions shop && \
+  expect_stdout "TAGS" "versions with a tag"
+grep -Eq '^  1 .* golden ' "$WORK/out" || fail "versions: v1's row does not show tag golden: $OUT"
+expect_json "versions with a tag (json)" versions shop
+check_json "versions -o json: tags" '
+assert [t["name"] for t in v[1]["tags"]] == ["golden"], v
+t = v[1]["tags"][0]
+assert t["note"] == "known good" and t["author"] == "alice" and t["createdAt"], t
+assert v[0]["tags"] == [] and v[0]["scope"] is None, v'
+expect 0 "show @golden" show shop @golden && \
+  expect_stdout "version 1 of shop" "show @golden" && \
+  expect_stdout "known good" "show @golden"
+expect_json "show @golden (json)" show shop @golden
+check_json "show @golden -o json" '
+assert v["number"] == 1 and [t["name"] for t in v["tags"]] == ["golden"], v
+assert v["notes"] == [], v'
+expect 0 "diff from @golden" diff shop @golden current && \
+  expect_stdout "nginx:1.25" "diff from @golden"
+expect 0 "status @golden" status shop @golden active && \
+  expect_stdout "v1 of shop is now active" "status @golden"
+expect 0 "tag a tagged version" tag shop @golden prod
+expect 0 "two tags" versions shop
+grep -Eq '^  1 .* golden,prod ' "$WORK/out" || fail "versions: v1 does not show golden,prod: $OUT"
+expect 0 "untag prod" untag shop prod && \
+  expect_stdout "removed tag prod from v1 of shop" "untag prod"
+
+# The name is on v1: tagging v2 with it is a conflict unless --move.
+expect 3 "tag held by another version" tag shop 2 golden && \
+  expect_stderr "error: SPR_E_CONFLICT:" "tag held by another version" && \
+  expect_stderr "hint: add --move" "tag held by another version"
+expect_json "golden stays on v1" show shop @golden
+check_json "golden stays on v1" 'assert v["number"] == 1, v["number"]'
+expect 0 "tag --move" tag shop 2 golden --move && \
+  expect_stdout "tag golden moved from v1 to v2 of shop" "tag --move"
+expect_json "golden moved to v2" versions shop
+check_json "tag --move: golden on v2 only" '
+assert [t["name"] for t in v[0]["tags"]] == ["golden"], v
+assert v[1]["tags"] == [], v'
+
+# untag; then @golden is the library's SPR_E_NOT_FOUND.
+expect 0 "untag" untag shop golden
+expect 2 "show an unknown tag" show shop @golden && \
+  expect_stderr "error: SPR_E_NOT_FOUND:" "show an unknown tag" && \
+  expect_stderr 'no tag "golden"' "show an unknown tag"
+expect 2 "untag twice" untag shop golden && \
+  expect_stderr "SPR_E_NOT_FOUND" "untag twice"
+expect 2 "plan to an unknown tag" plan shop @golden
+expect 1 "bad tag name" tag shop 1 Golden && \
+  expect_stderr "SPR_E_INVALID" "bad tag name"
+
+# note: the same note twice is kept once.
+expect_json "note" note shop 2 "v2 broke checkout" --author carol
+check_json "note" 'assert v["number"] == 2 and len(v["notes"]) == 1, v'
+expect_json "same note again" note shop 2 "v2 broke checkout" --author carol
+check_json "same note again" '
+assert len(v["notes"]) == 1, v
+n = v["notes"][0]
+assert n["author"] == "carol" and n["text"] == "v2 broke checkout" and n["createdAt"], n'
+expect_json "show notes (json)" show shop 2
+check_json "show -o json: notes" 'assert [n["text"] for n in v["notes"]] == ["v2 broke checkout"], v'
+expect 0 "show notes" show shop 2 && \
+  expect_stdout "notes (1):" "show notes" && \
+  expect_stdout "v2 broke checkout" "show notes"
+expect 1 "empty note" note shop 2 "" && expect_stderr "SPR_E_INVALID" "empty note"
+
+# --scope: only the listed categories are rolled back.
+expect 0 "plan --scope image" plan shop 1 --scope image && \
+  expect_stdout "Changes (1):" "plan --scope image" && \
+  expect_stdout "containers[web].image" "plan --scope image" && \
+  expect_stdout "scope: image" "plan --scope image"
+[[ $OUT == *"instances:"* || $OUT == *"env[MODE]"* ]] && \
+  fail "plan --scope image shows changes other than the image: $OUT"
+expect_json "plan --scope image (json)" plan shop 1 --scope image --save "$WORK/scoped.json"
+check_json "plan --scope image -o json" '
+assert v["request"]["scope"] == ["image"], v["request"]
+assert [c["category"] for c in v["diff"]["changes"]] == ["image"], v["diff"]'
+expect_json "plan --scope env,image" plan shop 1 --scope env,image
+check_json "plan --scope env,image -o json" '
+assert v["request"]["scope"] == ["image", "env"], v["request"]
+assert sorted(c["category"] for c in v["diff"]["changes"]) == ["env", "image"], v["diff"]'
+expect_json "plan --scope all" plan shop 1 --scope all
+check_json "plan --scope all -o json" 'assert v["request"]["scope"] == "all", v["request"]'
+expect 1 "--scope bogus" plan shop 1 --scope bogus && \
+  expect_stderr "error: SPR_E_INVALID:" "--scope bogus" && \
+  expect_stderr '"bogus" is not a category' "--scope bogus" && \
+  expect_stderr "(at --scope[0])" "--scope bogus"
+expect 1 "--scope image,bogus" plan shop 1 --scope image,bogus && \
+  expect_stderr '"bogus"' "--scope image,bogus" && \
+  expect_stderr "(at --scope[1])" "--scope image,bogus"
+expect 1 "--scope naming a category twice" plan shop 1 --scope env,env && \
+  expect_stderr "(at --scope[1])" "--scope naming a category twice"
+
+# --expected-current: a wrong one is a conflict and writes nothing.
+expect_json "info before" info shop
+BEFORE=$OUT
+expect 3 "record --expected-current wrong" record shop "$WORK/shop3.json" --expected-current 1 && \
+  expect_stderr "error: SPR_E_CONFLICT:" "record --expected-current wrong" && \
+  expect_stderr "not the expected 1" "record --expected-current wrong"
+expect 3 "commit --expected-current wrong" commit "$WORK/scoped.json" --expected-current 1 && \
+  expect_stderr "error: SPR_E_CONFLICT:" "commit --expected-current wrong"
+expect_json "info after" info shop
+[[ $OUT == "$BEFORE" ]] || fail "--expected-current wrong: the spinner changed: $BEFORE -> $OUT"
+expect_json "versions after" versions shop
+check_json "--expected-current wrong: no version written" 'assert [x["number"] for x in v] == [2, 1], v'
+expect 64 "bad --expected-current" record shop "$WORK/shop3.json" --expected-current x
+expect 64 "--expected-current current" record shop "$WORK/shop3.json" --expected-current current
+expect 64 "--expected-current on a reading command" versions shop --expected-current 2
+
+# The right one writes: a scoped rollback, listed with its scope.
+expect 0 "tag for --expected-current" tag shop 2 live
+expect_json "commit --expected-current @live" commit "$WORK/scoped.json" --expected-current @live
+check_json "commit a scoped plan" '
+assert v["number"] == 3 and v["rollbackOf"] == 1 and v["scope"] == ["image"], v'
+expect 0 "versions with a scoped rollback" versions shop && \
+  expect_stdout "rollback of v1 [image]" "versions with a scoped rollback"
+expect 0 "record --expected-current right" record shop "$WORK/shop3.json" --expected-current 3 && \
+  expect_stdout "created v4 of shop" "record --expected-current right"
+
+# Usage errors of the new commands.
+expect 64 "tag without a name" tag shop 1
+expect 64 "--move on note" note shop 1 text --move
+expect 64 "@ without a name" show shop @
+expect 64 "--note on untag" untag shop golden --note x
+
+# --- restore-points -------------------------------------------------------------
+# vault: volume data bound to vol-rp-1 and a scratch volume with no volumeId.
+# Snapshots of vol-rp-1: one taken before v1, one while v1 was current (at
+# v1's own createdAt), one at the moment v2 replaced v1.
+vault_state() { # FILE TAG
+  cat >"$1" <<EOF
+{"schemaVersion": 1, "settings": {"rollback": {"enabled": true}},
+ "instances": 1,
+ "containers": [{"name": "db", "image": {"reference": "postgres:$2"},
+   "mounts": [{"path": "/var/lib/postgresql", "volume": "data"},
+              {"path": "/scratch", "volume": "scratch"}]}],
+ "volumes": [{"name": "data", "mode": "shared", "size": "2Gi",
+              "storageClass": "standard", "volumeId": "vol-rp-1"},
+             {"name": "scratch", "mode": "shared", "size": "1Gi"}]}
+EOF
+}
+# created_at SPINNER N: the version's createdAt, in $CREATED.
+created_at() {
+  CREATED=$("$CLI" --store "$STORE" -o json show "$1" "$2" |
+            python3 -c 'import json, sys; print(json.load(sys.stdin)["createdAt"])')
+  [[ -n $CREATED ]] || fail "created_at $1 $2: no createdAt"
+}
+# rp_snapshot FILE ID CREATED_AT READY
+rp_snapshot() {
+  cat >"$1" <<EOF
+{"id": "$2", "volume": "vol-rp-1", "sizeBytes": 2147483648,
+ "createdAt": "$3", "ready": $4, "storageClass": "standard"}
+EOF
+}
+vault_state "$WORK/vault1.json" 16.1
+vault_state "$WORK/vault2.json" 16.2
+expect 0 "record vault v1" record vault "$WORK/vault1.json"
+expect 0 "tag vault v1" tag vault 1 golden
+expect 0 "restore points, no snapshots" restore-points vault 1 && \
+  expect_stdout "v1 of vault: current from " "restore points, no snapshots" && \
+  expect_stdout "(still current)" "restore points, no snapshots" && \
+  expect_stdout "volume data (vol-rp-1): no snapshots registered" "restore points, no snapshots" && \
+  expect_stdout "volume scratch: no volumeId" "restore points, no snapshots"
+created_at vault 1
+V1_AT=$CREATED
+rp_snapshot "$WORK/rp-before.json" snap-rp-before 2020-01-01T00:00:00Z true
+rp_snapshot "$WORK/rp-during.json" snap-rp-during "$V1_AT" true
+expect 0 "register a snapshot taken before v1" snapshot register "$WORK/rp-before.json"
+expect 0 "register a snapshot taken during v1" snapshot register "$WORK/rp-during.json"
+expect_json "restore points of the current version" restore-points vault current
+check_json "restore-points -o json while current" '
+assert v["spinner"] == "vault" and v["number"] == 1, v
+assert v["currentFrom"] and v["currentUntil"] is None, v
+assert [x["volume"] for x in v["volumes"]] == ["data", "scratch"], v
+assert v["volumes"][0]["volumeIds"] == ["vol-rp-1"], v
+assert v["volumes"][1] == {"volume": "scratch", "volumeIds": [], "snapshots": []}, v
+s = v["volumes"][0]["snapshots"]
+assert [(x["id"], x["relation"]) for x in s] == [("snap-rp-during", "during"), ("snap-rp-before", "before")], s'
+expect 0 "restore points while current (table)" restore-points vault 1
+[[ $OUT == *"roll back to v1"* ]] && fail "restore-points offers a rollback to the current version: $OUT"
+
+sleep 0.01  # v2 strictly after v1
+expect 0 "record vault v2" record vault "$WORK/vault2.json"
+created_at vault 2
+V2_AT=$CREATED
+rp_snapshot "$WORK/rp-after.json" snap-rp-after "$V2_AT" false
+expect 0 "register a snapshot taken as v2 replaced v1" snapshot register "$WORK/rp-after.json"
+
+expect_json "restore-points @golden" restore-points vault @golden
+check_json "restore-points -o json: order and relations" "
+assert v['number'] == 1 and v['currentFrom'] == '$V1_AT', v
+assert v['currentUntil'] == '$V2_AT', v
+s = v['volumes'][0]['snapshots']
+assert [(x['id'], x['relation']) for x in s] == [
+    ('snap-rp-during', 'during'), ('snap-rp-before', 'before'),
+    ('snap-rp-after', 'after')], s
+d = s[0]
+assert d['volume'] == 'vol-rp-1' and d['createdAt'] == '$V1_AT', d
+assert d['sizeBytes'] == 2147483648 and d['ready'] is True, d
+assert d['storageClass'] == 'standard', d
+assert s[2]['ready'] is False, s"
+expect 0 "restore-points (table)" restore-points vault @golden && \
+  expect_stdout "v1 of vault: current from " "restore-points (table)" && \
+  expect_stdout " until " "restore-points (table)" && \
+  expect_stdout "volume data (vol-rp-1): 3 snapshots" "restore-points (table)" && \
+  expect_stdout "roll back to v1 with this data: spinner-rollback plan vault 1 --data data=snapshot:snap-rp-during" \
+    "restore-points (table)"
+[[ $OUT == *"(still current)"* ]] && fail "restore-points: v1 listed as still current: $OUT"
+ROWS=$(awk '$1 ~ /^snap-rp-/ {print $1 ":" $NF}' "$WORK/out" | tr '\n' ' ')
+[[ $ROWS == "snap-rp-during:during snap-rp-before:before snap-rp-after:after " ]] || \
+  fail "restore-points (table): rows not during, before, after: $ROWS"
+grep -Eq '^  SNAPSHOT +VOLUME-ID +TAKEN +SIZE +READY +STORAGECLASS +RELATION$' "$WORK/out" || \
+  fail "restore-points (table): header: $OUT"
+grep -Eq '^  snap-rp-during +vol-rp-1 +[0-9-]+ [0-9:]+Z +2Gi +yes +standard +during$' "$WORK/out" || \
+  fail "restore-points (table): snap-rp-during row: $OUT"
+grep -Eq '^  snap-rp-after .* no .* after$' "$WORK/out" || \
+  fail "restore-points (table): snap-rp-after is not shown not ready: $OUT"
+# The same snapshots seen from v2: the one taken as v2 was made is its data.
+expect_json "restore-points of v2" restore-points vault 2
+check_json "restore-points -o json of v2" '
+assert v["currentUntil"] is None, v
+s = v["volumes"][0]["snapshots"]
+assert [(x["id"], x["relation"]) for x in s] == [
+    ("snap-rp-after", "during"), ("snap-rp-during", "before"),
+    ("snap-rp-before", "before")], s'
+# The hint names a ready snapshot only; v2's only "during" one is not ready.
+expect 0 "restore-points of v2 (table)" restore-points vault v2
+[[ $OUT == *"--data"* ]] && fail "restore-points offers a snapshot that is not ready: $OUT"
+# A version without volumes.
+expect_json "restore-points without volumes" restore-points shop 1
+check_json "restore-points without volumes" 'assert v["volumes"] == [], v'
+expect 0 "restore-points without volumes (table)" restore-points shop 1 && \
+  expect_stdout "v1 has no volumes" "restore-points without volumes (table)"
+# Refusals.
+expect 2 "restore-points of an unknown version" restore-points vault 9 && \
+  expect_stderr "error: SPR_E_NOT_FOUND:" "restore-points of an unknown version"
+expect 2 "restore-points of an unknown version (json)" -o json restore-points vault 9 && \
+  [[ -n $OUT ]] && fail "restore-points of an unknown version printed to stdout: $OUT"
+expect 2 "restore-points of an unknown spinner" restore-points nope 1 && \
+  expect_stderr "SPR_E_NOT_FOUND" "restore-points of an unknown spinner"
+expect 2 "restore-points of an unknown tag" restore-points vault @nope && \
+  expect_stderr 'no tag "nope"' "restore-points of an unknown tag"
+# A version removed by retention: SPR_E_PRUNED.
+for n in 1 2 3; do
+  cat >"$WORK/short$n.json" <<EOF
+{"schemaVersion": 1, "settings": {"rollback": {"enabled": true, "historyLimit": 1}},
+ "instances": $n, "containers": [{"name": "web", "image": {"reference": "nginx:1.25"}}]}
+EOF
+  expect 0 "record short v$n" record short "$WORK/short$n.json"
+done
+expect 7 "restore-points of a pruned version" restore-points short 1 && \
+  expect_stderr "error: SPR_E_PRUNED:" "restore-points of a pruned version"
+expect 64 "restore-points without a version" restore-points vault
+expect 64 "restore-points with a bad version" restore-points vault x1
+expect 64 "restore-points --confirm" restore-points vault 1 --confirm
 
 if [[ $FAILURES -gt 0 ]]; then
   echo "test_cli: $FAILURES check(s) failed" >&2
