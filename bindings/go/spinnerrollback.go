@@ -122,6 +122,11 @@ static int gospr_annotate(spr_store *s, const char *spinner, int64_t n, const ch
 	*err = gospr_take_error(rc);
 	return rc;
 }
+static int gospr_restore_points(spr_store *s, const char *spinner, int64_t n, char **out, char **err) {
+	int rc = spr_restore_points(s, spinner, n, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
 static int gospr_spinner_info(spr_store *s, const char *spinner, char **out, char **err) {
 	int rc = spr_spinner_info(s, spinner, out);
 	*err = gospr_take_error(rc);
@@ -554,6 +559,27 @@ func (s *Store) Annotate(spinner string, number int64, text, author string) ([]N
 		return nil, err
 	}
 	return res.Notes, nil
+}
+
+// RestorePoints returns which registered snapshots can bring back version
+// number's data: for each of its volumes, the snapshots of the volumeIds it
+// bound, taken while it was current ("during", newest first), then
+// "before" (newest first), then "after" (oldest first).
+func (s *Store) RestorePoints(spinner string, number int64) (*RestorePoints, error) {
+	const op = "RestorePoints"
+	var res RestorePoints
+	err := s.call(op, &res, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		csp, err := cstring(op, "spinner", spinner)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(csp))
+		return C.gospr_restore_points(h, csp, C.int64_t(number), out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
 }
 
 // SpinnerInfo returns facts about a spinner (rollback enabled, history

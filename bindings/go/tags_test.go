@@ -454,3 +454,49 @@ func TestScopeForms(t *testing.T) {
 		}
 	}
 }
+
+func TestRestorePoints(t *testing.T) {
+	s, _ := openTemp(t, nil)
+	reg := func(id, vol string, at time.Time) {
+		t.Helper()
+		if err := s.RegisterSnapshot(spr.Snapshot{ID: id, Volume: vol, SizeBytes: 1 << 30, Ready: true, CreatedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg("snap-old", "vol-1", time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC))
+	mustVersion(t, record(t, s, "shop", st{Tag: "1.4", VolumeID: "vol-1"}, nil), 1)
+	v1, err := s.Get("shop", 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg("snap-v1", "vol-1", v1.CreatedAt)
+	reg("snap-other", "vol-2", time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC))
+
+	rp, err := s.RestorePoints("shop", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rp.Number != 1 || rp.CurrentUntil != nil || len(rp.Volumes) != 1 {
+		t.Fatalf("restore points of the current version: %+v", rp)
+	}
+	vol := rp.Volumes[0]
+	got := []string{}
+	for _, p := range vol.Snapshots {
+		got = append(got, p.ID+":"+p.Relation)
+	}
+	if !reflect.DeepEqual(vol.VolumeIDs, []string{"vol-1"}) || !reflect.DeepEqual(got, []string{"snap-v1:during", "snap-old:before"}) {
+		t.Fatalf("volume %+v, ranked %v", vol, got)
+	}
+
+	mustVersion(t, record(t, s, "shop", st{Tag: "1.5", VolumeID: "vol-1"}, nil), 2)
+	reg("snap-later", "vol-1", time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC))
+	rp, err = s.RestorePoints("shop", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rp.CurrentUntil == nil || len(rp.Volumes[0].Snapshots) != 3 || rp.Volumes[0].Snapshots[2].Relation != "after" {
+		t.Fatalf("after v2: %+v", rp)
+	}
+	_, err = s.RestorePoints("shop", 9)
+	wantErr(t, err, spr.ErrNotFound)
+}

@@ -154,6 +154,32 @@ type Note struct {
 	CreatedAt time.Time `json:"createdAt"` // set by the store
 }
 
+// RestorePoint is a registered snapshot seen as a restore point of one
+// version's volume. Relation is "during" (taken while the version was
+// current: its data), "before" or "after".
+type RestorePoint struct {
+	Snapshot
+	Relation string `json:"relation"`
+}
+
+// VolumeRestorePoints are the restore points of one volume of a version,
+// nearest to the version's data first.
+type VolumeRestorePoints struct {
+	Volume    string         `json:"volume"`
+	VolumeIDs []string       `json:"volumeIds"`
+	Snapshots []RestorePoint `json:"snapshots"`
+}
+
+// RestorePoints is what Store.RestorePoints returns. CurrentUntil is nil
+// while the version is current.
+type RestorePoints struct {
+	Spinner      string                `json:"spinner"`
+	Number       int64                 `json:"number"`
+	CurrentFrom  time.Time             `json:"currentFrom"`
+	CurrentUntil *time.Time            `json:"currentUntil"`
+	Volumes      []VolumeRestorePoints `json:"volumes"`
+}
+
 // RollbackScope is what a rollback took from its target version
 // (Version.Scope): Name is ScopeTracked or ScopeAll, or "" for a partial
 // rollback of only Categories (e.g. ["image"]). In JSON it is "tracked",

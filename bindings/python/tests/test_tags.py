@@ -275,3 +275,30 @@ def test_scope_forms(store, state):
         store.plan_rollback("shop", 1, scope=[1])  # type: ignore[list-item]
     with pytest.raises(TypeError):
         store.plan_rollback("shop", 1, scope=b"all")  # type: ignore[arg-type]
+
+
+# -- restore points ----------------------------------------------------------
+
+
+def test_restore_points_rank_snapshots_against_the_version(store, state):
+    store.register_snapshot("snap-old", "vol-7f3a", 1 << 30, created_at="2000-01-01T00:00:00Z")
+    store.record("shop", state(image=V14))
+    v1 = store.get("shop", 1).version
+    store.register_snapshot("snap-v1", "vol-7f3a", 1 << 30, created_at=v1.created_at)
+    store.register_snapshot("snap-other", "vol-other", 1, created_at="2001-01-01T00:00:00Z")
+
+    rp = store.restore_points("shop", 1)
+    assert isinstance(rp, spr.RestorePoints)
+    assert rp.number == 1 and rp.current_until is None  # still current
+    (vol,) = rp.volumes
+    assert vol.volume == "data" and vol.volume_ids == ["vol-7f3a"]
+    assert [(p.snapshot.id, p.relation) for p in vol.snapshots] == [("snap-v1", "during"), ("snap-old", "before")]
+
+    store.record("shop", state(image=V15))
+    store.register_snapshot("snap-later", "vol-7f3a", 1 << 30, created_at="2999-01-01T00:00:00Z")
+    rp = store.restore_points("shop", 1)
+    assert rp.current_until == store.get("shop", 2).version.created_at
+    assert [p.relation for p in rp.volumes[0].snapshots] == ["during", "before", "after"]
+
+    with pytest.raises(spr.NotFoundError):
+        store.restore_points("shop", 9)

@@ -79,6 +79,7 @@ _PROTOTYPES = {
     "spr_untag": (c_int, [c_void_p, c_char_p, c_char_p]),
     "spr_tagged_version": (c_int, [c_void_p, c_char_p, c_char_p, ctypes.POINTER(c_int64)]),
     "spr_annotate": (c_int, [c_void_p, c_char_p, c_int64, c_char_p, OUT]),
+    "spr_restore_points": (c_int, [c_void_p, c_char_p, c_int64, OUT]),
     "spr_spinner_info": (c_int, [c_void_p, c_char_p, OUT]),
     "spr_spinners": (c_int, [c_void_p, OUT]),
     "spr_store_info": (c_int, [c_void_p, OUT]),

@@ -483,6 +483,68 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class RestorePoint:
+    """A registered snapshot seen as a restore point of one version's volume.
+
+    ``relation`` says when it was taken, relative to the time the version
+    was current: ``"during"`` (its own data), ``"before"`` or ``"after"``.
+    """
+
+    snapshot: Snapshot
+    relation: str
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "RestorePoint":
+        """Build from an entry of ``volumes[].snapshots`` of ``spr_restore_points``."""
+        return cls(snapshot=Snapshot.from_json({**o, "metadata": {}}), relation=str(o["relation"]))
+
+
+@dataclass(frozen=True)
+class VolumeRestorePoints:
+    """The restore points of one volume, nearest to the version's data first."""
+
+    volume: str
+    volume_ids: List[str]
+    snapshots: List[RestorePoint]
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "VolumeRestorePoints":
+        """Build from an entry of ``volumes`` of ``spr_restore_points``."""
+        return cls(
+            volume=str(o["volume"]),
+            volume_ids=[str(x) for x in o.get("volumeIds") or []],
+            snapshots=[RestorePoint.from_json(x) for x in o.get("snapshots") or []],
+        )
+
+
+@dataclass(frozen=True)
+class RestorePoints:
+    """Which snapshots can bring back a version's data (:meth:`Store.restore_points`).
+
+    ``current_until`` is ``None`` while the version is current.
+    """
+
+    spinner: str
+    number: int
+    current_from: Optional[datetime]
+    current_until: Optional[datetime]
+    volumes: List[VolumeRestorePoints]
+    raw: Dict[str, JSON] = _raw()
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "RestorePoints":
+        """Build from the output of ``spr_restore_points``."""
+        return cls(
+            spinner=str(o["spinner"]),
+            number=int(o["number"]),
+            current_from=_opt_ts(o.get("currentFrom")),
+            current_until=_opt_ts(o.get("currentUntil")),
+            volumes=[VolumeRestorePoints.from_json(x) for x in o.get("volumes") or []],
+            raw=dict(o),
+        )
+
+
+@dataclass(frozen=True)
 class FromSnapshot:
     """A plan data source: restore a volume from the snapshot ``id``.
 

@@ -31,6 +31,7 @@ from .models import (
     Note,
     Plan,
     RecordResult,
+    RestorePoints,
     Scope,
     Snapshot,
     SpinnerInfo,
@@ -598,6 +599,21 @@ class Store:
         with self._use() as h:
             o = _call_json(_native.lib().spr_annotate, h, s, n, body)
         return [Note.from_json(x) for x in o.get("notes") or []]
+
+    def restore_points(self, spinner: str, number: int) -> RestorePoints:
+        """Which registered snapshots can bring back version *number*'s data.
+
+        For each volume of the version: the snapshots of the volumeIds it
+        bound, ``"during"`` (taken while it was current) first, newest
+        first; then ``"before"`` (newest first); then ``"after"`` (oldest
+        first).
+
+        Raises:
+            NotFoundError, PrunedError: no such version.
+        """
+        s, n = _text(spinner, "spinner"), _int64(number, "number")
+        with self._use() as h:
+            return RestorePoints.from_json(_call_json(_native.lib().spr_restore_points, h, s, n))
 
     def spinner_info(self, spinner: str) -> SpinnerInfo:
         """Facts about *spinner* (rollback enabled, history limit, current version, …).
