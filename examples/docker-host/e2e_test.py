@@ -220,6 +220,13 @@ def main() -> int:
         v["green"] = current()["number"]
         expect_serving("green", "green", "1")
 
+    @timed("snapshot the data volume while v3 is current (its restore point)")
+    def _():
+        p = ports()[0]
+        http(p, "/data/v3.txt", b"written while v3 was current")
+        v["v3_snapshot"] = host("snapshot", SPINNER, "data").strip().splitlines()[-1]  # type: ignore[assignment]
+        http(p, "/data/v3.txt", b"overwritten later")
+
     @timed("redeploy v3 unchanged: no version, nothing restarted")
     def _():
         before = sorted(c["name"] for c in status()["containers"])
@@ -289,7 +296,7 @@ def main() -> int:
         vols = {vol for c in status()["containers"] for vol in c["volumes"]}
         check(vols == {new_vol}, f"containers mount {vols}, expected the new volume {new_vol}")
         for d in all_instances("/data"):
-            check(d == {"note.txt": "before"}, f"app serves {d}, expected the snapshot's data")
+            check(d == {"note.txt": "before", "v3.txt": "overwritten later"}, f"app serves {d}, expected the snapshot's data")
         expect_serving("blue", "blue", "2")
         check(volume_file(VOLUME_ID, "note.txt") == "after", "the previous volume lost its newer data")
         check(volume_file(VOLUME_ID, "new.txt") == "written after the snapshot", "previous volume lost new.txt")
@@ -300,7 +307,7 @@ def main() -> int:
         vols_before = docker("volume", "ls", "-q", "--filter", f"name={SPINNER}")
         host("rollback", SPINNER, str(v["img1"]), "--data", "data=current")
         for d in all_instances("/data"):
-            check(d == {"note.txt": "before"}, f"app serves {d}, expected the restored volume's data unchanged")
+            check(d == {"note.txt": "before", "v3.txt": "overwritten later"}, f"app serves {d}, expected the restored volume's data unchanged")
         vols = {vol for c in status()["containers"] for vol in c["volumes"]}
         check(vols == {v["restored_volume"]}, f"containers mount {vols}, expected {v['restored_volume']}")
         check(docker("volume", "ls", "-q", "--filter", f"name={SPINNER}") == vols_before, "volumes changed")
@@ -340,6 +347,29 @@ def main() -> int:
         check(docker("volume", "ls", "-q", "--filter", f"name={SPINNER}") == vols, "a volume was created")
         out = host("rollback", SPINNER, "1", "--data", f"data=snapshot:{sid}", "--confirm", expect=2)
         check("SPR_E_SNAPSHOT_NOT_READY" in out, f"expected SPR_E_SNAPSHOT_NOT_READY on retry:\n{out}")
+
+    @timed("roll back to v3 with its restore point: v3's data in a new volume, the volume in use kept")
+    def _():
+        rp = json.loads(host("restore-points", SPINNER, str(v["green"]), "--json"))
+        first = rp["volumes"][0]["snapshots"][0]
+        check(first["id"] == v["v3_snapshot"] and first["relation"] == "during",
+              f"v3's restore point should come first, as 'during': {rp['volumes'][0]['snapshots']}")
+        check(rp["currentUntil"] is not None, "v3 was replaced: currentUntil must be set")
+        in_use = {vol for c in status()["containers"] for vol in c["volumes"]}
+        kept = {vol: volume_file(vol, "note.txt") for vol in in_use}
+        out = host("rollback", SPINNER, str(v["green"]), "--restore-point", "--confirm")
+        check(f"restore point of data: snapshot {v['v3_snapshot']}" in out, f"expected the restore point:\n{out}")
+        check("not in the new volume" in out, f"the plan should warn about data written since:\n{out}")
+        cur = current()
+        check(cur["rollbackOf"] == v["green"] and cur["status"] == "active", f"expected an active rollback of v3: {cur}")
+        new_vol = f"{SPINNER}-data-v{cur['number']}"
+        vols = {vol for c in status()["containers"] for vol in c["volumes"]}
+        check(vols == {new_vol}, f"containers mount {vols}, expected the new volume {new_vol}")
+        for d in all_instances("/data"):
+            check(d == {"v3.txt": "written while v3 was current"}, f"app serves {d}, expected v3's data")
+        expect_serving("green", "green", "1")
+        for vol, note in kept.items():
+            check(volume_file(vol, "note.txt") == note, f"the volume in use before ({vol}) lost its data")
 
     @timed("the secret never appeared in the host's output")
     def _():

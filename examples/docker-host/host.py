@@ -912,12 +912,48 @@ def provision(store: "spr.Store", docker: Docker, tools: str, spinner: str, pv: 
     step(f"provisioned volume {nv.name} from snapshot {snap.id}")
 
 
+def restore_point_data(store: "spr.Store", spinner: str, version: int) -> Dict[str, Any]:
+    """Per volume of `version`, its newest ready snapshot taken while it was current."""
+    data: Dict[str, Any] = {}
+    for vol in store.restore_points(spinner, version).volumes:
+        during = [p.snapshot for p in vol.snapshots if p.relation == "during" and p.snapshot.ready]
+        if not during:
+            raise HostError(f"--restore-point: no ready snapshot of volume {vol.volume!r} was taken while "
+                            f"v{version} was current (see: restore-points {spinner} {version})", EXIT_REFUSED)
+        data[vol.volume] = {"snapshot": during[0].id}
+        say(f"    restore point of {vol.volume}: snapshot {during[0].id} taken at "
+            f"{during[0].created_at.isoformat() if during[0].created_at else '?'}")
+    return data
+
+
+def cmd_restore_points(a: argparse.Namespace, home: Home, docker: Docker) -> int:
+    with home.open_store() as store:
+        rp = store.restore_points(a.spinner, a.version)
+    if a.json:
+        print(json.dumps(rp.raw, indent=2))
+        return 0
+    until = rp.current_until.isoformat() if rp.current_until else "now (current)"
+    say(f"v{rp.number} of {rp.spinner} was current from {rp.current_from.isoformat() if rp.current_from else '?'} "
+        f"until {until}")
+    for vol in rp.volumes:
+        say(f"volume {vol.volume} ({', '.join(vol.volume_ids) or 'no volumeId'}):")
+        if not vol.snapshots:
+            say("    no snapshots")
+        for p in vol.snapshots:
+            sn = p.snapshot
+            say(f"    {p.relation:<7} {sn.id}  {sn.created_at.isoformat() if sn.created_at else '?'}  "
+                f"{sn.size_bytes} B  {'ready' if sn.ready else 'NOT READY'}")
+    return 0
+
+
 def cmd_rollback(a: argparse.Namespace, home: Home, docker: Docker) -> int:
     data = parse_data(a.data)
     key = home.key()
     app = Applier(home, docker, a.tools_image, a.timeout)
     with home.lock(a.spinner), home.open_store() as store:
         try:
+            if a.restore_point:
+                data = {**restore_point_data(store, a.spinner, a.version), **data}  # --data wins
             plan = store.plan_rollback(a.spinner, a.version, data=data or None, scope=a.scope)
         except spr.SpinnerRollbackError as e:
             raise lib_error(e) from None
@@ -1102,6 +1138,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("version", type=int)
     r.add_argument("--data", action="append", default=[], metavar="VOL=current|snapshot:ID")
     r.add_argument("--scope", choices=["tracked", "all"])
+    r.add_argument("--restore-point", action="store_true",
+                   help="bring each volume's data back from the newest snapshot taken while that version "
+                        "was current (into a new volume; the one in use is kept)")
     r.add_argument("--confirm", action="store_true", help="accept the plan's extra cost")
     r.add_argument("--plan-only", action="store_true", help="print the plan and stop")
     r.add_argument("-m", "--message")
@@ -1111,6 +1150,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("spinner")
     s.add_argument("volume", help="the volume's name in the state (or its volumeId)")
     s.add_argument("--no-pause", action="store_true", help="do not pause the containers using it")
+
+    rp = sub.add_parser("restore-points", help="which snapshots hold a version's data")
+    rp.add_argument("spinner")
+    rp.add_argument("version", type=int)
+    rp.add_argument("--json", action="store_true")
 
     st = sub.add_parser("status", help="versions, containers and snapshots")
     st.add_argument("spinner")
@@ -1125,7 +1169,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         home = Home(a.home)
         docker = Docker()
         return {"deploy": cmd_deploy, "rollback": cmd_rollback, "snapshot": cmd_snapshot,
-                "status": cmd_status}[a.cmd](a, home, docker)
+                "restore-points": cmd_restore_points, "status": cmd_status}[a.cmd](a, home, docker)
     except HostError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
