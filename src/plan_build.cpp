@@ -73,74 +73,53 @@ void copy_extension_path(json::object &to_ext, const json::object &from_ext, std
     else dst->erase(keys.back());
 }
 
-// A partial rollback: the current state with the listed categories taken
-// from the target. Containers are the current ones (matched by name); a
-// container the target lacks keeps its current fields.
-json::object merge_categories(const json::object &target, const json::object &current,
-                              const std::vector<std::string> &categories) {
-    auto in_scope = [&](const CategoryInfo &c) {
-        return std::find(categories.begin(), categories.end(), c.name) != categories.end();
-    };
-    json::object r = current;
+// Copy into `into` from `from` the fields of every category `take` selects:
+// document-level keys, and for each container of `into` the one of the same
+// name in `from` has, its keys and resources. `extensions` is the caller's.
+template <class Take> void copy_categories(json::object &into, const json::object &from, Take take) {
     for (const auto &cat : kCategories) {
-        if (!in_scope(cat)) continue;
-        if (!cat.document_key.empty()) copy_field(r, target, cat.document_key);
-        if (cat.id == Category::secretValues) copy_field(r, target, "$secretBlobs");
+        if (!take(cat) || cat.id == Category::extensions) continue;
+        if (!cat.document_key.empty()) copy_field(into, from, cat.document_key);
+        if (cat.id == Category::secretValues) copy_field(into, from, "$secretBlobs");
     }
-    const auto *tcs = target.if_contains("containers");
-    for (auto &c : array_at(r, "containers")) {
+    const auto *from_containers = from.if_contains("containers");
+    for (auto &c : array_at(into, "containers")) {
         auto &co = c.as_object();
-        const json::object *tc = tcs && tcs->is_array()
-                                     ? find_named(tcs->get_array(), std::string_view(co.at("name").as_string()))
+        const json::object *fc = from_containers && from_containers->is_array()
+                                     ? find_named(from_containers->get_array(),
+                                                  std::string_view(co.at("name").as_string()))
                                      : nullptr;
-        if (!tc) continue;
+        if (!fc) continue;
         for (const auto &cat : kCategories) {
-            if (!in_scope(cat)) continue;
-            if (!cat.container_key.empty()) copy_field(co, *tc, cat.container_key);
+            if (!take(cat)) continue;
+            if (!cat.container_key.empty()) copy_field(co, *fc, cat.container_key);
             if (cat.resource_key.empty()) continue;
             json::object res = co.contains("resources") ? co["resources"].as_object() : json::object();
-            const auto *tres = tc->if_contains("resources");
-            copy_field(res, tres && tres->is_object() ? tres->get_object() : json::object(), cat.resource_key);
+            const auto *fres = fc->if_contains("resources");
+            copy_field(res, fres && fres->is_object() ? fres->get_object() : json::object(), cat.resource_key);
             co["resources"] = std::move(res);
         }
     }
-    return r;
 }
 
-// The resulting state (docs/rollback.md): with scope "tracked", the
-// target's tracked content and the current state's untracked fields; with
-// "all", the target's content; with a list, merge_categories(). Settings
-// always stay current.
+// The resulting state (docs/rollback.md). Scope "tracked": the target's
+// tracked content and the current state's untracked fields; "all": the
+// target's content; a list (a partial rollback): the current state with the
+// listed categories taken from the target — containers are the current
+// ones, and one the target lacks keeps its current fields. Settings always
+// stay current.
 json::object merge(const json::object &target, const json::object &current, const SnapshotPolicy &p,
                    const RollbackScope &scope) {
-    if (scope.kind == RollbackScope::Kind::categories) return merge_categories(target, current, scope.categories);
+    if (scope.kind == RollbackScope::Kind::categories) {
+        json::object r = current;
+        copy_categories(r, target, [&](const CategoryInfo &c) { return scope.includes(c.name, p); });
+        return r;
+    }
     json::object r = target;
     r["settings"] = current.at("settings");
     if (scope.kind == RollbackScope::Kind::all) return r;
     auto keep_current = [&](Category c) { return !p.tracks(name(c)); };
-    for (const auto &cat : kCategories) {
-        if (!keep_current(cat.id) || cat.id == Category::extensions) continue;
-        if (!cat.document_key.empty()) copy_field(r, current, cat.document_key);
-        if (cat.id == Category::secretValues) copy_field(r, current, "$secretBlobs");
-    }
-    const auto *cur_containers = current.if_contains("containers");
-    for (auto &c : array_at(r, "containers")) {
-        auto &co = c.as_object();
-        const json::object *cc = cur_containers && cur_containers->is_array()
-                                     ? find_named(cur_containers->get_array(),
-                                                  std::string_view(co.at("name").as_string()))
-                                     : nullptr;
-        if (!cc) continue;
-        for (const auto &cat : kCategories) {
-            if (!keep_current(cat.id)) continue;
-            if (!cat.container_key.empty()) copy_field(co, *cc, cat.container_key);
-            if (cat.resource_key.empty()) continue;
-            json::object res = co.contains("resources") ? co["resources"].as_object() : json::object();
-            const auto *cres = cc->if_contains("resources");
-            copy_field(res, cres && cres->is_object() ? cres->get_object() : json::object(), cat.resource_key);
-            co["resources"] = std::move(res);
-        }
-    }
+    copy_categories(r, current, [&](const CategoryInfo &c) { return keep_current(c.id); });
     if (keep_current(Category::extensions)) {
         json::object ext = current.contains("extensions") ? current.at("extensions").as_object() : json::object();
         const json::object empty;

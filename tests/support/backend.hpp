@@ -68,32 +68,6 @@ inline void sql(const std::string &location, const std::string &statement) {
     if (rc != SQLITE_OK) throw std::runtime_error("test SQL failed: " + m + " in: " + statement);
 }
 
-/// The integer in the first column of the first row of `query` (0 if NULL).
-inline std::int64_t query_int(const std::string &location, const std::string &query) {
-    if (is_pg(location)) {
-        PGconn *c = PQconnectdb(location.c_str());
-        PGresult *r = PQexec(c, query.c_str());
-        const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
-        std::string m = ok ? "" : PQresultErrorMessage(r) + std::string(PQerrorMessage(c));
-        std::int64_t v = ok && !PQgetisnull(r, 0, 0) ? std::strtoll(PQgetvalue(r, 0, 0), nullptr, 10) : 0;
-        PQclear(r);
-        PQfinish(c);
-        if (!ok) throw std::runtime_error("test query failed: " + m + " in: " + query);
-        return v;
-    }
-    sqlite3 *db = nullptr;
-    sqlite3_stmt *st = nullptr;
-    std::int64_t v = 0;
-    bool ok = sqlite3_open(location.c_str(), &db) == SQLITE_OK &&
-              sqlite3_prepare_v2(db, query.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW;
-    if (ok) v = sqlite3_column_int64(st, 0);
-    std::string m = db ? sqlite3_errmsg(db) : "";
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    if (!ok) throw std::runtime_error("test query failed: " + m + " in: " + query);
-    return v;
-}
-
 /// The text in the first column of the first row of `query` ("" if NULL).
 inline std::string query_text(const std::string &location, const std::string &query) {
     if (is_pg(location)) {
@@ -119,6 +93,11 @@ inline std::string query_text(const std::string &location, const std::string &qu
     sqlite3_close(db);
     if (!ok) throw std::runtime_error("test query failed: " + m + " in: " + query);
     return v;
+}
+
+/// The integer in the first column of the first row of `query` (0 if NULL).
+inline std::int64_t query_int(const std::string &location, const std::string &query) {
+    return std::strtoll(query_text(location, query).c_str(), nullptr, 10);
 }
 
 /// Set the store's schema version as each engine records it.

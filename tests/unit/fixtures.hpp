@@ -86,6 +86,16 @@ struct TempDir {
     std::unique_ptr<spr_backend::Stores> stores_;
 };
 
+/// The Error `f` throws; one with code ok ("no error") when it throws none.
+template <class F> spinner_rollback::Error error_of(F &&f) {
+    try {
+        f();
+    } catch (const spinner_rollback::Error &e) {
+        return e;
+    }
+    return spinner_rollback::Error(spinner_rollback::ErrorCode::ok, "no error");
+}
+
 inline spinner_rollback::StoreOptions keyed() {
     spinner_rollback::StoreOptions o;
     o.key = kKey;

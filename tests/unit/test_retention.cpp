@@ -27,16 +27,6 @@ std::vector<std::int64_t> numbers(VersionStore &store, const std::string &spinne
     return out;
 }
 
-template <class F> Error error_of(F &&f) {
-    try {
-        f();
-    } catch (const Error &e) {
-        return e;
-    }
-    FAIL("no error");
-    return Error(ErrorCode::internal, "");
-}
-
 TagRequest tag(std::string name, bool move = false) {
     TagRequest t;
     t.name = std::move(name);

@@ -12,16 +12,6 @@ using namespace fixtures;
 
 namespace {
 
-template <class F> Error error_of(F &&f) {
-    try {
-        f();
-    } catch (const Error &e) {
-        return e;
-    }
-    FAIL("no error");
-    return Error(ErrorCode::internal, "");
-}
-
 // v1: the base state. v2: every restorable category changed.
 std::string v2() {
     return with([](auto &s) {
