@@ -214,3 +214,46 @@ TEST_CASE("restore points: the snapshots taken while a version was current come 
     CHECK(p.to_json().find(R"("snapshotCreatedAt":")" + from + "\"") != std::string::npos);
     CHECK(error_of([&] { store->restore_points("shop", 9); }).code() == ErrorCode::not_found);
 }
+
+TEST_CASE("mounts with data: the target's volumes, their data from a snapshot; mounts carry their volumes",
+          "[planner][scopes]") {
+    TempDir dir;
+    auto store = VersionStore::open(dir.store(), keyed());
+    store->record("shop", text(base_state()));
+    // v2 dropped the data volume and its mount, and changed the image
+    store->record("shop", with([](auto &s) {
+                      s["volumes"] = json::array();
+                      container(s)["mounts"].as_array().pop_back();
+                      container(s)["image"] = json::object{{"reference", "registry.example/shop:1.5"}, {"digest", kDigestB}};
+                  }));
+    store->register_snapshot(Snapshot::from_json(
+        R"({"id":"snap-1","volume":"vol-7f3a","sizeBytes":1073741824,"createdAt":"2026-01-01T00:00:00Z","ready":true})"));
+    RollbackPlanner planner(*store);
+
+    // "mounts" alone: the mount comes back with the volume it names (never a dangling mount)
+    PlanRequest req = PlanRequest::from_json(R"({"scope":["mounts"]})");
+    Plan p = planner.plan("shop", 1, req);
+    CHECK(categories_in(p.diff) == std::set<std::string>{"mounts"});
+    REQUIRE(p.volumes.size() == 1);
+    CHECK(p.volumes[0].volume == "data");
+    CHECK(p.volumes[0].source == PlanVolume::Source::current);
+    bool reattached = false;
+    for (const auto &w : p.warnings) reattached |= w.find("will be attached again") != std::string::npos;
+    CHECK(reattached);
+    CHECK(json::parse(p.state_json).at("containers").at(0).at("image").at("reference").as_string() ==
+          "registry.example/shop:1.5"); // the image stays current
+
+    // "mounts" with data from a snapshot: a new volume, confirmation needed
+    req = PlanRequest::from_json(R"({"scope":["mounts"],"data":{"data":{"snapshot":"snap-1"}}})");
+    p = planner.plan("shop", 1, req);
+    REQUIRE(p.volumes.size() == 1);
+    CHECK(p.volumes[0].source == PlanVolume::Source::snapshot);
+    CHECK(p.requires_confirmation);
+    ChangeMeta m;
+    m.confirmed = true;
+    const Version v = planner.commit(p, m);
+    REQUIRE(v.scope);
+    CHECK(v.scope->categories == std::vector<std::string>{"mounts"});
+    CHECK(json::parse(store->get("shop", v.number).state_json).at("volumes").at(0).at("volumeId").as_string() ==
+          "shop-data-v3");
+}
