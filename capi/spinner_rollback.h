@@ -127,7 +127,8 @@ typedef struct spr_cipher {
  * @param[in] options_json NULL, "" or `{"key": "<64 hex | base64>" | "keyFile": "path",
  *        "pricing": {"currency": "USD", "perGiBMonth": {"standard": 0.10, "*": 0.10}},
  *        "policy": {"triggers": [...]}, "busyTimeoutMs": 5000, "durability": "full"|"normal",
- *        "maxTaggedVersions": 50}` ("maxTaggedVersions" @since 0.2: 1-10000, see spr_tag());
+ *        "maxTaggedVersions": 50, "eventsLimit": 100000}` (@since 0.2: "maxTaggedVersions" 1-10000,
+ *        see spr_tag(); "eventsLimit" 1-100000000, see spr_events());
  *        unknown fields are refused
  * @param[out] out the handle, or NULL on failure; close it with spr_close(); required
  * @retval SPR_OK success
@@ -514,6 +515,45 @@ SPR_C_API int spr_annotate(spr_store *store, const char *spinner, int64_t number
  * @since 0.2
  */
 SPR_C_API int spr_restore_points(spr_store *store, const char *spinner, int64_t number, char **out_json);
+
+/**
+ * Events after seq `after_seq` (0: from the oldest kept), oldest first: the
+ * store's outbox, written in the same transaction as each change. `seq` is
+ * gap-free and increases in commit order store-wide, on both engines, with
+ * writers in several processes. No event holds a secret value. The newest
+ * "eventsLimit" events are kept (open option, default 100000). Types and
+ * their "data": docs/events.md.
+ * @param[in] store required
+ * @param[in] after_seq >= 0
+ * @param[in] limit 1-10000
+ * @param[out] out_json `{"events": [{"seq","at","type","spinner" (null for snapshot
+ *        events),"version" (or null),"data": {...}}], "next": <seq to ask after next>}`,
+ *        or NULL on failure; free with spr_free(); required
+ * @retval SPR_OK success (possibly no events)
+ * @retval SPR_E_INVALID NULL argument, after_seq < 0 (path "after"), limit out of range
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read
+ * @since 0.2
+ */
+SPR_C_API int spr_events(spr_store *store, int64_t after_seq, int64_t limit, char **out_json);
+
+/**
+ * As spr_events() (at most 1000 events), but waits up to `timeout_ms` for an
+ * event after `after_seq` to exist; then, or when the time is up, returns
+ * (an empty list when none came). A commit by any process wakes it within
+ * about 25 ms; it sleeps in between (no core spins). Other calls on the same
+ * handle from other threads are not blocked while it waits.
+ * @param[in] store required
+ * @param[in] after_seq >= 0
+ * @param[in] timeout_ms 0-3600000
+ * @param[out] out_json as spr_events(); free with spr_free(); required
+ * @retval SPR_OK success (possibly no events: the timeout passed)
+ * @retval SPR_E_INVALID NULL argument, after_seq < 0, timeout out of range
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be read
+ * @since 0.2
+ */
+SPR_C_API int spr_events_wait(spr_store *store, int64_t after_seq, int64_t timeout_ms, char **out_json);
 
 /**
  * Facts about a spinner, kept even when no version is created.

@@ -367,6 +367,20 @@ int spr_restore_points(spr_store *store, const char *spinner, int64_t number, ch
     });
 }
 
+int spr_events(spr_store *store, int64_t after_seq, int64_t limit, char **out_json) {
+    return with_out(out_json, [&] {
+        need(store, "store");
+        return store->store->events(after_seq, limit).to_json();
+    });
+}
+
+int spr_events_wait(spr_store *store, int64_t after_seq, int64_t timeout_ms, char **out_json) {
+    return with_out(out_json, [&] {
+        need(store, "store");
+        return store->store->wait_events(after_seq, timeout_ms).to_json();
+    });
+}
+
 int spr_spinner_info(spr_store *store, const char *spinner, char **out_json) {
     return with_out(out_json, [&] {
         need(store, "store");

@@ -120,8 +120,8 @@ void check_spinner_name(std::string_view name) {
                     "spinner name must be a DNS-1123 label (1-63 lowercase letters, digits, '-')", "spinner");
 }
 
-History::History(Db &db, BlobStore &blobs)
-    : db_(db), blobs_(blobs),
+History::History(Db &db, BlobStore &blobs, EventLog &events)
+    : db_(db), blobs_(blobs), events_(events),
       current_and_also_sql_(kSpinnerJoinVersions + "AND " + in_list(db.dialect(), "v.number", "s.current_number, ?") +
                             " WHERE s.name = ?"),
       two_and_current_sql_(kSpinnerJoinVersions + "AND " + in_list(db.dialect(), "v.number", "?, ?, s.current_number") +
@@ -388,6 +388,12 @@ Version History::append(SpinnerRow &s, const Sealed &sealed, VersionReason reaso
                 .bind(3, std::string_view(vid->as_string())).bind(4, r.number).run();
         }
     }
+    json::object data{{"reason", to_string(reason)}, {"digest", "sha256:" + r.core}, {"summary", summary}};
+    if (rollback) {
+        data["rollbackOf"] = rollback->target;
+        data["scope"] = scope_value(rollback->scope);
+    }
+    events_.append("version.created", s.name, r.number, std::move(data));
     prune(s, w, true);
     return make_version(s, r);
 }
@@ -429,6 +435,9 @@ void History::prune(const SpinnerRow &s, const WriteView &w, bool created) {
         doomed.push_back(&v);
     }
     if (doomed.empty()) return;
+    json::array numbers;
+    for (const OldVersion *v : doomed) numbers.emplace_back(v->number);
+    events_.append("versions.pruned", s.name, std::nullopt, json::object{{"numbers", std::move(numbers)}});
     Stmt del(db_, "DELETE FROM versions WHERE spinner_id=? AND number=?");
     Stmt forget(db_, "DELETE FROM requests WHERE spinner_id=? AND number=?");
     for (const OldVersion *v : doomed) {
@@ -448,6 +457,7 @@ void History::set_status(const SpinnerRow &s, std::int64_t number, RolloutStatus
     }
     Stmt st(db_, "UPDATE versions SET status=? WHERE spinner_id=? AND number=?");
     st.bind(1, code(status)).bind(2, s.id).bind(3, number).run();
+    events_.append("status.changed", s.name, number, json::object{{"status", to_string(status)}});
 }
 
 std::optional<Replayed> History::replay(const SpinnerRow &s, const std::string &rid, const std::string &payload) {

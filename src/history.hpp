@@ -3,6 +3,7 @@
 #pragma once
 
 #include "blob_store.hpp"
+#include "event_log.hpp"
 #include "sealed_state.hpp"
 
 #include <spinner_rollback/version_store.hpp>
@@ -105,7 +106,7 @@ public:
     /// then costs no round trip of its own).
     void create_if_missing(std::string_view name, bool enabled, std::int64_t history_limit);
 
-    History(Db &db, BlobStore &blobs);
+    History(Db &db, BlobStore &blobs, EventLog &events);
 
     std::optional<SpinnerRow> find_spinner(std::string_view name);
     /// The spinner's latest state (hex core id, empty when none) and its
@@ -194,6 +195,7 @@ private:
 
     Db &db_;
     BlobStore &blobs_;
+    EventLog &events_;
     // Statements whose text depends on the engine's dialect, built once.
     const std::string current_and_also_sql_; // the spinner with its current version and one more
     const std::string two_and_current_sql_;  // the spinner with two versions and its current one

@@ -69,6 +69,7 @@ void History::put_tag(const SpinnerRow &s, std::int64_t number, const TagRequest
         Stmt st(db_, "UPDATE tags SET note=?, author=? WHERE spinner_id=? AND name=?");
         st.bind(1, t.note).bind(2, t.author).bind(3, s.id).bind(4, t.name).run();
         sync_tags(s, number);
+        events_.append("tag.set", s.name, number, json::object{{"name", t.name}, {"author", t.author}});
         return;
     }
     // A version that gains its first tag counts toward the cap; moving the
@@ -93,6 +94,9 @@ void History::put_tag(const SpinnerRow &s, std::int64_t number, const TagRequest
     Stmt st(db_, "INSERT INTO tags(spinner_id, name, number, note, author, created_at) VALUES(?,?,?,?,?,?)");
     st.bind(1, s.id).bind(2, t.name).bind(3, number).bind(4, t.note).bind(5, t.author).bind(6, now_rfc3339()).run();
     sync_tags(s, number);
+    json::object data{{"name", t.name}, {"author", t.author}};
+    if (holder) data["movedFrom"] = *holder;
+    events_.append("tag.set", s.name, number, std::move(data));
 }
 
 void History::remove_tag(const SpinnerRow &s, std::string_view name) {
@@ -103,6 +107,7 @@ void History::remove_tag(const SpinnerRow &s, std::string_view name) {
     Stmt st(db_, "DELETE FROM tags WHERE spinner_id=? AND name=?");
     st.bind(1, s.id).bind(2, name).run();
     sync_tags(s, *holder);
+    events_.append("tag.removed", s.name, *holder, json::object{{"name", name}});
 }
 
 std::vector<Note> History::notes_of(const VersionRow &r) {
@@ -134,6 +139,7 @@ std::vector<Note> History::add_note(const SpinnerRow &s, const VersionRow &r, co
         arr.push_back(json::object{{"author", n.author}, {"text", n.text}, {"createdAt", n.created_at}});
     Stmt st(db_, "UPDATE versions SET notes=? WHERE spinner_id=? AND number=?");
     st.bind(1, dump(arr)).bind(2, s.id).bind(3, r.number).run();
+    events_.append("note.added", s.name, r.number, json::object{{"author", note.author}, {"text", note.text}});
     return notes;
 }
 

@@ -18,7 +18,7 @@ namespace spinner_rollback::detail {
 
 namespace {
 
-constexpr std::array<std::string_view, 3> kMigrations{
+constexpr std::array<std::string_view, 4> kMigrations{
     // 1: initial schema
     R"sql(
 CREATE TABLE meta(key {KEY} PRIMARY KEY, value {BLOB} NOT NULL){NOROWID};
@@ -103,6 +103,16 @@ CREATE INDEX tags_by_number ON tags(spinner_id, number);
 CREATE INDEX versions_untagged ON versions(spinner_id, number) WHERE tags IS NULL;
 UPDATE versions SET replaced_at = (SELECT n.created_at FROM versions n
   WHERE n.spinner_id = versions.spinner_id AND n.number = versions.number + 1);
+)sql",
+    // 4: the event outbox (docs/events.md)
+    R"sql(
+CREATE TABLE events(
+  seq {INT} PRIMARY KEY,
+  at TEXT NOT NULL,
+  type TEXT NOT NULL,
+  spinner TEXT,
+  version {INT},
+  data TEXT NOT NULL);
 )sql",
 };
 

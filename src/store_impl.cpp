@@ -7,6 +7,7 @@
 
 #include "decide.hpp"
 #include "schema.hpp"
+#include "scope.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -67,7 +68,7 @@ struct Forget {
 
 VersionStore::Impl::Impl(const std::string &path, const StoreOptions &options)
     : conn(Db::open(path, options.busy_timeout_ms)), db(*conn), opts(options), keys(key_from(options), options.cipher),
-      blobs(db), sealer(db, blobs, keys), history(db, blobs), snapshots(db) {
+      blobs(db), sealer(db, blobs, keys), events(db, options.events_limit), history(db, blobs, events), snapshots(db) {
     const std::int64_t found = set_up(db, options);
     if (found > current_schema_version())
         throw Error(ErrorCode::io, "store schema version " + std::to_string(found) +
@@ -158,6 +159,8 @@ RecordResult VersionStore::Impl::record_in_tx(std::string_view spinner, const Se
     Decided d = decide(previous ? &previous->obj : nullptr, s.enabled, sealed.core, opts.policy,
                        sealer.loader(&sealed));
     sealer.put(sealed, base);
+    if (w.spinner && s.enabled != enabled)
+        events.append(enabled ? "rollback.enabled" : "rollback.disabled", s.name, std::nullopt, json::object{});
     s.enabled = enabled;
     s.history_limit = limit;
     history.set_latest(s, sealed.core_id);
@@ -255,6 +258,9 @@ Version VersionStore::Impl::commit(const Plan &given, const ChangeMeta &meta, co
         sealer.put(b.sealed, w.current->core);
         Version v = history.append(s, b.sealed, VersionReason::rollback, b.reasons, b.summary,
                                    History::RollbackOf{p.target_version, p.request.scope}, meta, w);
+        events.append("rollback.committed", s.name, v.number,
+                      json::object{{"target", p.target_version}, {"scope", scope_value(p.request.scope)},
+                                   {"planId", p.plan_id}});
         // The rollback's result is now what the host is to deploy.
         history.set_latest(s, b.sealed.core_id);
         saw_latest(s.name, b.sealed.core_id); // a hint: harmless if the commit fails

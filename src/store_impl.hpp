@@ -79,6 +79,7 @@ public:
     detail::Keyring keys;
     detail::BlobStore blobs;
     detail::SealedState sealer;
+    detail::EventLog events;
     detail::History history;
     detail::SnapshotTable snapshots;
     std::string plan_key;

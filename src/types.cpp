@@ -179,7 +179,8 @@ StoreOptions StoreOptions::from_json(std::string_view text) {
     if (text.empty()) return opt;
     json::value v = parse_strict(text, "options", {1u << 20, 16, 64u << 10});
     const auto &o = as_object(v, "options");
-    only_keys(o, {"key", "keyFile", "pricing", "policy", "busyTimeoutMs", "durability", "maxTaggedVersions"},
+    only_keys(o, {"key", "keyFile", "pricing", "policy", "busyTimeoutMs", "durability", "maxTaggedVersions",
+                  "eventsLimit"},
               "options");
     if (auto *x = o.if_contains("key")) {
         if (!x->is_string()) fail("options.key", "must be a string");
@@ -224,6 +225,10 @@ StoreOptions StoreOptions::from_json(std::string_view text) {
         if (d == "full") opt.durability = Durability::full;
         else if (d == "normal") opt.durability = Durability::normal;
         else fail("options.durability", "must be \"full\" or \"normal\"");
+    }
+    if (auto *x = o.if_contains("eventsLimit")) {
+        opt.events_limit = as_int(*x, "options.eventsLimit");
+        if (opt.events_limit < 1 || opt.events_limit > 100000000) fail("options.eventsLimit", "must be 1-100000000");
     }
     if (auto *x = o.if_contains("maxTaggedVersions")) {
         opt.max_tagged_versions = as_int(*x, "options.maxTaggedVersions");

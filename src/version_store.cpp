@@ -8,7 +8,9 @@
 
 #include <spinner_rollback/version.hpp>
 
+#include <chrono>
 #include <limits>
+#include <thread>
 
 namespace spinner_rollback {
 
@@ -209,7 +211,32 @@ RestorePoints VersionStore::restore_points(std::string_view spinner, std::int64_
 
 void VersionStore::register_snapshot(const Snapshot &snap) {
     Snapshot s = Snapshot::from_json(snap.to_json()); // re-validate: callers may build one by hand
-    impl_->write([&] { impl_->snapshots.put(s); });
+    impl_->write([&] {
+        impl_->snapshots.put(s);
+        impl_->events.append("snapshot.registered", {}, std::nullopt,
+                             json::object{{"id", s.id}, {"volume", s.volume}, {"createdAt", s.created_at},
+                                          {"ready", s.ready}});
+    });
+}
+
+EventPage VersionStore::events(std::int64_t after, std::int64_t limit) const {
+    if (after < 0) throw Error(ErrorCode::invalid, "after must be >= 0 (0 = from the oldest kept)", "after");
+    if (limit < 1 || limit > 10000) throw Error(ErrorCode::invalid, "limit must be 1-10000", "limit");
+    return impl_->single([&] { return impl_->events.list(after, limit); });
+}
+
+EventPage VersionStore::wait_events(std::int64_t after, std::int64_t timeout_ms, std::int64_t limit) const {
+    if (timeout_ms < 0 || timeout_ms > 3600000)
+        throw Error(ErrorCode::invalid, "timeout must be 0-3600000 ms", "timeout_ms");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+        EventPage page = events(after, limit); // takes and releases the handle's lock
+        if (!page.events.empty() || std::chrono::steady_clock::now() >= deadline) return page;
+        // A cheap check every 25 ms (an index probe), sleeping in between:
+        // no core spins, and a commit elsewhere is seen within ~25 ms.
+        std::this_thread::sleep_until(
+            std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(25)));
+    }
 }
 
 std::vector<Snapshot> VersionStore::snapshots(std::string_view volume) const {
@@ -221,6 +248,7 @@ void VersionStore::delete_snapshot(std::string_view id) {
     impl_->write([&] {
         if (!impl_->snapshots.erase(id))
             throw Error(ErrorCode::not_found, "no snapshot with id \"" + std::string(id.substr(0, 128)) + "\"", "id");
+        impl_->events.append("snapshot.deleted", {}, std::nullopt, json::object{{"id", id}});
     });
 }
 

@@ -223,6 +223,34 @@ struct SPR_API RestorePoints {
     std::string to_json() const;
 };
 
+/// One change of the store, as its outbox recorded it, in the same
+/// transaction as the change (docs/events.md). Never holds a secret value.
+/// @since 0.2
+struct SPR_API Event {
+    /// Gap-free and increasing in commit order, store-wide: a reader never
+    /// sees seq N+1 before N.
+    std::int64_t seq = 0;
+    std::string at; ///< RFC 3339 UTC, when the change was made
+    /// "version.created", "rollback.committed", "status.changed", "tag.set",
+    /// "tag.removed", "note.added", "snapshot.registered",
+    /// "snapshot.deleted", "rollback.disabled", "rollback.enabled" or
+    /// "versions.pruned".
+    std::string type;
+    std::string spinner;                 ///< empty for snapshot events (store-wide)
+    std::optional<std::int64_t> version; ///< the version concerned, if one
+    std::string data_json = "{}";        ///< a JSON object: the type's details (docs/events.md)
+};
+
+/// A page of events. @since 0.2
+struct SPR_API EventPage {
+    std::vector<Event> events; ///< oldest first
+    /// The seq to ask after next time: the last event's, else the one asked after.
+    std::int64_t next = 0;
+    /// `{"events": [{"seq","at","type","spinner" (null for snapshot events),
+    ///   "version" (or null),"data"}], "next"}`
+    std::string to_json() const;
+};
+
 /// Storage prices for new volumes. @since 0.1
 struct SPR_API Pricing {
     std::string currency = "USD"; ///< 3-letter currency code of the prices
@@ -282,9 +310,11 @@ struct SPR_API StoreOptions {
     /// At most this many tagged versions per spinner (1-10000); tagging one
     /// more is a conflict. @since 0.2
     std::int64_t max_tagged_versions = 50;
+    /// The outbox keeps the newest this many events (1-100000000). @since 0.2
+    std::int64_t events_limit = 100000;
     /// Parse `{"key"|"keyFile", "pricing": {"currency", "perGiBMonth": {...}},
     /// "policy": {"triggers": [...]}, "busyTimeoutMs", "durability": "full"|"normal",
-    /// "maxTaggedVersions"}`.
+    /// "maxTaggedVersions", "eventsLimit"}`.
     /// Unknown fields are refused. @throws Error invalid naming the field
     static StoreOptions from_json(std::string_view json);
 };
@@ -434,6 +464,16 @@ public:
     /// VolumeRestorePoints). @throws Error invalid, not_found, pruned
     /// @since 0.2
     RestorePoints restore_points(std::string_view spinner, std::int64_t number) const;
+
+    /// Events after seq `after` (0: from the oldest kept), oldest first, at
+    /// most `limit` (1-10000). @throws Error invalid (after < 0 at "after",
+    /// limit at "limit") @since 0.2
+    EventPage events(std::int64_t after, std::int64_t limit = 1000) const;
+    /// events(after), waiting up to `timeout_ms` (0-3600000) for one to
+    /// exist; an empty page when none came. A commit by any process or
+    /// connection wakes it within about 25 ms. Other calls on this handle
+    /// are not blocked while it waits. @since 0.2
+    EventPage wait_events(std::int64_t after, std::int64_t timeout_ms, std::int64_t limit = 1000) const;
 
     /// Register (or replace, same id) a volume snapshot made by the host.
     /// @throws Error invalid

@@ -254,7 +254,7 @@ int main(int argc, char **argv) {
     CHECK(spr_version_number() == SPR_VERSION_NUMBER);
     rc = spr_store_info(store, &out);
     REQUIRE(rc == SPR_OK);
-    CHECK(strstr(out, "\"storeId\":\"") != NULL && strstr(out, "\"schemaVersion\":3") != NULL);
+    CHECK(strstr(out, "\"storeId\":\"") != NULL && strstr(out, "\"schemaVersion\":4") != NULL);
     spr_free(out);
 
     /* Tags, notes, restore points, compare-and-set (0.2). */

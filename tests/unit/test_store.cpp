@@ -31,9 +31,9 @@ void sql(const std::string &location, const std::string &statement) {
     REQUIRE_NOTHROW(spr_backend::sql(location, statement));
 }
 
-// Take a store back to schema 2: what migration 3 added, removed.
+// Take a store back to schema 2: what migrations 3 and 4 added, removed.
 void undo_migration_3(const std::string &location) {
-    sql(location, "DROP INDEX versions_untagged; DROP INDEX tags_by_number; DROP TABLE tags; "
+    sql(location, "DROP TABLE events; DROP INDEX versions_untagged; DROP INDEX tags_by_number; DROP TABLE tags; "
                   "ALTER TABLE versions DROP COLUMN tags; ALTER TABLE versions DROP COLUMN notes; "
                   "ALTER TABLE versions DROP COLUMN scope; ALTER TABLE versions DROP COLUMN replaced_at; "
                   "ALTER TABLE spinners DROP COLUMN tagged");
@@ -561,7 +561,7 @@ TEST_CASE("a store at schema 1 (release 0.1 pre-delta) opens, migrates and keeps
     CHECK(planner.commit(planner.plan("shop", 1)).number == 3);
     for (int n = 1; n <= 3; ++n) CHECK(store->get("shop", n, true).state_json.find(kSecretValue) != std::string::npos);
     CHECK(store->info().store_id == id); // the identity survives the migration
-    CHECK(store->info().schema_version == 3);
+    CHECK(store->info().schema_version == 4);
 }
 
 TEST_CASE("a store at schema 2 (0.2 before tags) migrates: tags work, replaced_at is filled in", "[store][migrations]") {
@@ -573,7 +573,7 @@ TEST_CASE("a store at schema 2 (0.2 before tags) migrates: tags work, replaced_a
     undo_migration_3(dir.store());
     spr_backend::set_schema_version(dir.store(), 2);
     auto store = VersionStore::open(dir.store(), keyed());
-    CHECK(store->info().schema_version == 3);
+    CHECK(store->info().schema_version == 4);
     auto list = store->versions("shop");
     REQUIRE(list.size() == 3);
     CHECK(list[0].tags.empty());
