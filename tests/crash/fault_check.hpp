@@ -334,6 +334,36 @@ inline std::int64_t verify_store(const std::string &location, const std::string 
         REQUIRE(str(details.at(n), "message") == cs.first);
         REQUIRE(str(details.at(n), "reason") != "rollback");
     }
+    // The outbox: gap-free from 1, and exactly one version.created event per
+    // version (none for a transaction the kill rolled back), one
+    // rollback.committed per rollback version.
+    {
+        std::int64_t after = 0, expect_seq = 1;
+        std::map<std::int64_t, int> created, committed;
+        for (;;) {
+            char *out = nullptr;
+            INFO("spr_events: " << spr_last_error());
+            REQUIRE(spr_events(store.get(), after, 10000, &out) == SPR_OK);
+            json::value page = parse(out);
+            spr_free(out);
+            const auto &evs = page.at("events").as_array();
+            if (evs.empty()) break;
+            for (const auto &e : evs) {
+                REQUIRE(num(e, "seq") == expect_seq++);
+                const std::string type = str(e, "type");
+                if (type == "version.created") ++created[num(e, "version")];
+                if (type == "rollback.committed") ++committed[num(e, "version")];
+            }
+            after = num(page, "next");
+        }
+        REQUIRE(created.size() == vs.size());
+        for (const auto &v : vs) {
+            const std::int64_t n = num(v, "number");
+            INFO("events of version " << n);
+            REQUIRE(created[n] == 1);
+            REQUIRE(committed[n] == (str(v, "reason") == "rollback" ? 1 : 0));
+        }
+    }
     for (const auto &[n, tr] : c.rollbacks) {
         const auto &[target, rid] = tr;
         INFO("confirmed rollback " << n << " to " << target << " (" << rid << ")");
