@@ -9,6 +9,8 @@
 #include "multiprocess/sqlite_check.hpp"
 
 #include <spawn.h>
+#include <atomic>
+#include <thread>
 #include <sys/wait.h>
 
 #include <map>
@@ -210,4 +212,71 @@ TEST_CASE("expectedCurrent: racing processes, exactly one winner per expected ve
     json::array vs = store.versions("race");
     REQUIRE(num(vs.back(), "number") == 1); // the tagged target outlived retention
     REQUIRE(vs.size() == 22);               // current + historyLimit 20 + the tagged one
+}
+
+// The outbox under load: 4 processes write while 2 readers follow with
+// spr_events_wait. Every reader sees every event exactly once, in seq order,
+// with no gap, and one version.created event per version.
+TEST_CASE("events: readers following 4 writing processes see every event once, in order",
+          "[multiprocess][concurrency][events]") {
+    TempDir dir;
+    const std::string store_path = dir.store("events");
+    { Store create(store_path, key_options()); }
+    std::atomic<bool> writers_done{false};
+    std::string errors[2]; // Catch2 assertions are for the main thread: readers record
+    auto follow = [&](std::vector<std::int64_t> &seqs, std::vector<std::string> &created, std::string &error) {
+        spr_store *reader = nullptr;
+        if (spr_open(store_path.c_str(), key_options().c_str(), &reader) != SPR_OK) {
+            error = std::string("spr_open: ") + spr_last_error();
+            return;
+        }
+        std::int64_t after = 0;
+        for (;;) {
+            const bool last_pass = writers_done.load();
+            char *out = nullptr;
+            if (spr_events_wait(reader, after, 200, &out) != SPR_OK) {
+                error = std::string("spr_events_wait: ") + spr_last_error();
+                spr_close(reader);
+                return;
+            }
+            json::value page = json::parse(out);
+            spr_free(out);
+            for (const auto &e : page.at("events").as_array()) {
+                seqs.push_back(e.at("seq").to_number<std::int64_t>());
+                if (e.at("type").as_string() == "version.created")
+                    created.push_back(std::to_string(e.at("version").to_number<std::int64_t>()));
+            }
+            after = page.at("next").to_number<std::int64_t>();
+            if (last_pass && page.at("events").as_array().empty()) break;
+        }
+        spr_close(reader);
+    };
+    std::vector<std::int64_t> seqs[2];
+    std::vector<std::string> created[2];
+    std::thread r0([&] { follow(seqs[0], created[0], errors[0]); });
+    std::thread r1([&] { follow(seqs[1], created[1], errors[1]); });
+    const int workers = 4, count = 10;
+    std::vector<pid_t> pids;
+    for (int w = 0; w < workers; ++w)
+        pids.push_back(spawn({SPR_MP_WORKER, store_path, std::to_string(w), std::to_string(workers),
+                              std::to_string(count), dir.file("events-worker-" + std::to_string(w) + ".txt")}));
+    int failed = 0;
+    for (pid_t p : pids) failed += wait_exit(p) != 0;
+    writers_done = true;
+    r0.join();
+    r1.join();
+    REQUIRE(failed == 0);
+    REQUIRE(errors[0].empty());
+    REQUIRE(errors[1].empty());
+
+    Store store(store_path, key_options());
+    const std::int64_t versions = num(store.info("shared"), "versionsCreated");
+    REQUIRE(versions >= workers * count);
+    for (int r = 0; r < 2; ++r) {
+        INFO("reader " << r);
+        REQUIRE(!seqs[r].empty());
+        for (std::size_t i = 0; i < seqs[r].size(); ++i) REQUIRE(seqs[r][i] == static_cast<std::int64_t>(i + 1));
+        REQUIRE(created[r].size() == static_cast<std::size_t>(versions)); // one per version, none twice
+    }
+    REQUIRE(seqs[0] == seqs[1]);
 }
