@@ -73,12 +73,13 @@ struct SPR_API VersionNotes {
 /// What a rollback takes from its target version; everything else stays as
 /// it is now (docs/rollback.md, "Scopes"). @since 0.2
 struct SPR_API RollbackScope {
+    /// Which of the three forms the scope has.
     enum class Kind {
         tracked,    ///< the categories the policy tracks (the default)
         all,        ///< every field but settings
         categories, ///< exactly `categories`
     };
-    Kind kind = Kind::tracked;
+    Kind kind = Kind::tracked; ///< the form; `categories` matters only for Kind::categories
     /// Kind::categories: category names of SnapshotPolicy::all_categories()
     /// that a rollback can restore (image, codeVersion, env, ports,
     /// securityContext, cpu, memory, command, args, instances, mounts,
@@ -91,6 +92,7 @@ struct SPR_API RollbackScope {
     static RollbackScope from_json(std::string_view json, const std::string &path = "scope");
     /// `"tracked"`, `"all"` or the array, accepted back by from_json().
     std::string to_json() const;
+    /// Equal when kind and categories are equal.
     friend bool operator==(const RollbackScope &, const RollbackScope &) = default;
 };
 
@@ -193,8 +195,8 @@ struct SPR_API RestorePoint {
         before, ///< before the version was made
         after,  ///< after the next version replaced it
     };
-    Snapshot snapshot;
-    Relation relation = Relation::during;
+    Snapshot snapshot;                    ///< the registered snapshot
+    Relation relation = Relation::during; ///< when it was taken, relative to the version
 };
 
 /// JSON name of a relation: "during", "before" or "after". Static storage. @since 0.2
