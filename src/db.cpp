@@ -2,10 +2,17 @@
 // from the location, and the per-connection statement cache.
 #include "db.hpp"
 
+#include <algorithm>
+#include <thread>
+
 namespace spinner_rollback::detail {
 
 bool is_postgres_location(std::string_view location) noexcept {
     return location.starts_with("postgres://") || location.starts_with("postgresql://");
+}
+
+void Db::wait_for_change(std::chrono::milliseconds max) {
+    std::this_thread::sleep_for(std::min(max, std::chrono::milliseconds(25)));
 }
 
 Cursor *Db::acquire(const std::string &sql) {

@@ -12,6 +12,7 @@
 #include <spinner_rollback/error.hpp>
 
 #include <cstdint>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,6 +32,9 @@ struct Dialect {
     /// row, as an index condition: " IN (" … ")" | " = ANY(ARRAY[" … "])"
     /// (PostgreSQL turns such an IN list into a filter over every row).
     std::string_view in_open, in_close;
+    /// A statement that makes a commit wake every waiter on the store
+    /// (PostgreSQL NOTIFY), or empty: waiters poll.
+    std::string_view notify;
     /// Can join a LATERAL subquery (PostgreSQL). A page of versions needs
     /// it there: PostgreSQL sorts all of a spinner's versions to take 20
     /// when the ORDER BY names the outer join's inner side; SQLite does not.
@@ -112,6 +116,15 @@ public:
     virtual void begin(bool write) = 0;
     virtual void commit() = 0;
     virtual void rollback() noexcept = 0;
+
+    /// Waiting for a change another connection commits (events_wait).
+    /// arm_change_wait() starts listening before the caller looks for
+    /// changes; wait_for_change() returns once a change may have been
+    /// committed since, or after at most `max`. Both are thread-safe and
+    /// independent of the connection's other calls. The default (SQLite)
+    /// listens to nothing and sleeps: the caller looks again every 25 ms.
+    virtual void arm_change_wait() {}
+    virtual void wait_for_change(std::chrono::milliseconds max);
 
     /// Statement cache: a cursor per SQL text, prepared once per connection
     /// and reused after reset (up to 16 idle ones per text: a batch may

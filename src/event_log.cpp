@@ -34,6 +34,9 @@ void EventLog::append(std::string_view type, std::string_view spinner, std::opti
     }
     Stmt trim(db_, "DELETE FROM events WHERE seq <= (SELECT max(seq) FROM events) - ?");
     trim.bind(1, limit_).run();
+    // Wakes waiters at commit (PostgreSQL: one notification per transaction
+    // and channel, however many events).
+    if (const auto notify = db_.dialect().notify; !notify.empty()) Stmt(db_, std::string(notify)).run();
 }
 
 EventPage EventLog::list(std::int64_t after, std::int64_t limit) {

@@ -73,7 +73,7 @@ public:
     std::string_view engine_name() const noexcept override { return "sqlite"; }
     bool prefers_batches() const noexcept override { return false; }
     const Dialect &dialect() const noexcept override {
-        static constexpr Dialect d{"BLOB", "INTEGER", "TEXT", "INTEGER PRIMARY KEY", " WITHOUT ROWID", " IN (", ")", false};
+        static constexpr Dialect d{"BLOB", "INTEGER", "TEXT", "INTEGER PRIMARY KEY", " WITHOUT ROWID", " IN (", ")", "", false};
         return d;
     }
     void configure(bool full_durability) override {

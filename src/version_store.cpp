@@ -228,14 +228,18 @@ EventPage VersionStore::events(std::int64_t after, std::int64_t limit) const {
 EventPage VersionStore::wait_events(std::int64_t after, std::int64_t timeout_ms, std::int64_t limit) const {
     if (timeout_ms < 0 || timeout_ms > 3600000)
         throw Error(ErrorCode::invalid, "timeout must be 0-3600000 ms", "timeout_ms");
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    using namespace std::chrono;
+    const auto deadline = steady_clock::now() + milliseconds(timeout_ms);
     for (;;) {
+        // Listen first, then look: a commit after the look wakes the wait.
+        impl_->db.arm_change_wait();
         EventPage page = events(after, limit); // takes and releases the handle's lock
-        if (!page.events.empty() || std::chrono::steady_clock::now() >= deadline) return page;
-        // A cheap check every 25 ms (an index probe), sleeping in between:
-        // no core spins, and a commit elsewhere is seen within ~25 ms.
-        std::this_thread::sleep_until(
-            std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(25)));
+        const auto now = steady_clock::now();
+        if (!page.events.empty() || now >= deadline) return page;
+        // PostgreSQL: until a NOTIFY of a commit (any connection, any
+        // machine); SQLite: 25 ms of sleep, then an index probe. At most a
+        // second at a time, so a lost listener costs latency only.
+        impl_->db.wait_for_change(std::min(duration_cast<milliseconds>(deadline - now), milliseconds(1000)));
     }
 }
 
