@@ -526,8 +526,8 @@ SPR_C_API int spr_restore_points(spr_store *store, const char *spinner, int64_t 
  * @param[in] store required
  * @param[in] after_seq >= 0
  * @param[in] limit 1-10000
- * @param[out] out_json `{"events": [{"seq","at","type","spinner" (null for snapshot
- *        events),"version" (or null),"data": {...}}], "next": <seq to ask after next>}`,
+ * @param[out] out_json `{"storeId", "events": [{"seq","at","type","spinner" (null for
+ *        snapshot events),"version" (or null),"data": {...}}], "next": <seq to ask after next>}`,
  *        or NULL on failure; free with spr_free(); required
  * @retval SPR_OK success (possibly no events)
  * @retval SPR_E_INVALID NULL argument, after_seq < 0 (path "after"), limit out of range

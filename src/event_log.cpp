@@ -17,7 +17,7 @@ std::string EventPage::to_json() const {
                                    {"spinner", e.spinner.empty() ? json::value(nullptr) : json::value(e.spinner)},
                                    {"version", e.version ? json::value(*e.version) : json::value(nullptr)},
                                    {"data", json::parse(e.data_json)}});
-    return dump(json::object{{"events", std::move(arr)}, {"next", next}});
+    return dump(json::object{{"storeId", store_id}, {"events", std::move(arr)}, {"next", next}});
 }
 
 namespace detail {

@@ -79,6 +79,7 @@ VersionStore::Impl::Impl(const std::string &path, const StoreOptions &options)
         Stmt pk(db, "SELECT value FROM meta WHERE key='plan_key'");
         if (!pk.step()) throw Error(ErrorCode::corrupt, "store has no plan key");
         plan_key = pk.blob(0);
+        store_id = detail::store_id(db);
         sealer.load_data_key(); // a wrong key fails here, at open
     });
 }

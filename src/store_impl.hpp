@@ -83,6 +83,7 @@ public:
     detail::History history;
     detail::SnapshotTable snapshots;
     std::string plan_key;
+    std::string store_id; ///< immutable: read once at open
     /// Version rows read ahead by the transaction under way (version() and
     /// current_version() answer from them).
     std::vector<detail::VersionRow> known_versions;

@@ -222,7 +222,9 @@ void VersionStore::register_snapshot(const Snapshot &snap) {
 EventPage VersionStore::events(std::int64_t after, std::int64_t limit) const {
     if (after < 0) throw Error(ErrorCode::invalid, "after must be >= 0 (0 = from the oldest kept)", "after");
     if (limit < 1 || limit > 10000) throw Error(ErrorCode::invalid, "limit must be 1-10000", "limit");
-    return impl_->single([&] { return impl_->events.list(after, limit); });
+    EventPage page = impl_->single([&] { return impl_->events.list(after, limit); });
+    page.store_id = impl_->store_id;
+    return page;
 }
 
 EventPage VersionStore::wait_events(std::int64_t after, std::int64_t timeout_ms, std::int64_t limit) const {

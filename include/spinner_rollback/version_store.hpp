@@ -245,11 +245,12 @@ struct SPR_API Event {
 
 /// A page of events. @since 0.2
 struct SPR_API EventPage {
+    std::string store_id;      ///< the store's identity (StoreInfo::store_id): events belong to it
     std::vector<Event> events; ///< oldest first
     /// The seq to ask after next time: the last event's, else the one asked after.
     std::int64_t next = 0;
-    /// `{"events": [{"seq","at","type","spinner" (null for snapshot events),
-    ///   "version" (or null),"data"}], "next"}`
+    /// `{"storeId", "events": [{"seq","at","type","spinner" (null for snapshot
+    ///   events), "version" (or null),"data"}], "next"}`
     std::string to_json() const;
 };
 

@@ -81,6 +81,8 @@ TEST_CASE("every change appends its event; seq is gap-free; nothing secret", "[s
     CHECK(text.find("SECRET") == std::string::npos);
     CHECK(text.find(kSecretValue) == std::string::npos);
     CHECK(text.find("\"spinner\":null") != std::string::npos);
+    CHECK(all.store_id == store->info().store_id);
+    CHECK(text.find("\"storeId\":\"" + all.store_id + "\"") == 1);
 
     // pages
     const EventPage first = store->events(0, 5);
