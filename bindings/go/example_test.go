@@ -1,11 +1,14 @@
 package spinnerrollback_test
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
 	"os"
 	"path/filepath"
+	"time"
 
 	spr "spinner_rollback.example/go/spinnerrollback"
 )
@@ -123,4 +126,76 @@ func ExampleStore_Tag() {
 	// v2 notes: "1.5 broke checkout" by bob
 	// plan: rollback to v1: image shop:1.5 → shop:1.4
 	// v3 rollback of v1, scope [image]
+}
+
+// Read the store's outbox, then follow it: a goroutine waits for events
+// while another handle (here: another goroutine, elsewhere: another
+// process) writes.
+func ExampleStore_WaitEvents() {
+	dir, _ := os.MkdirTemp("", "spr-example-")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "store.db")
+	store, err := spr.Open(path, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	state := func(tag string) string {
+		return `{"schemaVersion": 1, "instances": 2, "containers": [{"name": "web",
+		         "image": {"reference": "registry.example/shop:` + tag + `"}}]}`
+	}
+	if _, err := store.Record("shop", state("1.4"), nil); err != nil {
+		log.Fatal(err)
+	}
+	page, err := store.Events(0, 100)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, e := range page.Events {
+		fmt.Printf("%d %s %s v%d\n", e.Seq, e.Type, e.Spinner, *e.Version)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	seen := make(chan spr.Event)
+	go func() { // the follower
+		defer close(seen)
+		for after := page.Next; ; {
+			p, err := store.WaitEvents(ctx, after, time.Minute)
+			if err != nil {
+				return // ctx done, or the store closed
+			}
+			for _, e := range p.Events {
+				seen <- e
+			}
+			after = p.Next
+		}
+	}()
+
+	other, err := spr.Open(path, nil) // a second handle on the same file
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Record("shop", state("1.5"), nil); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := other.Tag("shop", 2, "canary", nil); err != nil {
+		log.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		e := <-seen
+		var data struct{ Summary, Name string } // Data's fields depend on Type
+		if err := json.Unmarshal(e.Data, &data); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%d %s %s v%d %s%s\n", e.Seq, e.Type, e.Spinner, *e.Version, data.Summary, data.Name)
+	}
+	cancel()
+	for range seen { // wait for the follower to stop
+	}
+	// Output:
+	// 1 version.created shop v1
+	// 2 version.created shop v2 image shop:1.4 → shop:1.5
+	// 3 tag.set shop v2 canary
 }

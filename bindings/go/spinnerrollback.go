@@ -9,6 +9,8 @@
 // pruned) and annotated with Store.Annotate; Meta.ExpectedCurrent makes
 // Record and Commit a compare-and-set, and PlanRequest.Categories plans a
 // partial rollback (the committed Version.Scope records what was taken).
+// Every change appends an Event to the store's outbox: read it with
+// Store.Events, or wait for new ones with Store.WaitEvents.
 //
 // The binding links the installed C library through pkg-config
 // (spinner_rollback.pc); cgo must be enabled.
@@ -127,6 +129,18 @@ static int gospr_restore_points(spr_store *s, const char *spinner, int64_t n, ch
 	*err = gospr_take_error(rc);
 	return rc;
 }
+static int gospr_events(spr_store *s, int64_t after, int64_t limit, char **out, char **err) {
+	int rc = spr_events(s, after, limit, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+// Blocks up to timeout_ms (the Go side passes at most 1000); the library
+// sleeps between its checks and does not hold the handle meanwhile.
+static int gospr_events_wait(spr_store *s, int64_t after, int64_t timeout_ms, char **out, char **err) {
+	int rc = spr_events_wait(s, after, timeout_ms, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
 static int gospr_spinner_info(spr_store *s, const char *spinner, char **out, char **err) {
 	int rc = spr_spinner_info(s, spinner, out);
 	*err = gospr_take_error(rc);
@@ -169,10 +183,12 @@ static int gospr_policy_evaluate(const char *policy, const char *prev, const cha
 import "C"
 
 import (
+	"context"
 	"encoding/json"
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -580,6 +596,89 @@ func (s *Store) RestorePoints(spinner string, number int64) (*RestorePoints, err
 		return nil, err
 	}
 	return &res, nil
+}
+
+// Events returns at most limit (1-10000) events numbered above after (0:
+// from the oldest kept), oldest first: the store's outbox. Every change
+// appends its event in its own transaction; Seq is gap-free in commit
+// order, store-wide, whichever process wrote, and no event holds a secret
+// value. The newest Options.EventsLimit events are kept. Pass the page's
+// Next as after for the following page; an empty page is the end (for now).
+// ErrInvalid: after < 0 (Path "after") or limit out of range ("limit").
+func (s *Store) Events(after int64, limit int) (*EventPage, error) {
+	const op = "Events"
+	var res EventPage
+	err := s.call(op, &res, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		return C.gospr_events(h, C.int64_t(after), C.int64_t(limit), out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// MaxEventsWait is the longest timeout WaitEvents accepts (the C API's limit).
+const MaxEventsWait = time.Hour
+
+// eventsWaitSlice is the longest single spr_events_wait call WaitEvents
+// makes: between two calls it checks ctx, and Close (which waits for calls in
+// flight) is never held up for longer than about this.
+const eventsWaitSlice = time.Second
+
+// WaitEvents is Events (at most 1000 events) that waits up to timeout
+// (0 to MaxEventsWait) for an event numbered above after. It returns as soon
+// as there is one — a commit by any handle or process is seen within about
+// 25 ms — or an empty page (and a nil error) when the time is up. Other calls
+// on the Store, from other goroutines, go on while it waits.
+//
+// The wait is made of library calls of at most one second, with ctx checked
+// between them (and a call never outlasting ctx's deadline by much): when ctx
+// is done first, WaitEvents returns ctx.Err(). A Close on another goroutine
+// takes effect within about a second; WaitEvents then returns ErrClosed.
+// ErrInvalid: after < 0 (Path "after") or timeout out of range ("timeout").
+//
+// A follower loop:
+//
+//	for after := int64(0); ; {
+//		page, err := store.WaitEvents(ctx, after, time.Minute)
+//		if err != nil {
+//			return err // ctx done, ErrClosed, …
+//		}
+//		for _, e := range page.Events {
+//			handle(e)
+//		}
+//		after = page.Next
+//	}
+func (s *Store) WaitEvents(ctx context.Context, after int64, timeout time.Duration) (*EventPage, error) {
+	const op = "WaitEvents"
+	if timeout < 0 || timeout > MaxEventsWait {
+		return nil, invalidArg(op, "timeout", "must be 0 to %v, not %v", MaxEventsWait, timeout)
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		slice := min(time.Until(deadline), eventsWaitSlice)
+		if d, ok := ctx.Deadline(); ok {
+			slice = min(slice, time.Until(d))
+		}
+		// Whole milliseconds, rounded up so a wait never ends early.
+		ms := max(int64((slice+time.Millisecond-1)/time.Millisecond), 0)
+		var res EventPage
+		err := s.call(op, &res, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+			return C.gospr_events_wait(h, C.int64_t(after), C.int64_t(ms), out, cerr), nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(res.Events) > 0 || !time.Now().Before(deadline) {
+			return &res, nil
+		}
+	}
 }
 
 // SpinnerInfo returns facts about a spinner (rollback enabled, history

@@ -1,6 +1,7 @@
 package spinnerrollback_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -661,6 +662,11 @@ func TestCloseTwiceAndUseAfterClose(t *testing.T) {
 		"RegisterSnapshot": func() error { return s.RegisterSnapshot(spr.Snapshot{ID: "a", Volume: "v", SizeBytes: 1}) },
 		"Snapshots":        func() error { _, err := s.Snapshots(""); return err },
 		"DeleteSnapshot":   func() error { return s.DeleteSnapshot("a") },
+		"Events":           func() error { _, err := s.Events(0, 10); return err },
+		"WaitEvents": func() error {
+			_, err := s.WaitEvents(context.Background(), 0, time.Second)
+			return err
+		},
 	}
 	for name, f := range calls {
 		if err := f(); !errors.Is(err, spr.ErrClosed) {

@@ -34,6 +34,9 @@ type Options struct {
 	// tags (1-10000; 0 = library default, 50): Store.Tag beyond it fails with
 	// ErrConflict.
 	MaxTaggedVersions int `json:"maxTaggedVersions,omitempty"`
+	// EventsLimit is how many events the outbox keeps, the newest
+	// (1-100000000; 0 = library default, 100000). See Store.Events.
+	EventsLimit int `json:"eventsLimit,omitempty"`
 }
 
 func (o Options) MarshalJSON() ([]byte, error) {
@@ -501,4 +504,45 @@ type PolicyResult struct {
 	Snapshot bool      `json:"snapshot"`
 	Outcome  string    `json:"outcome"`
 	Reasons  []Trigger `json:"reasons"`
+}
+
+// Event types (Event.Type). Later library releases may add types: skip the
+// ones you do not know.
+const (
+	EventVersionCreated     = "version.created"     // Version: the new version; Data: reason, digest, summary (rollbackOf, scope)
+	EventRollbackCommitted  = "rollback.committed"  // Version: the new version; Data: target, scope, planId
+	EventStatusChanged      = "status.changed"      // Data: status
+	EventTagSet             = "tag.set"             // Data: name, author (movedFrom)
+	EventTagRemoved         = "tag.removed"         // Data: name
+	EventNoteAdded          = "note.added"          // Data: author, text
+	EventSnapshotRegistered = "snapshot.registered" // Spinner "", Version nil; Data: id, volume, createdAt, ready
+	EventSnapshotDeleted    = "snapshot.deleted"    // Spinner "", Version nil; Data: id
+	EventRollbackEnabled    = "rollback.enabled"    // Version nil
+	EventRollbackDisabled   = "rollback.disabled"   // Version nil
+	EventVersionsPruned     = "versions.pruned"     // Version nil; Data: numbers
+)
+
+// Event is one entry of the store's outbox (Store.Events). Seq numbers
+// events gap-free in commit order, store-wide; At is when the change was
+// committed. Data holds the type's own fields (docs/events.md) and never a
+// secret value.
+type Event struct {
+	Seq     int64           `json:"seq"`
+	At      time.Time       `json:"at"`
+	Type    string          `json:"type"`    // one of the Event* constants
+	Spinner string          `json:"spinner"` // "" for snapshot events (null in JSON)
+	Version *int64          `json:"version"` // the version the event is about, else nil
+	Data    json.RawMessage `json:"data"`    // a JSON object
+}
+
+// EventPage is what Store.Events and Store.WaitEvents return: events oldest
+// first, and Next, the after to ask with for the following page (the last
+// event's Seq, or the after asked with when the page is empty).
+type EventPage struct {
+	// StoreID is the identity of the store the events belong to
+	// (StoreInfo.StoreID): a reader that keeps Next to resume can check
+	// that it still reads the same store.
+	StoreID string  `json:"storeId"`
+	Events  []Event `json:"events"`
+	Next    int64   `json:"next"`
 }

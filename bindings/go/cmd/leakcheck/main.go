@@ -21,6 +21,7 @@ static long long c_heap_in_use(void) { return -1; }
 import "C"
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -33,6 +34,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	spr "spinner_rollback.example/go/spinnerrollback"
 )
@@ -94,6 +96,44 @@ func must(err error, what string) {
 	if err != nil {
 		log.Fatalf("leakcheck: %s: %v", what, err)
 	}
+}
+
+// seen is the seq of the last event read, for the next round's WaitEvents.
+var seen int64
+
+// events reads the outbox: this round's events, an empty wait, the oldest
+// page, a wait that times out, a cancelled wait, and the refusals.
+func events(s *spr.Store, i int) {
+	ctx := context.Background()
+	page, err := s.WaitEvents(ctx, seen, time.Second)
+	must(err, "wait events")
+	if len(page.Events) == 0 || page.Events[0].Seq != seen+1 || page.Next <= seen {
+		log.Fatalf("leakcheck: events after %d: %d events, next %d", seen, len(page.Events), page.Next)
+	}
+	seen = page.Next
+	empty, err := s.WaitEvents(ctx, seen, 0)
+	must(err, "wait events, none")
+	if len(empty.Events) != 0 || empty.Next != seen {
+		log.Fatalf("leakcheck: events after the newest: %+v", empty)
+	}
+	_, err = s.Events(0, 20)
+	must(err, "events page")
+	if i%20 == 0 {
+		_, err = s.WaitEvents(ctx, seen, 2*time.Millisecond)
+		must(err, "wait events, timeout")
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		_, err = s.WaitEvents(cctx, seen, time.Second)
+		expect(err, context.Canceled, "wait events, cancelled")
+	}
+	_, err = s.Events(-1, 10)
+	expect(err, spr.ErrInvalid, "events after -1")
+	_, err = s.Events(0, 0)
+	expect(err, spr.ErrInvalid, "events limit 0")
+	_, err = s.WaitEvents(ctx, -1, 0)
+	expect(err, spr.ErrInvalid, "wait events after -1")
+	_, err = s.WaitEvents(ctx, 0, -time.Second)
+	expect(err, spr.ErrInvalid, "wait events negative timeout")
 }
 
 // iteration runs one round of every call kind.
@@ -212,14 +252,18 @@ func iteration(s *spr.Store, dir string, i int) {
 	_, err = spr.EvaluatePolicy(&spr.Policy{Triggers: []string{"bogus"}}, a, b)
 	expect(err, spr.ErrInvalid, "evaluate bad policy")
 
+	events(s, i)
+
 	if i%50 == 0 { // open/close: handles must not leak either
-		o, err := spr.Open(filepath.Join(dir, "other.db"), &spr.Options{Key: key, Durability: spr.DurabilityNormal, MaxTaggedVersions: 3})
+		o, err := spr.Open(filepath.Join(dir, "other.db"), &spr.Options{Key: key, Durability: spr.DurabilityNormal, MaxTaggedVersions: 3, EventsLimit: 10})
 		must(err, "open other")
 		_, err = o.Record("shop", a, nil)
 		expect(err, nil, "record other")
 		must(o.Close(), "close other")
 		_, err = spr.Open(filepath.Join(dir, "x.db"), &spr.Options{Key: "short"})
 		expect(err, spr.ErrInvalid, "open bad key")
+		_, err = spr.Open(filepath.Join(dir, "x.db"), &spr.Options{Key: key, EventsLimit: -1})
+		expect(err, spr.ErrInvalid, "open bad eventsLimit")
 	}
 }
 
@@ -251,7 +295,8 @@ func main() {
 	must(err, "tempdir")
 	defer os.RemoveAll(dir)
 	dbPath := filepath.Join(dir, "store.db")
-	s, err := spr.Open(dbPath, &spr.Options{Key: key, Durability: spr.DurabilityNormal})
+	// A small outbox: old events are trimmed on every write (exercised too).
+	s, err := spr.Open(dbPath, &spr.Options{Key: key, Durability: spr.DurabilityNormal, EventsLimit: 2000})
 	must(err, "open")
 
 	var base sample

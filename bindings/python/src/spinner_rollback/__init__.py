@@ -17,6 +17,8 @@ Quick tour::
         v = store.commit(plan, author="alice", message="undo 1.5")
         store.set_status("shop", v.number, "active")
         store.tag("shop", 1, "known-good", note="last release before 1.5")
+        for event in store.events(after=0):      # the outbox; store.follow() waits for more
+            print(event.seq, event.type, event.spinner, event.version)
 
 See ``docs/python.md`` for the full guide.
 """
@@ -46,9 +48,12 @@ from .errors import (
     error_class,
 )
 from .models import (
+    EVENT_TYPES,
     Change,
     Decision,
     Diff,
+    Event,
+    EventPage,
     FromSnapshot,
     NewVolume,
     Note,
@@ -114,6 +119,9 @@ __all__ = [
     "SpinnerInfo",
     "StoreInfo",
     "Decision",
+    "Event",
+    "EventPage",
+    "EVENT_TYPES",
     # errors
     "LibraryNotFoundError",
     "SpinnerRollbackError",

@@ -80,6 +80,10 @@ _PROTOTYPES = {
     "spr_tagged_version": (c_int, [c_void_p, c_char_p, c_char_p, ctypes.POINTER(c_int64)]),
     "spr_annotate": (c_int, [c_void_p, c_char_p, c_int64, c_char_p, OUT]),
     "spr_restore_points": (c_int, [c_void_p, c_char_p, c_int64, OUT]),
+    "spr_events": (c_int, [c_void_p, c_int64, c_int64, OUT]),
+    # Blocks up to timeout_ms: like every call here it goes through CDLL, so
+    # ctypes releases the GIL for its duration.
+    "spr_events_wait": (c_int, [c_void_p, c_int64, c_int64, OUT]),
     "spr_spinner_info": (c_int, [c_void_p, c_char_p, OUT]),
     "spr_spinners": (c_int, [c_void_p, OUT]),
     "spr_store_info": (c_int, [c_void_p, OUT]),

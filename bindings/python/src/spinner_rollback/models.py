@@ -32,6 +32,9 @@ __all__ = [
     "SpinnerInfo",
     "StoreInfo",
     "Decision",
+    "Event",
+    "EventPage",
+    "EVENT_TYPES",
     "parse_timestamp",
     "format_timestamp",
 ]
@@ -626,3 +629,93 @@ class Decision:
     def from_json(cls, o: Mapping[str, JSON]) -> "Decision":
         """Build from the object ``spr_policy_evaluate`` returns."""
         return cls(snapshot=bool(o["snapshot"]), outcome=o["outcome"], reasons=_reasons(o.get("reasons")))
+
+
+#: The event types this release of the library writes (:attr:`Event.type`),
+#: in no particular order.  Later releases may add types: skip the ones you
+#: do not know rather than fail.
+EVENT_TYPES = (
+    "version.created",
+    "rollback.committed",
+    "status.changed",
+    "tag.set",
+    "tag.removed",
+    "note.added",
+    "snapshot.registered",
+    "snapshot.deleted",
+    "rollback.enabled",
+    "rollback.disabled",
+    "versions.pruned",
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of the store's event outbox (:meth:`Store.events`).
+
+    ``seq`` numbers events gap-free in commit order, store-wide (across
+    processes too); ``at`` is when the change was committed; ``type`` is one
+    of :data:`EVENT_TYPES` (e.g. ``"version.created"``, ``"tag.set"``).
+    ``spinner`` is ``None`` for snapshot events; ``version`` is the version
+    the event is about, or ``None`` (``versions.pruned`` lists its numbers in
+    ``data["numbers"]``).  ``data`` holds the type's own fields
+    (docs/events.md) and never a secret value.
+    """
+
+    seq: int
+    at: datetime
+    type: str
+    spinner: Optional[str]
+    version: Optional[int]
+    data: Dict[str, JSON] = field(default_factory=dict)
+    raw: Dict[str, JSON] = _raw()
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "Event":
+        """Build from an entry of ``events`` of ``spr_events``."""
+        v = o.get("version")
+        return cls(
+            seq=int(o["seq"]),
+            at=parse_timestamp(o["at"]),
+            type=str(o["type"]),
+            spinner=o.get("spinner"),
+            version=None if v is None else int(v),
+            data=dict(o.get("data") or {}),
+            raw=dict(o),
+        )
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """A page of events, oldest first; iterable over its :class:`Event` items,
+    falsy when empty.
+
+    ``next`` is the ``after`` to ask with for the following page: the last
+    event's ``seq``, or the ``after`` asked with when the page is empty.
+    ``store_id`` is the identity of the store the events belong to
+    (:attr:`StoreInfo.store_id`): a reader that keeps ``next`` to resume
+    can check that it still reads the same store.
+    """
+
+    events: List[Event]
+    next: int
+    store_id: Optional[str] = None
+    raw: Dict[str, JSON] = _raw()
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        """Iterate over the events."""
+        return iter(self.events)
+
+    def __len__(self) -> int:
+        """Number of events."""
+        return len(self.events)
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "EventPage":
+        """Build from the object ``spr_events`` / ``spr_events_wait`` return."""
+        return cls(
+            events=[Event.from_json(e) for e in o.get("events") or []],
+            next=int(o["next"]),
+            store_id=o.get("storeId"),
+            raw=dict(o),
+        )

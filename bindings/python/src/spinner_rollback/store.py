@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ctypes
 import json
+import math
 import operator
 import os
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import (
@@ -27,6 +29,8 @@ from .models import (
     DataSource,
     Decision,
     Diff,
+    Event,
+    EventPage,
     FromSnapshot,
     Note,
     Plan,
@@ -58,6 +62,13 @@ PolicyLike = Union[Mapping[str, Any], Sequence[str]]
 PathLike = Union[str, "os.PathLike[str]"]
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+#: The longest single ``spr_events_wait`` call :meth:`Store.wait_events`
+#: makes, in ms.  A longer wait is made of such slices so that :meth:`Store.close`
+#: (which waits for calls in progress) is never held up for more than about this.
+_WAIT_SLICE_MS = 1000
+#: The longest wait the library accepts (``spr_events_wait``: 0-3600000 ms).
+_WAIT_MAX_S = 3600
 
 
 # --------------------------------------------------------------------------
@@ -117,6 +128,16 @@ def _int64(value: Any, arg: str) -> int:
     if not _INT64_MIN <= n <= _INT64_MAX:
         raise InvalidError(f"{arg} is out of range for a 64-bit integer", path=arg)
     return n
+
+
+def _seconds(value: Any, arg: str, maximum: float = _WAIT_MAX_S) -> float:
+    """A timeout in seconds: a finite real number, 0 to *maximum*."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{arg} must be a number of seconds, not {type(value).__name__}")
+    t = float(value)
+    if not (0.0 <= t <= maximum):  # also refuses NaN
+        raise InvalidError(f"{arg} must be 0-{maximum:g} seconds", path=arg)
+    return t
 
 
 def _meta(**fields: Any) -> Optional[bytes]:
@@ -288,6 +309,8 @@ class Store:
         max_tagged_versions: how many versions of one spinner may carry tags
             (1-10000, library default 50); tagging beyond it is a
             :class:`~spinner_rollback.ConflictError`.
+        events_limit: how many events the outbox keeps, the newest
+            (1-100000000, library default 100000); see :meth:`events`.
         cipher: a :class:`Cipher` (KMS) wrapping the data key, instead of a key.
 
     Raises:
@@ -306,6 +329,7 @@ class Store:
         busy_timeout_ms: Optional[int] = None,
         durability: Optional[str] = None,
         max_tagged_versions: Optional[int] = None,
+        events_limit: Optional[int] = None,
         cipher: Optional[Cipher] = None,
     ) -> None:
         self._cond = threading.Condition()
@@ -339,6 +363,8 @@ class Store:
             opts["durability"] = durability
         if max_tagged_versions is not None:
             opts["maxTaggedVersions"] = max_tagged_versions
+        if events_limit is not None:
+            opts["eventsLimit"] = events_limit
         options = _json_bytes(opts, "options") if opts else None
 
         lib = _native.lib()
@@ -614,6 +640,88 @@ class Store:
         s, n = _text(spinner, "spinner"), _int64(number, "number")
         with self._use() as h:
             return RestorePoints.from_json(_call_json(_native.lib().spr_restore_points, h, s, n))
+
+    # -- events ----------------------------------------------------------------
+
+    def events(self, after: int = 0, limit: int = 1000) -> EventPage:
+        """At most *limit* (1-10000) events numbered above *after* (0: from
+        the oldest kept), oldest first: the store's outbox.
+
+        Every change (a version created, a rollback committed, a status,
+        tag, note or snapshot change, rollback switched on or off, versions
+        pruned) appends its event in its own transaction; ``seq`` is
+        gap-free in commit order, store-wide, whichever process wrote.  No
+        event holds a secret value.  The newest ``events_limit`` events are
+        kept.  Pass :attr:`EventPage.next` as *after* for the next page; an
+        empty page is the end (for now).
+
+        Raises:
+            InvalidError: *after* < 0 or *limit* out of range (``path`` names it).
+        """
+        a, n = _int64(after, "after"), _int64(limit, "limit")
+        with self._use() as h:
+            return EventPage.from_json(_call_json(_native.lib().spr_events, h, a, n))
+
+    def wait_events(self, after: int = 0, timeout: float = 30.0) -> EventPage:
+        """As :meth:`events` (at most 1000 events), but waits up to *timeout*
+        **seconds** (a float, 0-3600) for an event numbered above *after*.
+
+        Returns as soon as there is one (a commit by any handle or process is
+        seen within about 25 ms), else an empty page when the time is up.
+        The GIL is released while it waits, and other threads' calls on this
+        store are not held up.  The wait is made of library calls of at most
+        one second each, so :meth:`close` on another thread takes effect
+        within about a second: this call then raises
+        :class:`~spinner_rollback.StoreClosedError`.
+
+        Raises:
+            InvalidError: *after* < 0 or *timeout* out of range.
+            StoreClosedError: the store is (or got) closed.
+        """
+        a = _int64(after, "after")
+        deadline = time.monotonic() + _seconds(timeout, "timeout")
+        while True:
+            remaining_ms = math.ceil((deadline - time.monotonic()) * 1000)
+            ms = max(0, min(remaining_ms, _WAIT_SLICE_MS))
+            with self._use() as h:
+                o = _call_json(_native.lib().spr_events_wait, h, a, ms)
+            page = EventPage.from_json(o)
+            if page.events or time.monotonic() >= deadline:
+                return page
+
+    def follow(self, after: int = 0, *, poll_timeout: float = 30.0) -> Iterator[Event]:
+        """Yield every event numbered above *after*, oldest first, waiting for
+        new ones: a generator that never ends on its own.
+
+        It runs until the caller stops iterating (``break``, or ``close()`` on
+        the generator).  It waits in :meth:`wait_events` calls of
+        *poll_timeout* seconds (0-3600) and yields nothing while idle, so a
+        thread blocked in it is stopped by closing the store: the generator
+        then raises :class:`~spinner_rollback.StoreClosedError` within about
+        a second.  To resume later, keep the last :attr:`Event.seq` seen and
+        pass it as *after*.  A follower that falls more than
+        ``events_limit`` events behind misses the oldest: ``seq`` jumps.
+
+        Raises:
+            InvalidError: *after* < 0 or *poll_timeout* out of range (at
+                once, not on the first ``next()``).
+            StoreClosedError: the store is (or got) closed.
+        """
+        cursor = _int64(after, "after")
+        if cursor < 0:
+            raise InvalidError("after must be >= 0 (0 = from the oldest kept)", path="after")
+        poll = _seconds(poll_timeout, "poll_timeout")
+        if self._handle is None:
+            raise StoreClosedError(f"store {self.path!r} is closed", path="store")
+        return self._follow(cursor, poll)
+
+    def _follow(self, cursor: int, poll: float) -> Iterator[Event]:
+        while True:
+            page = self.wait_events(cursor, poll)
+            for e in page.events:
+                cursor = e.seq
+                yield e
+            cursor = max(cursor, page.next)
 
     def spinner_info(self, spinner: str) -> SpinnerInfo:
         """Facts about *spinner* (rollback enabled, history limit, current version, …).
