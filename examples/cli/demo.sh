@@ -7,7 +7,8 @@
 #   the restore points of @golden (the snapshot taken while it was current
 #   first); a full rollback to @golden with that snapshot's data (a new
 #   volume at a cost, so it needs --confirm; the volume in use is kept: v7);
-#   a note on the version that broke things, and the listing with its tags.
+#   a note on the version that broke things, the listing with its tags, and
+#   the store's last events.
 #
 # usage: examples/cli/demo.sh [PATH/TO/spinner-rollback]
 # Exits non-zero if a step that should succeed fails, a step that should be
@@ -302,6 +303,14 @@ check "versions" "$WORK/versions.txt" '^  6 .*rollback of v3 \[image\]'
 check "versions: tag golden on v3" "$WORK/versions.txt" '^  3 .* golden '
 expect "v4 carries the note" '
 assert [n["text"] for n in v["notes"]] == ["v4 broke checkout"], v["notes"]' show shop 4
+
+step "21. The store's events, the newest five: every change above, in commit order"
+LAST=$(expect "events" '
+assert [e["seq"] for e in v["events"]] == list(range(1, v["next"] + 1)), v
+print(v["next"])' events)
+run events --after $((LAST - 5)) | tee "$WORK/events.txt"
+check "events: the rollback to @golden" "$WORK/events.txt" ' rollback\.committed +shop +v7 +to v3 '
+check "events: the note, last" "$WORK/events.txt" "^$LAST .* note\.added +shop +v4 +carol: v4 broke checkout$"
 
 echo
 echo "demo: all steps behaved as expected"

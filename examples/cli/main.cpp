@@ -3,8 +3,12 @@
 // spinner-rollback: the operator's command-line tool over a version store.
 // It uses only the public C++ API of spinner_rollback. See docs/cli.md.
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
+#include <csignal>
+#include <signal.h>  // sigaction
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +19,7 @@
 #include <iterator>
 #include <memory>
 #include <new>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -73,6 +78,13 @@ Commands:
                             (during) first, then before, then after
   policy check PREV.json|-|none NEXT.json|- [--policy POLICY.json]
                             would NEXT after PREV create a version?
+  events [--after N] [--limit N] [--follow] [--timeout-ms N]
+                            the store's changes (versions, rollbacks, status,
+                            tags, notes, snapshots, pruning), oldest first,
+                            after seq N (default 0: from the oldest kept), at
+                            most --limit (default 1000); --follow keeps
+                            printing them as they come until interrupted, or
+                            until --timeout-ms N passes without one
   spinners                  list the spinners in the store
   info [SPINNER]            rollback setting, history limit, current version
                             (no SPINNER: the store's identity and schema)
@@ -151,6 +163,9 @@ const std::vector<OptionSpec>& AllOptions() {
       {"expected-current", 0, true, false},
       {"note", 0, true, false},
       {"move", 0, false, false},
+      {"after", 0, true, false},
+      {"follow", 0, false, false},
+      {"timeout-ms", 0, true, false},
   };
   return kOptions;
 }
@@ -282,6 +297,40 @@ std::int64_t ParseLimit(std::string_view text) {
   return n;
 }
 
+// "--after 12" -> 12: an event seq, 0 or more.
+std::int64_t ParseAfter(std::string_view text) {
+  std::int64_t n = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, n);
+  if (text.empty() || ec != std::errc() || ptr != end || n < 0) {
+    throw UsageError("--after must be an event seq, 0 or more (0: from the "
+                     "oldest kept), not \"" + std::string(text) + "\"");
+  }
+  return n;
+}
+
+// "--timeout-ms 1500" -> 1500, in 0..3600000 (what wait_events takes).
+std::int64_t ParseTimeoutMs(std::string_view text) {
+  std::int64_t n = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, n);
+  if (text.empty() || ec != std::errc() || ptr != end || n < 0 ||
+      n > 3600000) {
+    throw UsageError("--timeout-ms must be a number of milliseconds from 0 "
+                     "to 3600000, not \"" + std::string(text) + "\"");
+  }
+  return n;
+}
+
+// "events --follow" waits at most this long per call, so that it sees
+// SIGINT and SIGTERM (which only set a flag) this soon.
+constexpr std::int64_t kFollowPollMs = 500;
+
+// Set by SIGINT and SIGTERM during "events --follow".
+volatile std::sig_atomic_t g_stop_following = 0;
+
+extern "C" void StopFollowing(int) { g_stop_following = 1; }
+
 // A second line for errors an operator fixes on the command line.
 const char* Hint(const sr::Error& error) {
   const std::string& path = error.path();
@@ -345,6 +394,12 @@ class Cli {
   void SnapshotDeleteCommand(const std::vector<std::string>& operands);
   void RestorePointsCommand(const std::vector<std::string>& operands);
   void PolicyCheckCommand(const std::vector<std::string>& operands);
+  void EventsCommand(const std::vector<std::string>& operands);
+  // "events --follow": pages of events after `after` as they come.
+  void FollowEvents(std::int64_t after, std::int64_t limit,
+                    std::optional<std::int64_t> idle_timeout_ms);
+  // Prints one batch of events: table rows, or one JSON object a line.
+  void PrintEventBatch(const sr::EventPage& page, EventTable* table) const;
   void SpinnersCommand(const std::vector<std::string>& operands);
   void InfoCommand(const std::vector<std::string>& operands);
   void VersionCommand(const std::vector<std::string>& operands);
@@ -392,6 +447,9 @@ const std::vector<Command>& Cli::Commands() {
        "SPINNER VERSION"},
       {"policy check", 2, 2, {"policy"}, &Cli::PolicyCheckCommand,
        "PREV.json|-|none NEXT.json|- [--policy POLICY.json]"},
+      {"events", 0, 0, {"after", "limit", "follow", "timeout-ms"},
+       &Cli::EventsCommand,
+       "[--after N] [--limit N] [--follow] [--timeout-ms N]"},
       {"spinners", 0, 0, {}, &Cli::SpinnersCommand, ""},
       {"info", 0, 1, {}, &Cli::InfoCommand, "[SPINNER]"},
       {"version", 0, 0, {}, &Cli::VersionCommand, ""},
@@ -850,6 +908,135 @@ void Cli::PolicyCheckCommand(const std::vector<std::string>& operands) {
   }
 }
 
+// Events after seq N were asked for, but the outbox no longer keeps the
+// first ones (the eventsLimit store option): say so, on stderr.
+void WarnIfDropped(std::int64_t after, const sr::EventPage& page) {
+  if (after <= 0 || page.events.empty()) return;
+  const std::int64_t first = page.events.front().seq;
+  if (first <= after + 1) return;
+  if (first - 1 > after + 1) {
+    std::cerr << "warning: events " << after + 1 << " to " << first - 1
+              << " are";
+  } else {
+    std::cerr << "warning: event " << after + 1 << " is";
+  }
+  std::cerr << " no longer kept (store option eventsLimit); continuing "
+               "from seq " << first << '\n';
+}
+
+void Cli::EventsCommand(const std::vector<std::string>&) {
+  const std::int64_t after =
+      args_.Has("after") ? ParseAfter(args_.Get("after")) : 0;
+  const std::int64_t limit =
+      args_.Has("limit") ? ParseLimit(args_.Get("limit")) : 1000;
+  std::optional<std::int64_t> timeout_ms;
+  if (args_.Has("timeout-ms")) {
+    timeout_ms = ParseTimeoutMs(args_.Get("timeout-ms"));
+  }
+  if (args_.Has("follow")) {
+    FollowEvents(after, limit, timeout_ms);
+    return;
+  }
+  sr::VersionStore& store = Store();
+  // --timeout-ms without --follow: one page, waiting up to N ms for it.
+  const sr::EventPage page = timeout_ms
+                                 ? store.wait_events(after, *timeout_ms, limit)
+                                 : store.events(after, limit);
+  WarnIfDropped(after, page);
+  if (Json()) {
+    PrintJson(page.to_json());
+    return;
+  }
+  if (page.events.empty()) {
+    std::cout << "no events";
+    if (after > 0) std::cout << " after seq " << after;
+    std::cout << '\n';
+    return;
+  }
+  EventTable table(/*streaming=*/false);
+  table.Print(std::cout, page.events);
+  if (static_cast<std::int64_t>(page.events.size()) == limit &&
+      !store.events(page.next, 1).events.empty()) {
+    std::cout << "(more: spinner-rollback events --after " << page.next;
+    if (args_.Has("limit")) std::cout << " --limit " << limit;
+    std::cout << ")\n";
+  }
+}
+
+void Cli::PrintEventBatch(const sr::EventPage& page, EventTable* table) const {
+  if (!Json()) {
+    table->Print(std::cout, page.events);
+    return;
+  }
+  // JSON Lines: each event as EventPage::to_json() writes it.
+  const json::value parsed = json::parse(page.to_json());
+  for (const json::value& event : parsed.at("events").as_array()) {
+    std::cout << json::serialize(event) << '\n';
+  }
+}
+
+void Cli::FollowEvents(std::int64_t after, std::int64_t limit,
+                       std::optional<std::int64_t> idle_timeout_ms) {
+  using Clock = std::chrono::steady_clock;
+  sr::VersionStore& store = Store();
+  // SIGINT and SIGTERM end the loop after the wait in progress (at most
+  // kFollowPollMs), and the command exits 0; a second one kills the
+  // process as usual. A signal the parent ignores stays ignored (a
+  // background job of a script ignores SIGINT).
+  g_stop_following = 0;
+  struct sigaction action {};
+  action.sa_handler = StopFollowing;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESETHAND;
+  for (const int signal_number : {SIGINT, SIGTERM}) {
+    struct sigaction previous {};
+    if (sigaction(signal_number, nullptr, &previous) == 0 &&
+        previous.sa_handler == SIG_IGN) {
+      continue;
+    }
+    sigaction(signal_number, &action, nullptr);
+  }
+
+  EventTable table(/*streaming=*/true);
+  if (!Json()) {
+    table.PrintHeader(std::cout);
+    std::cout.flush();
+  }
+  const auto idle_timeout =
+      std::chrono::milliseconds(idle_timeout_ms.value_or(0));
+  auto deadline = Clock::now() + idle_timeout;
+  std::int64_t next = after;
+  while (g_stop_following == 0) {
+    std::int64_t wait_ms = kFollowPollMs;
+    if (idle_timeout_ms) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            deadline - Clock::now()).count();
+      wait_ms = std::clamp<std::int64_t>(left, 0, kFollowPollMs);
+    }
+    sr::EventPage page;
+    try {
+      page = store.wait_events(next, wait_ms, limit);
+    } catch (const sr::Error&) {
+      // A wait cut short by the signal is the end asked for, not an error.
+      if (g_stop_following != 0) break;
+      throw;
+    }
+    if (page.events.empty()) {
+      if (idle_timeout_ms && Clock::now() >= deadline) break;
+      continue;
+    }
+    WarnIfDropped(next, page);
+    PrintEventBatch(page, &table);
+    std::cout.flush();
+    if (!std::cout) {
+      throw sr::Error(sr::ErrorCode::io, "cannot write to standard output",
+                      "-");
+    }
+    next = page.next;
+    deadline = Clock::now() + idle_timeout;
+  }
+}
+
 void Cli::SpinnersCommand(const std::vector<std::string>&) {
   sr::VersionStore& store = Store();
   std::vector<sr::SpinnerInfo> infos;
@@ -869,9 +1056,7 @@ void Cli::InfoCommand(const std::vector<std::string>& operands) {
     if (Json()) {
       PrintJson(store.to_json());
     } else {
-      std::cout << "store " << store.store_id << "\n  engine: " << store.engine
-                << "\n  schema version: " << store.schema_version
-                << "\n  library: spinner_rollback " << store.library_version << '\n';
+      PrintStoreInfo(std::cout, store);
     }
     return;
   }

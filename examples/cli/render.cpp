@@ -3,8 +3,10 @@
 #include "render.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include <boost/json.hpp>
@@ -148,6 +150,48 @@ void PrintReasons(std::ostream& out, const std::vector<sr::Reason>& reasons) {
     table.AddRow({reason.category, reason.path});
   }
   table.Print(out);
+}
+
+// `text` on one line: control characters (newlines, tabs) become spaces,
+// and text longer than `max_width` columns is cut, ending in "…".
+std::string OneLine(std::string_view text, size_t max_width) {
+  std::string out;
+  size_t width = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const bool starts_code_point = (c & 0xC0) != 0x80;
+    if (starts_code_point) {
+      if (width == max_width) {
+        // Cut before the last column's code point to make room for "…".
+        while (!out.empty()) {
+          const unsigned char last = static_cast<unsigned char>(out.back());
+          out.pop_back();
+          if ((last & 0xC0) != 0x80) break;
+        }
+        out += "\u2026";
+        return out;
+      }
+      ++width;
+    }
+    out += (c < 0x20 || c == 0x7F) ? ' ' : static_cast<char>(c);
+  }
+  return out;
+}
+
+// An event's rollback scope as --scope takes it ("all", "image,env"); empty
+// for the default "tracked" or no scope.
+std::string EventScopeText(const json::value* scope) {
+  if (scope == nullptr) return {};
+  if (scope->is_string()) {
+    return scope->get_string() == "tracked" ? std::string()
+                                            : std::string(scope->get_string());
+  }
+  if (!scope->is_array()) return {};
+  std::vector<std::string> names;
+  for (const json::value& name : scope->get_array()) {
+    if (name.is_string()) names.emplace_back(name.get_string());
+  }
+  return Join(names, ",");
 }
 
 }  // namespace
@@ -565,6 +609,177 @@ void PrintSpinnerInfo(std::ostream& out, const sr::SpinnerInfo& info) {
                     {"current version", current},
                     {"versions created", std::to_string(info.versions_created)},
                     {"last recorded", OrDash(info.last_recorded_at)}});
+}
+
+void PrintStoreInfo(std::ostream& out, const sr::StoreInfo& info) {
+  PrintFields(out, {{"store id", info.store_id},
+                    {"engine", info.engine},
+                    {"schema version", std::to_string(info.schema_version)},
+                    {"library", "spinner_rollback " + info.library_version}});
+}
+
+std::string EventDataText(const sr::Event& event) {
+  // Longer data is cut: "show" and "-o json" have all of it.
+  constexpr size_t kMaxWidth = 160;
+  boost::system::error_code ec;
+  const json::value data = json::parse(event.data_json, ec);
+  if (ec || !data.is_object()) return OneLine(event.data_json, kMaxWidth);
+  const json::object& object = data.get_object();
+  auto text_of = [&](const char* key) -> std::string {
+    const json::value* value = object.if_contains(key);
+    return value != nullptr && value->is_string()
+               ? std::string(value->get_string())
+               : std::string();
+  };
+  auto number_of = [&](const char* key) -> std::optional<std::int64_t> {
+    const json::value* value = object.if_contains(key);
+    if (value == nullptr || !value->is_number()) return std::nullopt;
+    boost::system::error_code number_ec;
+    const auto number = value->to_number<std::int64_t>(number_ec);
+    if (number_ec) return std::nullopt;
+    return number;
+  };
+  auto scope_suffix = [&] {
+    const std::string scope = EventScopeText(object.if_contains("scope"));
+    return scope.empty() ? scope : " [" + scope + "]";
+  };
+
+  std::string text;
+  const std::string& type = event.type;
+  if (type == "version.created") {
+    // "deploy: SUMMARY"; a rollback's summary says "rollback to v3: ...",
+    // shown with the scope: "rollback to v3 [image]: ...".
+    const std::string summary = text_of("summary");
+    if (const auto target = number_of("rollbackOf")) {
+      const std::string prefix = "rollback to v" + std::to_string(*target);
+      if (summary.rfind(prefix + ":", 0) == 0) {
+        text = prefix + scope_suffix() + summary.substr(prefix.size());
+      } else {
+        text = prefix + scope_suffix();
+        if (!summary.empty()) text += ": " + summary;
+      }
+    } else {
+      text = text_of("reason");
+      if (!summary.empty()) text += (text.empty() ? "" : ": ") + summary;
+    }
+  } else if (type == "rollback.committed") {
+    // "to v3 [image] (plan plan-1a2b)".
+    if (const auto target = number_of("target")) {
+      text = "to v" + std::to_string(*target) + scope_suffix();
+      const std::string plan = text_of("planId");
+      if (!plan.empty()) text += " (plan " + plan + ")";
+    }
+  } else if (type == "status.changed") {
+    text = text_of("status");
+  } else if (type == "tag.set") {
+    // "golden (moved from v1) by alice".
+    text = text_of("name");
+    if (!text.empty()) {
+      if (const auto from = number_of("movedFrom")) {
+        text += " (moved from v" + std::to_string(*from) + ")";
+      }
+      const std::string author = text_of("author");
+      if (!author.empty()) text += " by " + author;
+    }
+  } else if (type == "tag.removed") {
+    text = text_of("name");
+  } else if (type == "note.added") {
+    // "carol: v4 broke checkout".
+    text = text_of("text");
+    const std::string author = text_of("author");
+    if (!text.empty() && !author.empty()) text = author + ": " + text;
+  } else if (type == "snapshot.registered") {
+    // "snap-1 of vol-1, ready".
+    text = text_of("id");
+    if (!text.empty()) {
+      const std::string volume = text_of("volume");
+      if (!volume.empty()) text += " of " + volume;
+      if (const json::value* ready = object.if_contains("ready");
+          ready != nullptr && ready->is_bool()) {
+        text += ready->get_bool() ? ", ready" : ", not ready";
+      }
+    }
+  } else if (type == "snapshot.deleted") {
+    text = text_of("id");
+  } else if (type == "versions.pruned") {
+    // "v1,v2".
+    if (const json::value* numbers = object.if_contains("numbers");
+        numbers != nullptr && numbers->is_array()) {
+      std::vector<std::string> names;
+      for (const json::value& number : numbers->get_array()) {
+        names.push_back(number.is_int64()
+                            ? "v" + std::to_string(number.get_int64())
+                            : json::serialize(number));
+      }
+      text = Join(names, ",");
+    }
+  }
+  // An unknown type, or one whose data is not as expected: the JSON.
+  if (text.empty()) text = object.empty() ? "-" : json::serialize(data);
+  return OneLine(text, kMaxWidth);
+}
+
+namespace {
+
+constexpr size_t kEventColumns = 6;
+
+void PrintEventRow(std::ostream& out, const std::vector<size_t>& widths,
+                   const std::array<std::string, kEventColumns>& cells) {
+  std::string line;
+  for (size_t i = 0; i < kEventColumns; ++i) {
+    line.append(cells[i]);
+    if (i + 1 < kEventColumns) {
+      line.append(widths[i] - std::min(widths[i], DisplayWidth(cells[i])) + 2,
+                  ' ');
+    }
+  }
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  out << line << '\n';
+}
+
+const std::array<std::string, kEventColumns>& EventHeader() {
+  static const std::array<std::string, kEventColumns> kHeader = {
+      "SEQ", "AT", "TYPE", "SPINNER", "VERSION", "DATA"};
+  return kHeader;
+}
+
+}  // namespace
+
+EventTable::EventTable(bool streaming) {
+  for (size_t i = 0; i + 1 < kEventColumns; ++i) {
+    widths_.push_back(DisplayWidth(EventHeader()[i]));
+  }
+  if (streaming) {
+    // "2024-05-01 12:00:00Z", "snapshot.registered": the widest of their
+    // columns; a seq of 6 digits and a spinner of 12 letters are common.
+    const size_t minimum[] = {6, 20, 19, 12, 7};
+    for (size_t i = 0; i < widths_.size(); ++i) {
+      widths_[i] = std::max(widths_[i], minimum[i]);
+    }
+  }
+}
+
+void EventTable::PrintHeader(std::ostream& out) {
+  if (header_printed_) return;
+  PrintEventRow(out, widths_, EventHeader());
+  header_printed_ = true;
+}
+
+void EventTable::Print(std::ostream& out, const std::vector<sr::Event>& events) {
+  std::vector<std::array<std::string, kEventColumns>> rows;
+  rows.reserve(events.size());
+  for (const sr::Event& event : events) {
+    rows.push_back({std::to_string(event.seq), FormatTime(event.at),
+                    event.type, OrDash(event.spinner),
+                    event.version ? "v" + std::to_string(*event.version)
+                                  : std::string("-"),
+                    EventDataText(event)});
+    for (size_t i = 0; i < widths_.size(); ++i) {
+      widths_[i] = std::max(widths_[i], DisplayWidth(rows.back()[i]));
+    }
+  }
+  PrintHeader(out);
+  for (const auto& row : rows) PrintEventRow(out, widths_, row);
 }
 
 }  // namespace spr_cli

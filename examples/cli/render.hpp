@@ -85,6 +85,35 @@ void PrintSpinners(std::ostream& out,
                    const std::vector<spinner_rollback::SpinnerInfo>& infos);
 void PrintSpinnerInfo(std::ostream& out,
                       const spinner_rollback::SpinnerInfo& info);
+// After "info" without a spinner: store id, engine, schema and library
+// versions.
+void PrintStoreInfo(std::ostream& out,
+                    const spinner_rollback::StoreInfo& info);
+
+// The DATA column of "events": a one-line rendering of an event's details
+// ("deploy: image nginx:1.25 → nginx:1.26" for version.created, the tag name
+// for tag.set, "v1,v2" for versions.pruned, ...); compact JSON for a type it
+// does not know; "-" for none.
+std::string EventDataText(const spinner_rollback::Event& event);
+
+// The rows of "events": SEQ, AT, TYPE, SPINNER, VERSION, DATA. Printed a
+// batch at a time ("events --follow"); the header comes once, and column
+// widths only grow, so later batches stay aligned with earlier ones. With
+// `streaming`, the columns start wide enough for any timestamp and event
+// type.
+class EventTable {
+ public:
+  explicit EventTable(bool streaming);
+  // The header line, if not printed yet.
+  void PrintHeader(std::ostream& out);
+  // The header (if not printed yet) and one row per event.
+  void Print(std::ostream& out,
+             const std::vector<spinner_rollback::Event>& events);
+
+ private:
+  std::vector<size_t> widths_;  // of every column but the last
+  bool header_printed_ = false;
+};
 
 }  // namespace spr_cli
 

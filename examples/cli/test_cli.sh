@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks of the spinner-rollback CLI: JSON output, exit codes, error text,
 # that secret values never leak without --reveal-secrets, and tags, notes,
-# rollback scopes, --expected-current (compare-and-set) and restore points.
+# rollback scopes, --expected-current (compare-and-set), restore points and
+# the event log (events, events --follow).
 #
 # usage: examples/cli/test_cli.sh [PATH/TO/spinner-rollback]
 set -uo pipefail
@@ -505,6 +506,175 @@ expect 7 "restore-points of a pruned version" restore-points short 1 && \
 expect 64 "restore-points without a version" restore-points vault
 expect 64 "restore-points with a bad version" restore-points vault x1
 expect 64 "restore-points --confirm" restore-points vault 1 --confirm
+
+# --- events ------------------------------------------------------------------
+# A store of its own, so the seqs are known. v1 and v2 hold secret values.
+STORE=$WORK/events.db
+expect 0 "events: record v1" record ev "$WORK/v1.json" --author t
+expect 0 "events: record v2" record ev "$WORK/v2.json"
+expect 0 "events: tag" tag ev 1 golden --author alice
+expect 0 "events: note" note ev 2 "v2 broke checkout" --author carol
+expect 0 "events: status" status ev 2 active
+expect 0 "events: snapshot register" snapshot register "$WORK/snap.json"
+expect 0 "events: untag" untag ev golden
+expect 0 "events: snapshot delete" snapshot delete snap-1
+expect 0 "events: plan" plan ev 1 --save "$WORK/ev-plan.json"
+expect 0 "events: commit" commit "$WORK/ev-plan.json"
+EV_TYPES='["version.created", "version.created", "tag.set", "note.added",
+  "status.changed", "snapshot.registered", "tag.removed", "snapshot.deleted",
+  "version.created", "rollback.committed"]'
+expect_json "events: store id" info
+EV_STORE_ID=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["storeId"])' <"$WORK/out")
+expect_json "events" events && no_secret "events -o json"
+check_json "events -o json: types, seqs, spinners, versions, data" "
+e = v['events']
+assert [x['type'] for x in e] == $EV_TYPES, [x['type'] for x in e]
+assert [x['seq'] for x in e] == list(range(1, 11)), e
+assert v['next'] == 10, v['next']
+assert v['storeId'] == '$EV_STORE_ID', v['storeId']
+assert [x['spinner'] for x in e] == ['ev'] * 5 + [None, 'ev', None, 'ev', 'ev'], e
+assert [x['version'] for x in e] == [1, 2, 1, 2, 2, None, 1, None, 3, 3], e
+assert all(x['at'].endswith('Z') for x in e), e
+assert e[0]['data']['reason'] == 'deploy' and e[0]['data']['summary'], e[0]
+assert e[2]['data']['name'] == 'golden' and e[2]['data']['author'] == 'alice', e[2]
+assert e[3]['data'] == {'author': 'carol', 'text': 'v2 broke checkout'}, e[3]
+assert e[4]['data'] == {'status': 'active'}, e[4]
+assert e[5]['data']['id'] == 'snap-1' and e[5]['data']['volume'] == 'vol-1', e[5]
+assert e[6]['data'] == {'name': 'golden'} and e[7]['data'] == {'id': 'snap-1'}, e[6:8]
+assert e[8]['data']['reason'] == 'rollback' and e[8]['data']['rollbackOf'] == 1, e[8]
+assert e[9]['data']['target'] == 1 and e[9]['data']['scope'] == 'tracked', e[9]"
+expect 0 "events (table)" events && no_secret "events (table)"
+grep -Eq '^SEQ +AT +TYPE +SPINNER +VERSION +DATA$' "$WORK/out" || \
+  fail "events (table): header: $OUT"
+ROWS=$(awk 'NR > 1 {print $1 ":" $4}' "$WORK/out" | tr '\n' ' ')
+[[ $ROWS == "1:version.created 2:version.created 3:tag.set 4:note.added 5:status.changed 6:snapshot.registered 7:tag.removed 8:snapshot.deleted 9:version.created 10:rollback.committed " ]] || \
+  fail "events (table): seqs and types: $ROWS"
+grep -Eq '^1 +[0-9-]+ [0-9:]+Z +version\.created +ev +v1 +deploy: first version' "$WORK/out" || \
+  fail "events (table): version.created row: $OUT"
+grep -Eq '^3 .* tag\.set +ev +v1 +golden by alice$' "$WORK/out" || \
+  fail "events (table): tag.set row: $OUT"
+grep -Eq '^4 .* note\.added +ev +v2 +carol: v2 broke checkout$' "$WORK/out" || \
+  fail "events (table): note.added row: $OUT"
+grep -Eq '^6 .* snapshot\.registered +- +- +snap-1 of vol-1, ready$' "$WORK/out" || \
+  fail "events (table): snapshot.registered row: $OUT"
+grep -Eq '^9 .* version\.created +ev +v3 +rollback to v1: ' "$WORK/out" || \
+  fail "events (table): rollback's version.created row: $OUT"
+grep -Eq '^10 .* rollback\.committed +ev +v3 +to v1 \(plan plan-' "$WORK/out" || \
+  fail "events (table): rollback.committed row: $OUT"
+
+# Paging: --after and --limit.
+expect_json "events --after 3 --limit 2" events --after 3 --limit 2
+check_json "events --after 3 --limit 2 -o json" '
+assert [x["seq"] for x in v["events"]] == [4, 5], v
+assert [x["type"] for x in v["events"]] == ["note.added", "status.changed"], v
+assert v["next"] == 5, v'
+expect 0 "events --after 3 --limit 2 (table)" events --after 3 --limit 2 && \
+  expect_stdout "(more: spinner-rollback events --after 5 --limit 2)" "events --after 3 --limit 2 (table)"
+ROWS=$(awk 'NR > 1 && $1 ~ /^[0-9]+$/ {print $1}' "$WORK/out" | tr '\n' ' ')
+[[ $ROWS == "4 5 " ]] || fail "events --after 3 --limit 2 (table): seqs $ROWS"
+expect_json "events --after 8" events --after 8
+check_json "events --after 8 -o json" '
+assert [x["seq"] for x in v["events"]] == [9, 10] and v["next"] == 10, v'
+expect 0 "events --after 8 (table)" events --after 8
+[[ $OUT == *"(more:"* ]] && fail "events --after 8: offers more after the last event: $OUT"
+expect_json "events after the last" events --after 10
+check_json "events after the last -o json" '
+assert v["events"] == [] and v["next"] == 10 and v["storeId"] == "'"$EV_STORE_ID"'", v'
+expect 0 "events after the last (table)" events --after 10 && \
+  expect_stdout "no events after seq 10" "events after the last (table)"
+expect_json "events --timeout-ms without --follow" events --after 10 --timeout-ms 100
+check_json "events --timeout-ms: an empty page" '
+assert v["events"] == [] and v["next"] == 10 and v["storeId"] == "'"$EV_STORE_ID"'", v'
+
+# --follow: a follower started before a record prints its version.created,
+# as a table row or one JSON object a line, and exits 0 after --timeout-ms
+# without events.
+state "$WORK/ev4.json" 9090 "$SECRET1" 0
+"$CLI" --store "$STORE" events --follow --after 10 --timeout-ms 1500 \
+  >"$WORK/follow.out" 2>"$WORK/follow.err" &
+FOLLOW=$!
+"$CLI" --store "$STORE" -o json events --follow --after 10 --timeout-ms 1500 \
+  >"$WORK/follow.json" 2>"$WORK/follow-json.err" &
+FOLLOW_JSON=$!
+for _ in $(seq 50); do  # until the table follower has started (its header)
+  [[ -s $WORK/follow.out ]] && break
+  sleep 0.1
+done
+expect 0 "record while following" record ev "$WORK/ev4.json" --message "while following"
+wait "$FOLLOW"
+RC_FOLLOW=$?
+wait "$FOLLOW_JSON"
+RC_FOLLOW_JSON=$?
+[[ $RC_FOLLOW -eq 0 ]] || fail "events --follow --timeout-ms: exit status $RC_FOLLOW ($(<"$WORK/follow.err"))"
+[[ $RC_FOLLOW_JSON -eq 0 ]] || fail "-o json events --follow --timeout-ms: exit status $RC_FOLLOW_JSON ($(<"$WORK/follow-json.err"))"
+grep -Eq '^SEQ +AT +TYPE +SPINNER +VERSION +DATA$' "$WORK/follow.out" || \
+  fail "events --follow: no header: $(<"$WORK/follow.out")"
+grep -Eq '^11 +[0-9-]+ [0-9:]+Z +version\.created +ev +v4 +deploy: ' "$WORK/follow.out" || \
+  fail "events --follow: the new version.created is not printed: $(<"$WORK/follow.out")"
+python3 -c '
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+e = [json.loads(line) for line in lines]
+assert [(x["seq"], x["type"], x["spinner"], x["version"]) for x in e] == [
+    (11, "version.created", "ev", 4)], e
+assert e[0]["data"]["reason"] == "deploy" and "digest" in e[0]["data"], e
+' "$WORK/follow.json" || fail "-o json events --follow: not one JSON line for seq 11: $(<"$WORK/follow.json")"
+grep -qF -e "$SECRET1" -e "$SECRET2" "$WORK/follow.out" "$WORK/follow.json" && \
+  fail "events --follow printed a secret value"
+# Nothing new: --timeout-ms ends it; --timeout-ms 0 prints what is there.
+expect 0 "events --follow, nothing new" events --follow --after 11 --timeout-ms 200
+[[ $(wc -l <"$WORK/out") -eq 1 ]] || fail "events --follow, nothing new: more than the header: $OUT"
+expect 0 "events --follow --timeout-ms 0" -o json events --follow --timeout-ms 0 --limit 3
+[[ $(wc -l <"$WORK/out") -eq 11 ]] || fail "events --follow --timeout-ms 0: not all 11 events, 3 a page: $OUT"
+no_secret "events --follow -o json"
+# SIGTERM ends a follower without --timeout-ms cleanly, with exit status 0.
+"$CLI" --store "$STORE" events --follow >"$WORK/follow.out" 2>"$WORK/follow.err" &
+FOLLOW=$!
+for _ in $(seq 50); do  # until it printed the events there are
+  [[ $(wc -l <"$WORK/follow.out") -ge 12 ]] && break
+  sleep 0.1
+done
+kill -TERM "$FOLLOW"
+wait "$FOLLOW"
+RC_FOLLOW=$?
+[[ $RC_FOLLOW -eq 0 ]] || fail "events --follow: exit status $RC_FOLLOW after SIGTERM, want 0 ($(<"$WORK/follow.err"))"
+[[ $(wc -l <"$WORK/follow.out") -eq 12 ]] || fail "events --follow: not the header and 11 events: $(<"$WORK/follow.out")"
+
+# Events no longer kept (eventsLimit) are reported on stderr.
+STORE=$WORK/events-trimmed.db
+for port in 8081 8082 8083; do
+  state "$WORK/trim.json" $port "$SECRET1" 0
+  expect 0 "record with eventsLimit 2" --options '{"eventsLimit": 2}' record tr "$WORK/trim.json"
+done
+expect_json "events after trimmed ones" events --after 0
+check_json "events after trimmed ones -o json" 'assert [x["seq"] for x in v["events"]] == [2, 3], v'
+expect 0 "events --after 0: no warning" events --after 0
+[[ -n $ERR ]] && fail "events --after 0 warns: $ERR"
+expect_json "events after a trimmed one" events --after 1
+check_json "events after a trimmed one -o json" 'assert [x["seq"] for x in v["events"]] == [2, 3], v'
+[[ -n $ERR ]] && fail "events --after 1 warns though nothing was lost: $ERR"
+STORE=$WORK/events.db
+
+# Refusals.
+expect 64 "events --after -1" events --after -1 && \
+  expect_stderr "--after must be an event seq" "events --after -1"
+expect 64 "events --after x" events --after x
+expect 64 "events --limit 0" events --limit 0
+expect 64 "events --limit 10001" events --limit 10001
+expect 64 "events --timeout-ms -5" events --timeout-ms -5
+expect 64 "events --timeout-ms too long" events --follow --timeout-ms 3600001
+expect 64 "events with an operand" events ev
+expect 64 "events --before" events --before 3
+expect 64 "--follow on another command" versions ev --follow
+"$CLI" --store "$WORK/no-events.db" events >/dev/null 2>&1
+[[ $? -eq 2 ]] || fail "events on a missing store: want exit status 2"
+[[ -e $WORK/no-events.db ]] && fail "events created a store file"
+
+# info without a spinner shows the store's id and schema version.
+expect 0 "info (store, table)" info && \
+  expect_stdout "schema version:" "info (store, table)"
+grep -Eq '^store id: +[0-9a-f]{8}-[0-9a-f]{4}-' "$WORK/out" || fail "info (table): no store id: $OUT"
+STORE=$WORK/store.db
 
 if [[ $FAILURES -gt 0 ]]; then
   echo "test_cli: $FAILURES check(s) failed" >&2
