@@ -178,7 +178,7 @@ std::vector<std::string> VersionStore::spinners() const {
 StoreInfo VersionStore::info() const {
     return impl_->read([&] {
         StoreInfo info;
-        info.store_id = store_id(impl_->db);
+        info.store_id = impl_->store_id; // immutable, read once at open
         info.engine = std::string(impl_->db.engine_name());
         info.schema_version = impl_->db.schema_version();
         info.library_version = SPR_VERSION_STRING;
