@@ -70,43 +70,86 @@ Key read_key_file(const std::string &file) {
     }
 }
 
-Keyring::Keyring(std::optional<Key> master, std::shared_ptr<Cipher> cipher)
-    : master_(master), cipher_(std::move(cipher)) {
+Keyring::Keyring(std::vector<NamedKey> keys, std::shared_ptr<Cipher> cipher)
+    : keys_(std::move(keys)), cipher_(std::move(cipher)) {
     ensure_sodium();
 }
 
-namespace {
-constexpr const char kWrapAd[] = "spinner_rollback data key v1";
+Keyring::~Keyring() {
+    for (auto &k : keys_) sodium_memzero(k.key.data(), k.key.size());
+    sodium_memzero(enc_.data(), enc_.size());
+    sodium_memzero(mac_.data(), mac_.size());
+    if (prev_enc_) sodium_memzero(prev_enc_->data(), prev_enc_->size());
 }
 
-std::string Keyring::create_data_key() {
+namespace {
+
+constexpr const char kWrapAd[] = "spinner_rollback data key v1";
+constexpr std::size_t kNonce = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+constexpr std::size_t kTag = crypto_aead_xchacha20poly1305_ietf_ABYTES;
+
+std::string aead_seal(const Key &key, std::string_view ad, std::string_view plaintext) {
+    std::string out = random_bytes(kNonce);
+    out.resize(kNonce + plaintext.size() + kTag);
+    unsigned long long clen = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(
+        reinterpret_cast<unsigned char *>(out.data() + kNonce), &clen,
+        reinterpret_cast<const unsigned char *>(plaintext.data()), plaintext.size(),
+        reinterpret_cast<const unsigned char *>(ad.data()), ad.size(), nullptr,
+        reinterpret_cast<const unsigned char *>(out.data()), key.data());
+    out.resize(kNonce + clen);
+    return out;
+}
+
+std::optional<std::string> aead_open(const Key &key, std::string_view ad, std::string_view sealed) {
+    if (sealed.size() < kNonce + kTag) return std::nullopt;
+    std::string out(sealed.size() - kNonce, '\0');
+    unsigned long long dlen = 0;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            reinterpret_cast<unsigned char *>(out.data()), &dlen, nullptr,
+            reinterpret_cast<const unsigned char *>(sealed.data() + kNonce), sealed.size() - kNonce,
+            reinterpret_cast<const unsigned char *>(ad.data()), ad.size(),
+            reinterpret_cast<const unsigned char *>(sealed.data()), key.data()) != 0)
+        return std::nullopt;
+    out.resize(dlen);
+    return out;
+}
+
+Key key_of(std::string_view bytes) {
+    if (bytes.size() != 32) throw Error(ErrorCode::no_key, "an unwrapped key has the wrong size");
+    Key k{};
+    std::copy(bytes.begin(), bytes.end(), k.begin());
+    return k;
+}
+
+} // namespace
+
+std::string seal_with(const Key &key, std::string_view id, std::string_view plaintext) {
+    return aead_seal(key, id, plaintext);
+}
+
+std::optional<std::string> open_with(const Key &key, std::string_view id, std::string_view sealed) {
+    return aead_open(key, id, sealed);
+}
+
+std::string Keyring::wrapping_key_id() const {
+    if (cipher_) return "cipher";
+    return keys_.empty() ? std::string() : keys_.front().id;
+}
+
+std::string Keyring::wrap(std::string_view key_bytes) const {
     if (!configured()) throw Error(ErrorCode::no_key, "no encryption key configured");
-    std::string dk = random_bytes(32);
-    std::string wrapped;
     if (cipher_) {
         try {
-            wrapped = "c" + cipher_->encrypt(dk);
+            return "c" + cipher_->encrypt(key_bytes);
         } catch (...) {
             throw Error(ErrorCode::no_key, "the host cipher failed to wrap the data key");
         }
-    } else {
-        std::string nonce = random_bytes(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-        std::string ct(dk.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES, '\0');
-        unsigned long long clen = 0;
-        crypto_aead_xchacha20poly1305_ietf_encrypt(
-            reinterpret_cast<unsigned char *>(ct.data()), &clen,
-            reinterpret_cast<const unsigned char *>(dk.data()), dk.size(),
-            reinterpret_cast<const unsigned char *>(kWrapAd), sizeof kWrapAd - 1, nullptr,
-            reinterpret_cast<const unsigned char *>(nonce.data()), master_->data());
-        ct.resize(clen);
-        wrapped = "k" + nonce + ct;
     }
-    derive(dk);
-    sodium_memzero(dk.data(), dk.size());
-    return wrapped;
+    return "k" + aead_seal(keys_.front().key, kWrapAd, key_bytes);
 }
 
-void Keyring::load_data_key(std::string_view wrapped) {
+std::string Keyring::unwrap(std::string_view wrapped, std::string *opened_by) const {
     if (!configured())
         throw Error(ErrorCode::no_key, "this store holds secret values; open it with a key or cipher");
     std::string dk;
@@ -118,36 +161,86 @@ void Keyring::load_data_key(std::string_view wrapped) {
         } catch (...) {
             throw Error(ErrorCode::no_key, "the host cipher failed to unwrap the data key");
         }
+        if (opened_by) *opened_by = "cipher";
     } else if (!wrapped.empty() && wrapped[0] == 'k') {
-        if (!master_)
+        if (keys_.empty())
             throw Error(ErrorCode::no_key, "this store's data key was wrapped by a key; open it with that key");
-        constexpr std::size_t nb = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-        if (wrapped.size() < 1 + nb + crypto_aead_xchacha20poly1305_ietf_ABYTES)
-            throw Error(ErrorCode::corrupt, "stored data key is truncated");
-        std::string_view nonce = wrapped.substr(1, nb);
-        std::string_view ct = wrapped.substr(1 + nb);
-        dk.assign(ct.size(), '\0');
-        unsigned long long dlen = 0;
-        if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-                reinterpret_cast<unsigned char *>(dk.data()), &dlen, nullptr,
-                reinterpret_cast<const unsigned char *>(ct.data()), ct.size(),
-                reinterpret_cast<const unsigned char *>(kWrapAd), sizeof kWrapAd - 1,
-                reinterpret_cast<const unsigned char *>(nonce.data()), master_->data()) != 0)
-            throw Error(ErrorCode::no_key, "the key does not match the key this store was created with",
-                        "options.key");
-        dk.resize(dlen);
+        if (wrapped.size() < 1 + kNonce + kTag) throw Error(ErrorCode::corrupt, "stored data key is truncated");
+        bool opened = false;
+        for (const auto &k : keys_)
+            if (auto plain = aead_open(k.key, kWrapAd, wrapped.substr(1))) {
+                dk = std::move(*plain);
+                if (opened_by) *opened_by = k.id;
+                opened = true;
+                break;
+            }
+        if (!opened)
+            throw Error(ErrorCode::no_key,
+                        keys_.size() == 1 ? "the key does not match the key this store's data key is wrapped with"
+                                          : "no key of the keyring opens this store's data key",
+                        keys_.size() == 1 && keys_.front().id.empty() ? "options.key" : "options.keys");
     } else {
         throw Error(ErrorCode::corrupt, "stored data key has an unknown format");
     }
-    if (dk.size() != 32) throw Error(ErrorCode::no_key, "unwrapped data key has the wrong size");
-    derive(dk);
-    sodium_memzero(dk.data(), dk.size());
+    if (dk.size() != 32) {
+        sodium_memzero(dk.data(), dk.size());
+        throw Error(ErrorCode::no_key, "unwrapped data key has the wrong size");
+    }
+    return dk;
 }
 
-void Keyring::derive(std::string_view dk) {
-    const auto *master = reinterpret_cast<const unsigned char *>(dk.data());
-    crypto_kdf_derive_from_key(enc_.data(), enc_.size(), 1, "spr-enc1", master);
-    crypto_kdf_derive_from_key(mac_.data(), mac_.size(), 2, "spr-mac1", master);
+Key Keyring::encryption_key(std::string_view data_key) {
+    Key enc{};
+    crypto_kdf_derive_from_key(enc.data(), enc.size(), 1, "spr-enc1",
+                               reinterpret_cast<const unsigned char *>(data_key.data()));
+    return enc;
+}
+
+namespace {
+// The MAC key of a store whose data key never changed.
+Key derived_mac_key(std::string_view data_key) {
+    Key mac{};
+    crypto_kdf_derive_from_key(mac.data(), mac.size(), 2, "spr-mac1",
+                               reinterpret_cast<const unsigned char *>(data_key.data()));
+    return mac;
+}
+} // namespace
+
+std::string Keyring::create_data_key() {
+    if (!configured()) throw Error(ErrorCode::no_key, "no encryption key configured");
+    std::string dk = random_bytes(32);
+    std::string wrapped = wrap(dk);
+    enc_ = encryption_key(dk);
+    mac_ = derived_mac_key(dk);
+    prev_enc_.reset();
+    sodium_memzero(dk.data(), dk.size());
+    loaded_ = wrapped;
+    ready_ = true;
+    return wrapped;
+}
+
+void Keyring::load(const StoredKeys &stored) {
+    std::string dk = unwrap(stored.data_key);
+    Key enc = encryption_key(dk);
+    Key mac{};
+    if (stored.mac_key) {
+        std::string m = unwrap(*stored.mac_key);
+        mac = key_of(m);
+        sodium_memzero(m.data(), m.size());
+    } else {
+        mac = derived_mac_key(dk);
+    }
+    sodium_memzero(dk.data(), dk.size());
+    std::optional<Key> prev;
+    if (stored.previous) {
+        std::string p = unwrap(*stored.previous);
+        prev = encryption_key(p);
+        sodium_memzero(p.data(), p.size());
+    }
+    enc_ = enc;
+    mac_ = mac;
+    prev_enc_ = prev;
+    loaded_ = stored.data_key;
     ready_ = true;
 }
 
@@ -175,33 +268,19 @@ std::string Keyring::value_mac(std::string_view name, std::string_view key, std:
 }
 
 std::string Keyring::seal(std::string_view id, std::string_view plaintext) const {
-    constexpr std::size_t nb = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-    std::string out = random_bytes(nb);
-    out.resize(nb + plaintext.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES);
-    unsigned long long clen = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(
-        reinterpret_cast<unsigned char *>(out.data() + nb), &clen,
-        reinterpret_cast<const unsigned char *>(plaintext.data()), plaintext.size(),
-        reinterpret_cast<const unsigned char *>(id.data()), id.size(), nullptr,
-        reinterpret_cast<const unsigned char *>(out.data()), enc_.data());
-    out.resize(nb + clen);
-    return out;
+    return aead_seal(enc_, id, plaintext);
+}
+
+std::optional<std::string> Keyring::try_open(std::string_view id, std::string_view sealed) const {
+    if (auto plain = aead_open(enc_, id, sealed)) return plain;
+    if (prev_enc_) return aead_open(*prev_enc_, id, sealed);
+    return std::nullopt;
 }
 
 std::string Keyring::open(std::string_view id, std::string_view sealed) const {
-    constexpr std::size_t nb = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-    if (sealed.size() < nb + crypto_aead_xchacha20poly1305_ietf_ABYTES)
-        throw Error(ErrorCode::corrupt, "sealed secret is truncated");
-    std::string out(sealed.size() - nb, '\0');
-    unsigned long long dlen = 0;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-            reinterpret_cast<unsigned char *>(out.data()), &dlen, nullptr,
-            reinterpret_cast<const unsigned char *>(sealed.data() + nb), sealed.size() - nb,
-            reinterpret_cast<const unsigned char *>(id.data()), id.size(),
-            reinterpret_cast<const unsigned char *>(sealed.data()), enc_.data()) != 0)
-        throw Error(ErrorCode::corrupt, "a sealed secret failed authentication");
-    out.resize(dlen);
-    return out;
+    if (sealed.size() < kNonce + kTag) throw Error(ErrorCode::corrupt, "sealed secret is truncated");
+    if (auto plain = try_open(id, sealed)) return std::move(*plain);
+    throw Error(ErrorCode::corrupt, "a sealed secret failed authentication");
 }
 
 } // namespace detail

@@ -1,9 +1,10 @@
 // Internal: secret sealing (libsodium) and keyed digests.
 //
-// Key hierarchy: the host's 32-byte key (or its KMS cipher) wraps one random
+// Key hierarchy: the host's keyring (or its KMS cipher) wraps one random
 // data key per store; the data key derives an encryption key (XChaCha20-
-// Poly1305) and a MAC key (BLAKE2b) used for content ids of secret blobs and
-// per-value MACs, so equal values deduplicate without revealing them.
+// Poly1305); a MAC key (BLAKE2b), fixed for the store's lineage, makes the
+// content ids of secret blobs and per-value MACs, so equal values
+// deduplicate without revealing them.
 #pragma once
 
 #include <spinner_rollback/version_store.hpp>
@@ -14,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace spinner_rollback::detail {
 
@@ -27,15 +29,55 @@ Key read_key_file(const std::string &file);
 void ensure_sodium();
 std::string random_bytes(std::size_t n);
 
+/// One key of the host's keyring (StoreOptions::keys): `id` labels it.
+struct NamedKey {
+    std::string id;
+    Key key{};
+};
+
+/// The store's wrapped keys as kept in its meta table.
+struct StoredKeys {
+    std::string data_key;            ///< wrapped; derives the encryption key (and, without mac_key, the MAC key)
+    std::optional<std::string> mac_key; ///< wrapped MAC key itself, once the data key has changed
+    std::optional<std::string> previous; ///< wrapped previous data key while a reseal is under way
+};
+
+/// AEAD with `id` as associated data: nonce || ciphertext.
+std::string seal_with(const Key &key, std::string_view id, std::string_view plaintext);
+/// The plaintext, or nothing when `sealed` does not open under `key`.
+std::optional<std::string> open_with(const Key &key, std::string_view id, std::string_view sealed);
+
+/// Host keys and the store's data key.
+///
+/// Key hierarchy (docs/operations.md, "Rotating keys"): the host keyring's
+/// first key (or the host cipher) wraps the store's data key; any key of the
+/// ring unwraps. The data key derives the encryption key. The MAC key —
+/// which makes equal secrets compare equal and so enters every digest — is
+/// derived from the first data key a store ever had and never changes: once
+/// the data key is replaced (reseal) the MAC key is kept wrapped on its own.
 class Keyring {
 public:
-    Keyring(std::optional<Key> master, std::shared_ptr<Cipher> cipher);
+    Keyring(std::vector<NamedKey> keys, std::shared_ptr<Cipher> cipher);
+    ~Keyring();
+    Keyring(const Keyring &) = delete;
+    Keyring &operator=(const Keyring &) = delete;
+
     /// A key or a cipher was given.
-    bool configured() const noexcept { return master_.has_value() || cipher_ != nullptr; }
-    /// Wrap a fresh random data key; returns (wrapped bytes) and keeps it.
+    bool configured() const noexcept { return !keys_.empty() || cipher_ != nullptr; }
+    /// The id of the key that wraps (the first), "cipher" for a host cipher.
+    std::string wrapping_key_id() const;
+    /// Wrap 32 key bytes under the first key (or the cipher).
+    std::string wrap(std::string_view key_bytes) const;
+    /// Unwrap under whichever key opens it; `opened_by` gets that key's id.
+    /// Throws Error(no_key) when none does.
+    std::string unwrap(std::string_view wrapped, std::string *opened_by = nullptr) const;
+
+    /// Make a fresh data key and use it; returns it wrapped.
     std::string create_data_key();
-    /// Unwrap a stored data key. Throws Error(no_key) when it does not open.
-    void load_data_key(std::string_view wrapped);
+    /// Use the store's keys. Throws Error(no_key) when they do not open.
+    void load(const StoredKeys &stored);
+    /// The wrapped data key last created or loaded (to notice a change).
+    const std::string &loaded_data_key() const noexcept { return loaded_; }
     bool ready() const noexcept { return ready_; }
 
     /// Keyed content id of a secret blob (64 hex).
@@ -44,16 +86,26 @@ public:
     std::string value_mac(std::string_view name, std::string_view key, std::string_view value) const;
     /// Encrypt with the id as associated data: nonce || ciphertext.
     std::string seal(std::string_view id, std::string_view plaintext) const;
-    /// Decrypt; throws Error(corrupt) on failure.
+    /// Decrypt under the data key, else the previous one during a reseal;
+    /// nothing when neither opens it.
+    std::optional<std::string> try_open(std::string_view id, std::string_view sealed) const;
+    /// try_open(), throwing Error(corrupt) on failure.
     std::string open(std::string_view id, std::string_view sealed) const;
 
-private:
-    void derive(std::string_view data_key);
+    /// The MAC key (for bundles, which carry it wrapped). Needs ready().
+    const Key &mac_key() const noexcept { return mac_; }
+    /// Use `mac` as the MAC key from now on (an import adopting a lineage).
+    void adopt_mac_key(const Key &mac) noexcept { mac_ = mac; }
+    /// The encryption key derived from 32 data-key bytes.
+    static Key encryption_key(std::string_view data_key);
 
-    std::optional<Key> master_;
+private:
+    std::vector<NamedKey> keys_;
     std::shared_ptr<Cipher> cipher_;
     bool ready_ = false;
+    std::string loaded_;
     Key enc_{};
+    std::optional<Key> prev_enc_;
     Key mac_{};
 };
 

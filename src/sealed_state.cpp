@@ -37,29 +37,60 @@ std::vector<std::string> sealed_children(const json::object &core) {
     return ids;
 }
 
+std::optional<StoredKeys> read_stored_keys(Db &db) {
+    Stmt st(db, "SELECT key, value FROM meta WHERE key IN ('data_key', 'mac_key', 'data_key_prev')");
+    std::optional<StoredKeys> k;
+    std::optional<std::string> mac, prev;
+    while (st.step()) {
+        const std::string name = st.text(0);
+        if (name == "data_key") (k ? *k : k.emplace()).data_key = st.blob(1);
+        else if (name == "mac_key") mac = st.blob(1);
+        else prev = st.blob(1);
+    }
+    if (k) {
+        k->mac_key = std::move(mac);
+        k->previous = std::move(prev);
+    }
+    return k;
+}
+
 void SealedState::load_data_key() {
     if (!keys_.configured() || keys_.ready()) return;
-    Stmt dk(db_, "SELECT value FROM meta WHERE key='data_key'");
-    if (dk.step()) keys_.load_data_key(dk.blob(0)); // wrong key: no_key
+    if (auto k = read_stored_keys(db_)) keys_.load(*k); // wrong key: no_key
+}
+
+bool SealedState::refresh_keys() {
+    if (!keys_.ready()) return false;
+    auto k = read_stored_keys(db_);
+    if (!k || (k->data_key == keys_.loaded_data_key() && !k->previous)) return false;
+    keys_.load(*k);
+    return true;
 }
 
 void SealedState::ensure_data_key(bool create) {
     if (keys_.ready()) return;
     if (!keys_.configured())
         throw Error(ErrorCode::no_key, "secret values need an encryption key: open the store with "
-                                       "\"key\", \"keyFile\" or a cipher",
+                                       "\"key\", \"keyFile\", \"keys\" or a cipher",
                     "$.secrets");
-    {
-        Stmt dk(db_, "SELECT value FROM meta WHERE key='data_key'");
-        if (dk.step()) {
-            keys_.load_data_key(dk.blob(0));
-            return;
-        }
+    if (auto k = read_stored_keys(db_)) {
+        keys_.load(*k);
+        return;
     }
     if (!create) throw Error(ErrorCode::not_found, "this store holds no secret values");
     std::string wrapped = keys_.create_data_key();
     Stmt ins(db_, "INSERT INTO meta(key, value) VALUES('data_key', ?)");
     ins.bind_blob(1, wrapped).run();
+}
+
+std::string SealedState::open_secret(const std::string &id) {
+    const std::string sealed = blobs_.load(id, BlobKind::secret);
+    auto plain = keys_.try_open(id, sealed);
+    // Another handle may have replaced the data key (rotate_key with reseal).
+    if (!plain && refresh_keys()) plain = keys_.try_open(id, sealed);
+    if (!plain) throw Error(ErrorCode::corrupt, "a sealed secret failed authentication");
+    if (keys_.secret_id(*plain) != id) throw Error(ErrorCode::corrupt, "secret content fails its digest");
+    return std::move(*plain);
 }
 
 MapLoader SealedState::loader(const Sealed *pending) {
@@ -97,8 +128,7 @@ json::object SealedState::materialize(const json::object &core, Secrets mode) {
         auto *idv = blobs->get_object().if_contains(kv.key());
         if (!idv || !idv->is_string()) throw Error(ErrorCode::corrupt, "secret without sealed content");
         std::string id(idv->get_string());
-        std::string plain = keys_.open(id, blobs_.load(id, BlobKind::secret));
-        if (keys_.secret_id(plain) != id) throw Error(ErrorCode::corrupt, "secret content fails its digest");
+        std::string plain = open_secret(id);
         boost::system::error_code ec;
         json::value v = json::parse(plain, ec);
         if (ec || !v.is_object()) throw Error(ErrorCode::corrupt, "secret content is not an object");
@@ -152,8 +182,14 @@ Sealed SealedState::reseal(json::object core) {
 
 void SealedState::put(const Sealed &s, const std::string &base) {
     for (const auto &[id, text] : s.maps) blobs_.put(id, BlobKind::map, text, {}, {});
+    bool refreshed = false;
     for (const auto &[id, plain] : s.secrets)
-        if (!blobs_.contains(id)) blobs_.put(id, BlobKind::secret, keys_.seal(id, plain), {}, {});
+        if (!blobs_.contains(id)) {
+            // Seal under the store's data key as it is now: another handle
+            // may have replaced it (rotate_key with reseal).
+            if (!refreshed) refreshed = (refresh_keys(), true);
+            blobs_.put(id, BlobKind::secret, keys_.seal(id, plain), {}, {});
+        }
     blobs_.put(s.core_id, BlobKind::core, s.core_text, base, sealed_children(s.core));
     // The next record compares against it, and the next delta builds on it.
     blobs_.cache_core(s.core_id, s.core_text, s.core);

@@ -11,6 +11,7 @@
 #include "diff_internal.hpp"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,9 @@ enum class Secrets {
     reveal, ///< decrypted (needs the key)
     tokens, ///< left as their MAC tokens (enough to validate a state)
 };
+
+/// The store's wrapped keys, if it has a data key.
+std::optional<StoredKeys> read_stored_keys(Db &db);
 
 /// Whether a normalised state holds secret values.
 bool has_secret_values(const json::object &state);
@@ -73,6 +77,11 @@ public:
     bool has_key() const noexcept { return keys_.configured(); }
     /// Load the store's data key now if it has one (a wrong key fails at open).
     void load_data_key();
+    /// Reload the store's keys when another handle changed them (or a
+    /// reseal is under way); whether they were reloaded.
+    bool refresh_keys();
+    /// The plaintext of secret blob `id`, verified against its keyed id.
+    std::string open_secret(const std::string &id);
 
 private:
     /// The data key, created on first use when `create`.

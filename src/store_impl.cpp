@@ -29,14 +29,32 @@ void check_expected(const ChangeMeta &meta, std::string_view spinner, std::int64
                 "meta.expectedCurrent");
 }
 
-std::optional<Key> key_from(const StoreOptions &o) {
+std::vector<NamedKey> keyring_of(const StoreOptions &o) {
+    const bool single = !o.key.empty() || !o.key_file.empty();
     if (!o.key.empty() && !o.key_file.empty())
         throw Error(ErrorCode::invalid, "give key or keyFile, not both", "options.keyFile");
-    if (o.cipher && (!o.key.empty() || !o.key_file.empty()))
+    if (single && !o.keys.empty())
+        throw Error(ErrorCode::invalid, "give keys, or key or keyFile, not both", "options.keys");
+    if (o.cipher && (single || !o.keys.empty()))
         throw Error(ErrorCode::invalid, "give a cipher or a key, not both", "cipher");
-    if (!o.key.empty()) return parse_key(o.key, "options.key");
-    if (!o.key_file.empty()) return read_key_file(o.key_file);
-    return std::nullopt;
+    std::vector<NamedKey> ring;
+    if (!o.key.empty()) ring.push_back({"", parse_key(o.key, "options.key")});
+    if (!o.key_file.empty()) ring.push_back({"", read_key_file(o.key_file)});
+    if (o.keys.size() > 16) throw Error(ErrorCode::invalid, "must list 1-16 keys", "options.keys");
+    for (std::size_t i = 0; i < o.keys.size(); ++i) {
+        const KeyringEntry &e = o.keys[i];
+        const std::string path = "options.keys[" + std::to_string(i) + "]";
+        const bool id_ok = !e.id.empty() && e.id.size() <= 64 &&
+                           std::all_of(e.id.begin(), e.id.end(), [](char c) {
+                               return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+                           });
+        if (!id_ok) throw Error(ErrorCode::invalid, "a key id must be 1-64 of [A-Za-z0-9._-]", path + ".id");
+        for (std::size_t j = 0; j < i; ++j)
+            if (o.keys[j].id == e.id) throw Error(ErrorCode::invalid, "key ids must be distinct", path + ".id");
+        if (e.key.empty() == e.key_file.empty()) throw Error(ErrorCode::invalid, "give key or keyFile", path);
+        ring.push_back({e.id, e.key.empty() ? read_key_file(e.key_file) : parse_key(e.key, path + ".key")});
+    }
+    return ring;
 }
 
 // Several processes may open a store that does not exist yet at once.
@@ -67,7 +85,7 @@ struct Forget {
 } // namespace
 
 VersionStore::Impl::Impl(const std::string &path, const StoreOptions &options)
-    : conn(Db::open(path, options.busy_timeout_ms)), db(*conn), opts(options), keys(key_from(options), options.cipher),
+    : conn(Db::open(path, options.busy_timeout_ms)), db(*conn), opts(options), keys(keyring_of(options), options.cipher),
       blobs(db), sealer(db, blobs, keys), events(db, options.events_limit), history(db, blobs, events), snapshots(db) {
     const std::int64_t found = set_up(db, options);
     if (found > current_schema_version())

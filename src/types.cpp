@@ -179,7 +179,7 @@ StoreOptions StoreOptions::from_json(std::string_view text) {
     if (text.empty()) return opt;
     json::value v = parse_strict(text, "options", {1u << 20, 16, 64u << 10});
     const auto &o = as_object(v, "options");
-    only_keys(o, {"key", "keyFile", "pricing", "policy", "busyTimeoutMs", "durability", "maxTaggedVersions",
+    only_keys(o, {"key", "keyFile", "keys", "pricing", "policy", "busyTimeoutMs", "durability", "maxTaggedVersions",
                   "eventsLimit"},
               "options");
     if (auto *x = o.if_contains("key")) {
@@ -189,6 +189,26 @@ StoreOptions StoreOptions::from_json(std::string_view text) {
     }
     if (auto *x = o.if_contains("keyFile")) opt.key_file = as_string_max(*x, "options.keyFile", 4096);
     if (!opt.key.empty() && !opt.key_file.empty()) fail("options.keyFile", "give key or keyFile, not both");
+    if (auto *x = o.if_contains("keys")) {
+        if (!opt.key.empty() || !opt.key_file.empty()) fail("options.keys", "give keys, or key or keyFile, not both");
+        const auto &ring = as_array(*x, "options.keys");
+        if (ring.empty() || ring.size() > 16) fail("options.keys", "must list 1-16 keys");
+        for (std::size_t i = 0; i < ring.size(); ++i) {
+            const std::string path = "options.keys[" + std::to_string(i) + "]";
+            const auto &e = as_object(ring[i], path);
+            only_keys(e, {"id", "key", "keyFile"}, path);
+            KeyringEntry k;
+            const auto *id = e.if_contains("id");
+            if (!id) fail(path + ".id", "is required");
+            k.id = as_string_max(*id, path + ".id", 64);
+            if (auto *kv = e.if_contains("key")) {
+                if (!kv->is_string()) fail(path + ".key", "must be a string");
+                k.key = std::string(kv->get_string());
+            }
+            if (auto *kf = e.if_contains("keyFile")) k.key_file = as_string_max(*kf, path + ".keyFile", 4096);
+            opt.keys.push_back(std::move(k));
+        }
+    }
     if (auto *x = o.if_contains("pricing")) {
         const auto &p = as_object(*x, "options.pricing");
         only_keys(p, {"currency", "perGiBMonth"}, "options.pricing");

@@ -235,10 +235,10 @@ struct SPR_API Event {
     std::string at; ///< RFC 3339 UTC, when the change was made
     /// "version.created", "rollback.committed", "status.changed", "tag.set",
     /// "tag.removed", "note.added", "snapshot.registered",
-    /// "snapshot.deleted", "rollback.disabled", "rollback.enabled" or
-    /// "versions.pruned".
+    /// "snapshot.deleted", "rollback.disabled", "rollback.enabled",
+    /// "versions.pruned", "spinner.imported" or "store.key_rotated".
     std::string type;
-    std::string spinner;                 ///< empty for snapshot events (store-wide)
+    std::string spinner;                 ///< empty for store-wide events (snapshots, keys)
     std::optional<std::int64_t> version; ///< the version concerned, if one
     std::string data_json = "{}";        ///< a JSON object: the type's details (docs/events.md)
 };
@@ -290,6 +290,17 @@ enum class Durability {
             ///< (PostgreSQL: synchronous_commit off, lost on a server crash)
 };
 
+/// One key of a keyring (StoreOptions::keys). @since 0.2
+struct SPR_API KeyringEntry {
+    /// A label for the key (1-64 of [A-Za-z0-9._-]): reported by
+    /// rotate_key(), never stored.
+    std::string id;
+    /// 32-byte key as 64 hex digits or base64; or:
+    std::string key;
+    /// the path of a file holding it.
+    std::string key_file;
+};
+
 /// Options for VersionStore::open. @since 0.1
 struct SPR_API StoreOptions {
     /// 32-byte key as 64 hex digits or base64; encrypts secret values.
@@ -300,6 +311,12 @@ struct SPR_API StoreOptions {
     /// refuses a cipher together with a key (invalid at "cipher"), as the C
     /// API does.
     std::shared_ptr<Cipher> cipher;
+    /// A keyring (instead of key or key_file): the first key wraps the
+    /// store's data key, any key unwraps it, so a new key can be put first
+    /// while the old one still opens the store until rotate_key() has run
+    /// (docs/operations.md, "Rotating keys"). At most 16 keys, distinct ids.
+    /// @since 0.2
+    std::vector<KeyringEntry> keys;
     /// Prices of volumes that plans provision from snapshots.
     Pricing pricing;
     /// Decides when a recorded state becomes a version.
@@ -315,7 +332,7 @@ struct SPR_API StoreOptions {
     std::int64_t max_tagged_versions = 50;
     /// The outbox keeps the newest this many events (1-100000000). @since 0.2
     std::int64_t events_limit = 100000;
-    /// Parse `{"key"|"keyFile", "pricing": {"currency", "perGiBMonth": {...}},
+    /// Parse `{"key"|"keyFile"|"keys": [{"id", "key"|"keyFile"}], "pricing": {"currency", "perGiBMonth": {...}},
     /// "policy": {"triggers": [...]}, "busyTimeoutMs", "durability": "full"|"normal",
     /// "maxTaggedVersions", "eventsLimit"}`.
     /// Unknown fields are refused. @throws Error invalid naming the field
@@ -331,6 +348,70 @@ struct SPR_API StoreInfo {
     std::int64_t schema_version = 0; ///< the store's schema version
     std::string library_version;    ///< version_string() of the library that answered
     /// `{"storeId","engine","schemaVersion","libraryVersion"}`
+    std::string to_json() const;
+};
+
+/// How rotate_key() works. @since 0.2
+struct SPR_API RotateOptions {
+    /// Also make a new data key and re-seal every secret under it, in
+    /// batches (one transaction each), resumable: a call after a crash
+    /// continues where the last batch ended.
+    bool reseal = false;
+    /// Secrets re-sealed per transaction (1-100000).
+    std::int64_t batch_size = 500;
+    /// Parse `{"reseal": bool, "batchSize": n}`. @throws Error invalid naming the field
+    static RotateOptions from_json(std::string_view json);
+};
+
+/// What rotate_key() did. @since 0.2
+struct SPR_API RotateResult {
+    /// The id of the keyring's first key, which now wraps the store's keys
+    /// ("" for a single `key`/`key_file`, "cipher" for a host cipher).
+    std::string key_id;
+    std::int64_t rewrapped = 0; ///< wrapped keys rewritten (0: the store holds no secret)
+    std::int64_t resealed = 0;  ///< secrets re-sealed by this call
+    bool resumed = false;       ///< it continued an interrupted reseal
+    /// `{"keyId","rewrapped","resealed","resumed"}`
+    std::string to_json() const;
+};
+
+/// The key that seals a bundle's secret values (export) and opens them
+/// (import): 32 bytes as 64 hex digits or base64, or a file holding them.
+/// Not needed when no exported version holds a secret. @since 0.2
+struct SPR_API BundleOptions {
+    std::string key;
+    std::string key_file;
+    /// Parse `{"key"|"keyFile"}`. @throws Error invalid naming the field
+    static BundleOptions from_json(std::string_view json);
+};
+
+/// What export_bundle() wrote. @since 0.2
+struct SPR_API ExportResult {
+    std::int64_t spinners = 0, versions = 0, secrets = 0, snapshots = 0;
+    /// `{"spinners","versions","secrets","snapshots"}`
+    std::string to_json() const;
+};
+
+/// What import_bundle() did. @since 0.2
+struct SPR_API ImportResult {
+    std::string source_store_id;       ///< the storeId the bundle came from
+    std::int64_t spinners_imported = 0; ///< spinners new to this store
+    std::int64_t spinners_skipped = 0;  ///< spinners already here with the same history
+    std::int64_t versions_imported = 0;
+    std::int64_t versions_skipped = 0;
+    std::int64_t snapshots_imported = 0;
+    std::int64_t snapshots_skipped = 0; ///< already registered (same id)
+    /// `{"sourceStoreId","spinnersImported","spinnersSkipped","versionsImported",
+    /// "versionsSkipped","snapshotsImported","snapshotsSkipped"}`
+    std::string to_json() const;
+};
+
+/// What migrate_to() did. @since 0.2
+struct SPR_API MigrateResult {
+    std::string target_store_id;
+    ImportResult imported;
+    std::int64_t versions_verified = 0; ///< versions whose digest was compared after the copy
+    /// `{"targetStoreId","versionsVerified","imported":{...}}`
     std::string to_json() const;
 };
 
@@ -467,6 +548,44 @@ public:
     /// VolumeRestorePoints). @throws Error invalid, not_found, pruned
     /// @since 0.2
     RestorePoints restore_points(std::string_view spinner, std::int64_t number) const;
+
+    /// Re-wrap the store's keys under the keyring's first key, in one
+    /// transaction, so older keys can then be removed from the ring. With
+    /// `reseal`, also replace the data key and re-seal every secret value in
+    /// batches; readers and writers in other processes go on meanwhile. No
+    /// digest and no comparison changes: the MAC key that makes equal
+    /// secrets equal is kept (docs/operations.md, "Rotating keys").
+    /// @throws Error no_key (no key configured; no key of the ring opens the
+    ///   store's keys), invalid (batch_size)
+    /// @since 0.2
+    RotateResult rotate_key(const RotateOptions &options = {});
+
+    /// Write the history of `spinner` (empty: every spinner) and the
+    /// snapshots its volumes bound to a bundle file (docs/bundles.md): the
+    /// file is written whole, then renamed onto `path`. Secret values stay
+    /// sealed, under a fresh bundle key wrapped by `options`' key.
+    /// @throws Error invalid (spinner name, path), not_found, no_key (secrets
+    ///   to export but no bundle key, or the store's key missing), io
+    /// @since 0.2
+    ExportResult export_bundle(std::string_view spinner, const std::string &path,
+                               const BundleOptions &options = {}) const;
+    /// Import a bundle in one transaction: each spinner new to this store
+    /// gets its history exactly (numbers, times, authors, statuses, tags,
+    /// notes, digests); a spinner already here with the same versions is
+    /// skipped, so importing twice changes nothing. Into an empty store,
+    /// the store adopts the bundle's MAC key so digests stay identical.
+    /// @throws Error invalid (the bundle: line and reason; nothing written),
+    ///   conflict (a spinner here has another history, or the store holds
+    ///   secrets under another MAC key), no_key (the bundle holds secrets:
+    ///   no bundle key, a wrong one, or this store has no key), io
+    /// @since 0.2
+    ImportResult import_bundle(const std::string &path, const BundleOptions &options = {});
+    /// Copy every spinner into the store at `target` (SQLite or
+    /// PostgreSQL, see open()), then read back every version of the copy
+    /// and compare digests and counts; success only when all match.
+    /// @throws Error as open() and import_bundle(); corrupt when a check fails
+    /// @since 0.2
+    MigrateResult migrate_to(const std::string &target, const StoreOptions &target_options) const;
 
     /// Events after seq `after` (0: from the oldest kept), oldest first, at
     /// most `limit` (1-10000). @throws Error invalid (after < 0 at "after",
