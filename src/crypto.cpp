@@ -215,11 +215,12 @@ std::string Keyring::create_data_key() {
     prev_enc_.reset();
     sodium_memzero(dk.data(), dk.size());
     loaded_ = wrapped;
+    loaded_mac_.reset();
     ready_ = true;
     return wrapped;
 }
 
-void Keyring::load(const StoredKeys &stored) {
+bool Keyring::load(const StoredKeys &stored) {
     std::string dk = unwrap(stored.data_key);
     Key enc = encryption_key(dk);
     Key mac{};
@@ -237,23 +238,26 @@ void Keyring::load(const StoredKeys &stored) {
         prev = encryption_key(p);
         sodium_memzero(p.data(), p.size());
     }
+    const bool mac_changed = ready_ && sodium_memcmp(mac_.data(), mac.data(), mac.size()) != 0;
     enc_ = enc;
     mac_ = mac;
     prev_enc_ = prev;
     loaded_ = stored.data_key;
+    loaded_mac_ = stored.mac_key;
     ready_ = true;
+    return mac_changed;
 }
 
-std::string Keyring::secret_id(std::string_view plaintext) const {
+std::string keyed_secret_id(const Key &mac, std::string_view plaintext) {
     unsigned char h[32];
-    crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char *>(plaintext.data()),
-                       plaintext.size(), mac_.data(), mac_.size());
+    crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char *>(plaintext.data()), plaintext.size(),
+                       mac.data(), mac.size());
     return to_hex(std::string_view(reinterpret_cast<const char *>(h), sizeof h));
 }
 
-std::string Keyring::value_mac(std::string_view name, std::string_view key, std::string_view value) const {
+std::string keyed_value_mac(const Key &mac, std::string_view name, std::string_view key, std::string_view value) {
     crypto_generichash_state st;
-    crypto_generichash_init(&st, mac_.data(), mac_.size(), 16);
+    crypto_generichash_init(&st, mac.data(), mac.size(), 16);
     auto feed = [&](std::string_view s) {
         std::uint64_t n = s.size();
         crypto_generichash_update(&st, reinterpret_cast<const unsigned char *>(&n), sizeof n);

@@ -47,6 +47,11 @@ std::string seal_with(const Key &key, std::string_view id, std::string_view plai
 /// The plaintext, or nothing when `sealed` does not open under `key`.
 std::optional<std::string> open_with(const Key &key, std::string_view id, std::string_view sealed);
 
+/// Keyed content id of a secret blob (64 hex) under MAC key `mac`.
+std::string keyed_secret_id(const Key &mac, std::string_view plaintext);
+/// Keyed MAC of one secret value under `mac`, "hmac:<32 hex>".
+std::string keyed_value_mac(const Key &mac, std::string_view name, std::string_view key, std::string_view value);
+
 /// Host keys and the store's data key.
 ///
 /// Key hierarchy (docs/operations.md, "Rotating keys"): the host keyring's
@@ -75,15 +80,20 @@ public:
     /// Make a fresh data key and use it; returns it wrapped.
     std::string create_data_key();
     /// Use the store's keys. Throws Error(no_key) when they do not open.
-    void load(const StoredKeys &stored);
+    /// Returns whether the MAC key changed (it was ready with another one).
+    bool load(const StoredKeys &stored);
     /// The wrapped data key last created or loaded (to notice a change).
     const std::string &loaded_data_key() const noexcept { return loaded_; }
+    /// The wrapped MAC key last loaded, if the store keeps one.
+    const std::optional<std::string> &loaded_mac_key() const noexcept { return loaded_mac_; }
     bool ready() const noexcept { return ready_; }
 
     /// Keyed content id of a secret blob (64 hex).
-    std::string secret_id(std::string_view plaintext) const;
+    std::string secret_id(std::string_view plaintext) const { return keyed_secret_id(mac_, plaintext); }
     /// Keyed MAC of one secret value, "hmac:<32 hex>".
-    std::string value_mac(std::string_view name, std::string_view key, std::string_view value) const;
+    std::string value_mac(std::string_view name, std::string_view key, std::string_view value) const {
+        return keyed_value_mac(mac_, name, key, value);
+    }
     /// Encrypt with the id as associated data: nonce || ciphertext.
     std::string seal(std::string_view id, std::string_view plaintext) const;
     /// Decrypt under the data key, else the previous one during a reseal;
@@ -94,8 +104,12 @@ public:
 
     /// The MAC key (for bundles, which carry it wrapped). Needs ready().
     const Key &mac_key() const noexcept { return mac_; }
-    /// Use `mac` as the MAC key from now on (an import adopting a lineage).
-    void adopt_mac_key(const Key &mac) noexcept { mac_ = mac; }
+    /// Use `mac` as the MAC key from now on (an import adopting a lineage;
+    /// the caller stores it wrapped as the store's mac_key).
+    void adopt_mac_key(const Key &mac, std::string wrapped) noexcept {
+        mac_ = mac;
+        loaded_mac_ = std::move(wrapped);
+    }
     /// The encryption key derived from 32 data-key bytes.
     static Key encryption_key(std::string_view data_key);
 
@@ -104,6 +118,7 @@ private:
     std::shared_ptr<Cipher> cipher_;
     bool ready_ = false;
     std::string loaded_;
+    std::optional<std::string> loaded_mac_;
     Key enc_{};
     std::optional<Key> prev_enc_;
     Key mac_{};

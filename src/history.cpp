@@ -311,6 +311,31 @@ std::int64_t History::min_retained(const SpinnerRow &s) {
     return st.step() && !st.is_null(0) ? st.i64(0) : 0;
 }
 
+std::vector<VersionRow> History::all_versions(const SpinnerRow &s) {
+    Stmt st(db_, std::string(kVersionColumns) + " WHERE spinner_id=? ORDER BY number");
+    st.bind(1, s.id);
+    std::vector<VersionRow> out;
+    while (st.step()) out.push_back(version_row(st));
+    return out;
+}
+
+void History::insert_version(const SpinnerRow &s, const VersionRow &r) {
+    Stmt st(db_, "INSERT INTO versions(spinner_id, number, created_at, author, message, reason, reasons, summary, "
+                 "core, rollback_of, status, tags, notes, scope, replaced_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    st.bind(1, s.id).bind(2, r.number).bind(3, r.created_at).bind(4, r.author).bind(5, r.message);
+    st.bind(6, code(r.reason)).bind(7, r.reasons_text).bind(8, r.summary).bind_blob(9, from_hex(r.core));
+    if (r.rollback_of) st.bind(10, *r.rollback_of); else st.bind_null(10);
+    st.bind(11, code(r.status));
+    auto text_or_null = [&](int i, const std::string &t) {
+        if (t.empty()) st.bind_null(i); else st.bind(i, t);
+    };
+    text_or_null(12, r.tags_text);
+    text_or_null(13, r.notes_text);
+    text_or_null(14, r.scope_text);
+    text_or_null(15, r.replaced_at);
+    st.run();
+}
+
 Version History::make_version(const SpinnerRow &s, const VersionRow &r) const {
     Version v;
     v.spinner = s.name;

@@ -141,6 +141,11 @@ public:
     /// else superseded (it was active once).
     std::optional<std::int64_t> newest_active(const SpinnerRow &s);
     Version make_version(const SpinnerRow &s, const VersionRow &r) const;
+    /// Every retained version row of the spinner, oldest first (bundles).
+    std::vector<VersionRow> all_versions(const SpinnerRow &s);
+    /// Insert a version row exactly as given (bundle_import.cpp); the
+    /// caller holds the reference on its core.
+    void insert_version(const SpinnerRow &s, const VersionRow &r);
 
     /// A rollback's origin: the version restored and what was taken from it.
     struct RollbackOf {

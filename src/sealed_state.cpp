@@ -62,8 +62,11 @@ void SealedState::load_data_key() {
 bool SealedState::refresh_keys() {
     if (!keys_.ready()) return false;
     auto k = read_stored_keys(db_);
-    if (!k || (k->data_key == keys_.loaded_data_key() && !k->previous)) return false;
-    keys_.load(*k);
+    if (!k || (k->data_key == keys_.loaded_data_key() && k->mac_key == keys_.loaded_mac_key())) return false;
+    if (keys_.load(*k))
+        // An import adopted another lineage's MAC key after this state was
+        // sealed: its secret ids and MACs are stale. Nothing is written yet.
+        throw Error(ErrorCode::busy, "the store's keys changed while this write was prepared; retry it");
     return true;
 }
 

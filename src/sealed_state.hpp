@@ -83,9 +83,11 @@ public:
     /// The plaintext of secret blob `id`, verified against its keyed id.
     std::string open_secret(const std::string &id);
 
-private:
-    /// The data key, created on first use when `create`.
+    /// Load the data key, creating it when the store has none and `create`
+    /// (else not_found); no_key without a key.
     void ensure_data_key(bool create);
+
+private:
 
     Db &db_;
     BlobStore &blobs_;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "blob_store.hpp"
+#include "bundle_format.hpp"
 #include "crypto.hpp"
 #include "db.hpp"
 #include "history.hpp"
@@ -15,6 +16,7 @@
 #include <spinner_rollback/rollback_planner.hpp>
 #include <spinner_rollback/version_store.hpp>
 
+#include <iosfwd>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -42,6 +44,11 @@ public:
     /// The target of plan_auto(): the newest earlier version that was active.
     std::int64_t auto_target(std::string_view spinner);
     Version commit(const Plan &plan, const ChangeMeta &meta, const Pricing &pricing);
+    /// Write spinner `spinner` (empty: all) to `out` as a bundle, read in
+    /// one read transaction (bundle_export.cpp).
+    ExportResult export_to(std::string_view spinner, std::ostream &out, const BundleOptions &options);
+    /// Check bundle `b` whole, then import it in one write transaction (bundle_import.cpp).
+    ImportResult import_from(const detail::Bundle &b, const BundleOptions &options);
 
     // PlanSource
     detail::VersionRow version(const detail::SpinnerRow &s, std::int64_t n, const std::string &what) override {
