@@ -128,15 +128,18 @@ typedef struct spr_cipher {
  *        "pricing": {"currency": "USD", "perGiBMonth": {"standard": 0.10, "*": 0.10}},
  *        "policy": {"triggers": [...]}, "busyTimeoutMs": 5000, "durability": "full"|"normal",
  *        "maxTaggedVersions": 50, "eventsLimit": 100000}` (@since 0.2: "maxTaggedVersions" 1-10000,
- *        see spr_tag(); "eventsLimit" 1-100000000, see spr_events());
- *        unknown fields are refused
+ *        see spr_tag(); "eventsLimit" 1-100000000, see spr_events(); a keyring
+ *        `"keys": [{"id": "k2", "key": "…"}, {"id": "k1", "keyFile": "…"}]` instead of
+ *        "key"/"keyFile": the first key wraps the store's data key, any key unwraps it,
+ *        see spr_rotate_key()); unknown fields are refused
  * @param[out] out the handle, or NULL on failure; close it with spr_close(); required
  * @retval SPR_OK success
  * @retval SPR_E_INVALID NULL `path` or `out`; empty `path`; bad options (path names the field,
  *         e.g. `options.busyTimeoutMs`); key not 32 bytes; both key and keyFile
- * @retval SPR_E_NO_KEY keyFile unreadable or not a key; the key is not the one
- *         the store was created with, or the store's data key was wrapped by a
- *         host cipher (use spr_open_with_cipher())
+ * @retval SPR_E_NO_KEY keyFile unreadable or not a key; no key given opens the
+ *         store's data key (path `options.key`, or `options.keys` for a keyring: a
+ *         key retired by spr_rotate_key() no longer does), or the store's data key
+ *         was wrapped by a host cipher (use spr_open_with_cipher())
  * @retval SPR_E_IO the file cannot be opened or created, the server cannot be
  *         reached, the search_path names no schema, or the store was written
  *         by a newer release (messages never echo a password)
@@ -601,6 +604,101 @@ SPR_C_API int spr_spinners(spr_store *store, char **out_json);
  * @since 0.2
  */
 SPR_C_API int spr_store_info(spr_store *store, char **out_json);
+
+/**
+ * Re-wrap the store's keys under the first key of the keyring it was opened
+ * with, in one transaction; keys later in the ring can then be retired.
+ * With `"reseal": true` it also makes a new data key and re-seals every secret
+ * value under it in batches of "batchSize" (one transaction each): readers and
+ * writers in other processes go on meanwhile, and a call after a crash resumes
+ * where the last batch ended. No digest and no comparison changes: the MAC key
+ * that makes equal secrets compare equal is kept. Roll the new keyring out to
+ * every process first (docs/operations.md, "Rotating keys").
+ * @param[in] store required
+ * @param[in] options_json NULL, "" or `{"reseal": false, "batchSize": 500}` (1-100000)
+ * @param[out] out_json `{"keyId","rewrapped","resealed","resumed"}`: keyId is the id of
+ *        the key that now wraps ("" for a single "key"/"keyFile", "cipher" for a host
+ *        cipher); rewrapped 0 means the store holds no secret. NULL on failure; free
+ *        with spr_free(); required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL argument; bad options (path names the field)
+ * @retval SPR_E_NO_KEY the store was opened without a key; no key of the ring opens its keys
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the store could not be written
+ * @since 0.2
+ */
+SPR_C_API int spr_rotate_key(spr_store *store, const char *options_json, char **out_json);
+
+/**
+ * Write a bundle (docs/bundles.md): the full history of one spinner (or all),
+ * with tags, notes, statuses, rollout history and the snapshots its volumes
+ * bound, read in one transaction. The file is written whole next to `path`
+ * (`path` + ".partial"), then renamed onto it. Secret values stay sealed:
+ * under a fresh bundle key, itself wrapped under the export key.
+ * @param[in] store required
+ * @param[in] spinner a spinner name, or NULL for every spinner
+ * @param[in] path the bundle file to write; required
+ * @param[in] options_json NULL, "" or `{"key": "<64 hex | base64>" | "keyFile": "path"}`:
+ *        the export key, needed when an exported version holds a secret value
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL `store` or `path`; bad spinner name; bad options
+ * @retval SPR_E_NOT_FOUND no such spinner
+ * @retval SPR_E_NO_KEY secret values to export but no export key (path `options.key`),
+ *         or the store was opened without its key
+ * @retval SPR_E_IO the file cannot be written
+ * @since 0.2
+ */
+SPR_C_API int spr_export(spr_store *store, const char *spinner, const char *path, const char *options_json);
+
+/**
+ * Import a bundle in one transaction. Each spinner new to this store gets its
+ * history exactly: numbers, times, authors, statuses, tags, notes, digests. A
+ * spinner already here with the same versions (numbers and digests) is
+ * skipped, so importing twice changes nothing. Into a store that holds no
+ * secret yet, the store adopts the bundle's MAC key so every digest stays the
+ * same. The whole bundle is checked before anything is written.
+ * @param[in] store required
+ * @param[in] path the bundle file; required
+ * @param[in] options_json NULL, "" or `{"key" | "keyFile"}`: the export key
+ * @param[out] out_json `{"sourceStoreId","spinnersImported","spinnersSkipped",
+ *        "versionsImported","versionsSkipped","snapshotsImported","snapshotsSkipped"}`,
+ *        or NULL on failure; free with spr_free(); required
+ * @retval SPR_OK success
+ * @retval SPR_E_INVALID NULL argument; bad options; a malformed, truncated, altered or
+ *         newer-format bundle: the message names the line and the reason, `path` is
+ *         "bundle:<line>"; nothing is written
+ * @retval SPR_E_CONFLICT a spinner here has another history, or this store holds secrets
+ *         under another store's MAC key; nothing is written
+ * @retval SPR_E_NO_KEY the bundle holds secrets and no key, or the wrong key, was given,
+ *         or this store was opened without a key
+ * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
+ * @retval SPR_E_IO the file cannot be read, or the store cannot be written
+ * @since 0.2
+ */
+SPR_C_API int spr_import(spr_store *store, const char *path, const char *options_json, char **out_json);
+
+/**
+ * Copy every spinner of `store` into the store at `target_path` (SQLite or
+ * PostgreSQL, as spr_open() takes; another engine, typically) through a
+ * bundle held in memory under a one-time key, then read every version of the
+ * copy back and compare it field by field and digest by digest with the
+ * source. Success only when all match. Running it again skips what is there.
+ * @param[in] store the source; required
+ * @param[in] target_path where the copy goes; required
+ * @param[in] target_options_json options to open the target with (as spr_open();
+ *        give a key when the source holds secrets)
+ * @param[out] out_json `{"targetStoreId","versionsVerified","imported": {as spr_import()}}`,
+ *        or NULL on failure; free with spr_free(); required
+ * @retval SPR_OK success: every version verified
+ * @retval SPR_E_INVALID NULL argument; bad options
+ * @retval SPR_E_CONFLICT as spr_import()
+ * @retval SPR_E_NO_KEY the source holds secrets and the target has no key
+ * @retval SPR_E_CORRUPT a check after the copy failed (the message says which)
+ * @retval SPR_E_BUSY, SPR_E_IO as spr_open() and spr_import()
+ * @since 0.2
+ */
+SPR_C_API int spr_migrate(spr_store *store, const char *target_path, const char *target_options_json,
+                          char **out_json);
 
 /**
  * Register (or replace, same id) a volume snapshot the host made.

@@ -408,6 +408,37 @@ int spr_store_info(spr_store *store, char **out_json) {
     });
 }
 
+int spr_rotate_key(spr_store *store, const char *options_json, char **out_json) {
+    return with_out(out_json, [&] {
+        need(store, "store");
+        return store->store->rotate_key(RotateOptions::from_json(opt(options_json))).to_json();
+    });
+}
+
+int spr_export(spr_store *store, const char *spinner, const char *path, const char *options_json) {
+    return guard([&] {
+        need(store, "store");
+        need(path, "path");
+        store->store->export_bundle(opt(spinner), path, BundleOptions::from_json(opt(options_json)));
+    });
+}
+
+int spr_import(spr_store *store, const char *path, const char *options_json, char **out_json) {
+    return with_out(out_json, [&] {
+        need(store, "store");
+        need(path, "path");
+        return store->store->import_bundle(path, BundleOptions::from_json(opt(options_json))).to_json();
+    });
+}
+
+int spr_migrate(spr_store *store, const char *target_path, const char *target_options_json, char **out_json) {
+    return with_out(out_json, [&] {
+        need(store, "store");
+        need(target_path, "target_path");
+        return store->store->migrate_to(target_path, StoreOptions::from_json(opt(target_options_json))).to_json();
+    });
+}
+
 int spr_snapshot_register(spr_store *store, const char *snapshot_json) {
     return guard([&] {
         need(store, "store");
