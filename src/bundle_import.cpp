@@ -142,7 +142,7 @@ ImportResult VersionStore::Impl::import_from(const Bundle &b, const BundleOption
     Impl &im = *this;
     ImportResult r;
     r.source_store_id = b.header.store_id;
-    std::optional<BundleSecrets> keys;
+    std::optional<BundleSecrets> bkeys;
     if (b.keys) {
         const std::optional<Key> k = bundle_key(options);
         if (!k) throw Error(ErrorCode::no_key, "the bundle holds secret values: give its key (key or keyFile)", "options.key");
@@ -150,21 +150,21 @@ ImportResult VersionStore::Impl::import_from(const Bundle &b, const BundleOption
         auto mac = open_with(*k, kBundleKeyAd, b.keys->mac_key);
         if (!dk || !mac || dk->size() != 32 || mac->size() != 32)
             throw Error(ErrorCode::no_key, "the key does not open this bundle", "options.key");
-        keys.emplace();
-        keys->enc = Keyring::encryption_key(*dk);
-        std::copy(mac->begin(), mac->end(), keys->mac.begin());
+        bkeys.emplace();
+        bkeys->enc = Keyring::encryption_key(*dk);
+        std::copy(mac->begin(), mac->end(), bkeys->mac.begin());
         sodium_memzero(dk->data(), dk->size());
         sodium_memzero(mac->data(), mac->size());
         if (!im.keys.configured())
             throw Error(ErrorCode::no_key, "the bundle holds secret values: open this store with a key to seal them",
                         "options.key");
     }
-    CheckedBlobs blobs;
-    check_blobs(b, keys ? &*keys : nullptr, blobs);
-    for (const auto &s : b.spinners) check_spinner(s, blobs, im.history);
+    CheckedBlobs checked;
+    check_blobs(b, bkeys ? &*bkeys : nullptr, checked);
+    for (const auto &s : b.spinners) check_spinner(s, checked, im.history);
 
     im.write([&] {
-        if (keys) {
+        if (bkeys) {
             im.sealer.ensure_data_key(true);
             Stmt count(im.db, "SELECT count(*) FROM blobs WHERE kind = 3");
             count.step();
@@ -172,15 +172,15 @@ ImportResult VersionStore::Impl::import_from(const Bundle &b, const BundleOption
                 // No secret here yet: adopt the bundle's lineage, so every
                 // imported digest stays what it was.
                 const Key &mine = im.keys.mac_key();
-                if (sodium_memcmp(mine.data(), keys->mac.data(), mine.size()) != 0) {
+                if (sodium_memcmp(mine.data(), bkeys->mac.data(), mine.size()) != 0) {
                     std::string wrapped =
-                        im.keys.wrap(std::string_view(reinterpret_cast<const char *>(keys->mac.data()), 32));
+                        im.keys.wrap(std::string_view(reinterpret_cast<const char *>(bkeys->mac.data()), 32));
                     Stmt st(im.db, "INSERT INTO meta(key, value) VALUES('mac_key', ?) "
                                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
                     st.bind_blob(1, wrapped).run();
-                    im.keys.adopt_mac_key(keys->mac, std::move(wrapped));
+                    im.keys.adopt_mac_key(bkeys->mac, std::move(wrapped));
                 }
-            } else if (sodium_memcmp(im.keys.mac_key().data(), keys->mac.data(), 32) != 0) {
+            } else if (sodium_memcmp(im.keys.mac_key().data(), bkeys->mac.data(), 32) != 0) {
                 throw Error(ErrorCode::conflict,
                             "this store already holds secrets keyed under another store's MAC key, so the bundle's "
                             "digests would change: import it into an empty store (or one without secrets)",
@@ -211,17 +211,29 @@ ImportResult VersionStore::Impl::import_from(const Bundle &b, const BundleOption
                 row.id = st.i64(0);
                 st.run();
             }
+            // Facts about every blob this spinner touches, read in one batch
+            // (one round trip on PostgreSQL) rather than one by one.
+            {
+                std::vector<std::string> ids;
+                for (const auto &v : s.versions) ids.push_back(v.core);
+                if (!row.latest_core.empty()) ids.push_back(row.latest_core);
+                const std::size_t cores = ids.size();
+                for (std::size_t i = 0; i < cores; ++i)
+                    for (auto &child : sealed_children(checked.parsed.at(ids[i]))) ids.push_back(std::move(child));
+                im.blobs.prefetch(ids).take();
+            }
             // Content, each core delta-compressed against the one before.
             std::string base;
             auto store_core = [&](const std::string &id) {
-                const json::object &core = blobs.parsed.at(id);
+                const json::object &core = checked.parsed.at(id);
                 for (const auto &child : sealed_children(core)) {
-                    const BundleBlob &cb = *blobs.by_id.at(child);
+                    const BundleBlob &cb = *checked.by_id.at(child);
                     if (cb.kind == BlobKind::map) im.blobs.put(child, BlobKind::map, cb.data, {}, {});
                     else if (!im.blobs.contains(child))
-                        im.blobs.put(child, BlobKind::secret, im.keys.seal(child, blobs.secrets.at(child)), {}, {});
+                        im.blobs.put(child, BlobKind::secret, im.keys.seal(child, checked.secrets.at(child)), {}, {});
                 }
-                im.blobs.put(id, BlobKind::core, blobs.by_id.at(id)->data, base, sealed_children(core));
+                im.blobs.put(id, BlobKind::core, checked.by_id.at(id)->data, base, sealed_children(core));
+                im.blobs.cache_core(id, checked.by_id.at(id)->data, core); // the next delta builds on it
                 im.blobs.incref(id);
                 base = id;
             };
@@ -258,6 +270,11 @@ ImportResult VersionStore::Impl::import_from(const Bundle &b, const BundleOption
             ++r.snapshots_imported;
         }
     });
+    // PostgreSQL plans by its statistics, which a bulk import leaves stale
+    // until autovacuum comes by: refresh them now, or the first reads of
+    // the imported rows may be planned as scans.
+    if (r.versions_imported > 0 && im.db.engine_name() == "postgres")
+        im.single([&] { im.db.exec("ANALYZE blobs, versions, spinners, tags, volume_bindings, snapshots, events"); });
     return r;
 }
 

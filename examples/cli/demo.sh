@@ -8,7 +8,9 @@
 #   first); a full rollback to @golden with that snapshot's data (a new
 #   volume at a cost, so it needs --confirm; the volume in use is kept: v7);
 #   a note on the version that broke things, the listing with its tags, and
-#   the store's last events.
+#   the store's last events. Then operating it for years: a key rotation
+#   (rotate-key with a --keyring, the new key first), an export to a bundle
+#   imported on a new host, and a migration to another store.
 #
 # usage: examples/cli/demo.sh [PATH/TO/spinner-rollback]
 # Exits non-zero if a step that should succeed fails, a step that should be
@@ -311,6 +313,33 @@ print(v["next"])' events)
 run events --after $((LAST - 5)) | tee "$WORK/events.txt"
 check "events: the rollback to @golden" "$WORK/events.txt" ' rollback\.committed +shop +v7 +to v3 '
 check "events: the note, last" "$WORK/events.txt" "^$LAST .* note\.added +shop +v4 +carol: v4 broke checkout$"
+
+step "22. Years later, a new key: put it first in the keyring, re-wrap and re-seal under it"
+OLD_KEY_FILE=$SPR_KEY_FILE
+od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$WORK/key-2"
+chmod 600 "$WORK/key-2"
+run --keyring "k2=$WORK/key-2" --keyring "k1=$OLD_KEY_FILE" rotate-key --reseal | tee "$WORK/rotate.txt"
+check "rotate-key" "$WORK/rotate.txt" '^data key re-wrapped under k2; [0-9]+ secrets re-sealed$'
+export SPR_KEY_FILE=$WORK/key-2
+refused 9 --key-file "$OLD_KEY_FILE" show shop 7 --reveal-secrets
+expect "the new key opens the secrets" "
+assert '$NEW_PASSWORD' in json.dumps(v['state']), 'secret not revealed'" show shop 7 --reveal-secrets
+
+step "23. A new host: export the history to a bundle (secrets sealed under a bundle key), import it there"
+od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$WORK/bundle.key"
+run export --bundle-key-file "$WORK/bundle.key" "$WORK/shop.bundle" | tee "$WORK/export.txt"
+check "export" "$WORK/export.txt" '^exported 1 spinner, 7 versions \([0-9]+ secrets sealed\) and 3 snapshots to '
+run --store "$WORK/new-host.db" import --bundle-key-file "$WORK/bundle.key" "$WORK/shop.bundle" | tee "$WORK/import.txt"
+check "import" "$WORK/import.txt" '^imported 1 spinner \(0 skipped\) from store '
+if ! diff <("$CLI" versions shop) <("$CLI" --store "$WORK/new-host.db" versions shop); then
+  echo "demo: the imported history differs" >&2
+  exit 1
+fi
+echo "(the new host's history is the same, numbers, tags and times included)"
+
+step "24. Or move the whole store to another one (SQLite here; a postgresql:// URI works too), checked version by version"
+run migrate --to "$WORK/migrated.db" | tee "$WORK/migrate.txt"
+check "migrate" "$WORK/migrate.txt" '^migrated: 7 versions verified in '
 
 echo
 echo "demo: all steps behaved as expected"

@@ -4,6 +4,7 @@
 // It uses only the public C++ API of spinner_rollback. See docs/cli.md.
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -42,7 +43,8 @@ namespace sr = spinner_rollback;
 constexpr std::size_t kMaxInputBytes = 64u << 20;
 
 constexpr const char kUsage[] =
-    R"(usage: spinner-rollback [--store PATH] [--key-file F | --key HEX]
+    R"(usage: spinner-rollback [--store PATH]
+                        [--key-file F | --key HEX | --keyring ID=FILE ...]
                         [--options JSON|@FILE] [-o json|table] <command> ...
 
 Commands:
@@ -80,12 +82,33 @@ Commands:
                             would NEXT after PREV create a version?
   events [--after N] [--limit N] [--follow] [--timeout-ms N]
                             the store's changes (versions, rollbacks, status,
-                            tags, notes, snapshots, pruning), oldest first,
+                            tags, notes, snapshots, pruning, imports, key
+                            rotations), oldest first,
                             after seq N (default 0: from the oldest kept), at
                             most --limit (default 1000); --follow keeps
                             printing them as they come until interrupted, or
                             until --timeout-ms N passes without one
   spinners                  list the spinners in the store
+  export [--spinner S] [--bundle-key HEX | --bundle-key-file F] FILE
+                            write the history of every spinner (or of S)
+                            and the snapshots its volumes bound to a bundle
+                            file; secret values stay sealed, under the
+                            bundle key (needed when there are some)
+  import [--bundle-key HEX | --bundle-key-file F] FILE
+                            add a bundle's spinners to the store (created if
+                            missing), with their history exactly; spinners
+                            already here with the same history are skipped
+  migrate --to PATH|postgresql://URI [--to-key HEX | --to-key-file F]
+                            copy every spinner into another store (a SQLite
+                            file or a postgresql:// URI), then check every
+                            version there; the target is opened with
+                            --to-key[-file], else with this store's key
+  rotate-key [--reseal] [--batch-size N]
+                            re-wrap the store's keys under the first key of
+                            --keyring, so the others can be dropped;
+                            --reseal also makes a new data key and re-seals
+                            every secret, N per transaction (default 500),
+                            continuing an interrupted re-seal
   info [SPINNER]            rollback setting, history limit, current version
                             (no SPINNER: the store's identity and schema)
   version                   print the tool and library versions
@@ -109,6 +132,10 @@ Global options:
                       base64 (default: $SPR_KEY_FILE)
   --key HEX           the key itself (visible to other users in ps; prefer
                       --key-file)
+  --keyring ID=FILE   a keyring instead of one key: repeat it, the new key
+                      first (it wraps the store's keys; any of them opens
+                      the store), e.g. --keyring k2=new.key --keyring
+                      k1=old.key, then rotate-key
   --options JSON      store options as JSON, or @FILE to read them from a
                       file: pricing, policy, busyTimeoutMs, durability, ...
   -o, --output FMT    "table" (default) or "json" (the library's JSON)
@@ -166,13 +193,23 @@ const std::vector<OptionSpec>& AllOptions() {
       {"after", 0, true, false},
       {"follow", 0, false, false},
       {"timeout-ms", 0, true, false},
+      {"spinner", 0, true, false},
+      {"bundle-key", 0, true, false},
+      {"bundle-key-file", 0, true, false},
+      {"to", 0, true, false},
+      {"to-key", 0, true, false},
+      {"to-key-file", 0, true, false},
+      {"reseal", 0, false, false},
+      {"batch-size", 0, true, false},
+      {"keyring", 0, true, true},
   };
   return kOptions;
 }
 
 bool IsGlobalOption(std::string_view name) {
   return name == "store" || name == "key-file" || name == "key" ||
-         name == "options" || name == "output" || name == "help";
+         name == "keyring" || name == "options" || name == "output" ||
+         name == "help";
 }
 
 // Reads a whole file, or standard input for "-".
@@ -322,6 +359,79 @@ std::int64_t ParseTimeoutMs(std::string_view text) {
   return n;
 }
 
+// "--batch-size 500" -> 500, in 1..100000 (what rotate_key takes).
+std::int64_t ParseBatchSize(std::string_view text) {
+  std::int64_t n = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, n);
+  if (text.empty() || ec != std::errc() || ptr != end || n < 1 ||
+      n > 100000) {
+    throw UsageError("--batch-size must be a number from 1 to 100000, not \"" +
+                     std::string(text) + "\"");
+  }
+  return n;
+}
+
+// Whether `text` looks like a key itself (64 hex digits, or 32 bytes of
+// base64) rather than the path of a file.
+bool LooksLikeKey(std::string_view text) {
+  if (text.size() == 64 &&
+      std::all_of(text.begin(), text.end(), [](unsigned char c) {
+        return std::isxdigit(c) != 0;
+      })) {
+    return true;
+  }
+  if (text.size() == 43 || text.size() == 44) {
+    return std::all_of(text.begin(), text.end(), [](unsigned char c) {
+      return std::isalnum(c) != 0 || c == '+' || c == '/' || c == '=' ||
+             c == '-' || c == '_';
+    });
+  }
+  return false;
+}
+
+// The value of a key-file option (--key-file, --keyring ID=FILE, ...): a
+// key given where its file was expected is refused without echoing it, as
+// the library's "cannot read key file" error would.
+void CheckKeyFileArgument(std::string_view option, const std::string& file) {
+  if (file.empty()) {
+    throw UsageError(std::string(option) + " needs the path of a key file");
+  }
+  std::error_code ec;
+  if (LooksLikeKey(file) && !std::filesystem::exists(file, ec)) {
+    throw UsageError(std::string(option) +
+                     " takes the path of a file holding the key, not the key "
+                     "itself");
+  }
+}
+
+// "--keyring k2=new.key --keyring k1=old.key" -> the keyring, in order.
+std::vector<sr::KeyringEntry> ParseKeyring(
+    const std::vector<std::string>& values) {
+  std::vector<sr::KeyringEntry> keys;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const std::string& value = values[i];
+    const std::size_t eq = value.find('=');
+    // The value is not echoed: it could be a key given by mistake.
+    if (eq == std::string::npos || eq == 0 || eq + 1 == value.size()) {
+      throw UsageError("--keyring must be ID=FILE, a key id and the file "
+                       "holding the key (--keyring #" +
+                       std::to_string(i + 1) + " is not)");
+    }
+    sr::KeyringEntry entry;
+    entry.id = value.substr(0, eq);
+    entry.key_file = value.substr(eq + 1);
+    CheckKeyFileArgument("--keyring " + entry.id + "=FILE", entry.key_file);
+    for (const sr::KeyringEntry& other : keys) {
+      if (other.id == entry.id) {
+        throw UsageError("--keyring names key \"" + entry.id + "\" twice");
+      }
+    }
+    keys.push_back(std::move(entry));
+  }
+  return keys;
+}
+
 // "events --follow" waits at most this long per call, so that it sees
 // SIGINT and SIGTERM (which only set a flag) this soon.
 constexpr std::int64_t kFollowPollMs = 500;
@@ -332,14 +442,39 @@ volatile std::sig_atomic_t g_stop_following = 0;
 extern "C" void StopFollowing(int) { g_stop_following = 1; }
 
 // A second line for errors an operator fixes on the command line.
-const char* Hint(const sr::Error& error) {
+// `command` is the command that failed ("" when none was found).
+const char* Hint(const sr::Error& error, std::string_view command) {
   const std::string& path = error.path();
   switch (error.code()) {
     case sr::ErrorCode::needs_confirmation:
       return "the plan provisions a new volume: read its cost with \"plan\", "
              "then commit again with --confirm";
     case sr::ErrorCode::no_key:
-      return "give the store's key with --key-file F (or SPR_KEY_FILE)";
+      // The bundle's key is options.key / options.keyFile of the call.
+      if (command == "export" && path.rfind("options.key", 0) == 0) {
+        return "give a bundle key with --bundle-key-file F (32 bytes, 64 hex "
+               "digits or base64); import needs the same key";
+      }
+      if (command == "import" && path.rfind("options.key", 0) == 0) {
+        return "give the key the bundle was exported with, --bundle-key-file "
+               "F; the store needs its own key too (--key-file F)";
+      }
+      if (command == "migrate") {
+        return "the target is opened with --to-key-file F if given, else "
+               "with this store's key (--key-file F or --keyring)";
+      }
+      if (command == "rotate-key") {
+        return "open the store with --keyring NEW=FILE --keyring OLD=FILE: "
+               "the new key first, then one that opens the store now";
+      }
+      return "give the store's key with --key-file F (or SPR_KEY_FILE), or "
+             "its keyring with --keyring ID=FILE ...";
+    case sr::ErrorCode::invalid:
+      if (path.rfind("bundle:", 0) == 0) {
+        return "the bundle is damaged or incomplete: nothing was imported; "
+               "export it again";
+      }
+      return nullptr;
     case sr::ErrorCode::conflict:
       // Conflicts have several causes; the path tells them apart.
       if (path == "meta.expectedCurrent") {
@@ -363,10 +498,16 @@ class Cli {
   explicit Cli(Args args) : args_(std::move(args)) {}
 
   int Run();
+  // The command being run ("" before one is found).
+  const std::string& command() const { return command_; }
 
  private:
   sr::VersionStore& Store();
+  // --store, else $SPR_STORE.
+  std::string StorePath() const;
   sr::StoreOptions Options() const;
+  // --bundle-key or --bundle-key-file.
+  sr::BundleOptions BundleKey() const;
   std::int64_t ResolveVersion(const std::string& spinner,
                               const std::string& text, std::string_view what);
   // Who and why from --author, --message, --request-id, --confirm and
@@ -401,6 +542,10 @@ class Cli {
   // Prints one batch of events: table rows, or one JSON object a line.
   void PrintEventBatch(const sr::EventPage& page, EventTable* table) const;
   void SpinnersCommand(const std::vector<std::string>& operands);
+  void ExportCommand(const std::vector<std::string>& operands);
+  void ImportCommand(const std::vector<std::string>& operands);
+  void MigrateCommand(const std::vector<std::string>& operands);
+  void RotateKeyCommand(const std::vector<std::string>& operands);
   void InfoCommand(const std::vector<std::string>& operands);
   void VersionCommand(const std::vector<std::string>& operands);
   void HelpCommand(const std::vector<std::string>& operands);
@@ -408,6 +553,7 @@ class Cli {
   static const std::vector<Command>& Commands();
 
   Args args_;
+  std::string command_;
   Format format_ = Format::kTable;
   bool store_may_be_created_ = false;
   std::unique_ptr<sr::VersionStore> store_;
@@ -451,6 +597,15 @@ const std::vector<Command>& Cli::Commands() {
        &Cli::EventsCommand,
        "[--after N] [--limit N] [--follow] [--timeout-ms N]"},
       {"spinners", 0, 0, {}, &Cli::SpinnersCommand, ""},
+      {"export", 1, 1, {"spinner", "bundle-key", "bundle-key-file"},
+       &Cli::ExportCommand,
+       "[--spinner S] [--bundle-key HEX | --bundle-key-file F] FILE"},
+      {"import", 1, 1, {"bundle-key", "bundle-key-file"}, &Cli::ImportCommand,
+       "[--bundle-key HEX | --bundle-key-file F] FILE"},
+      {"migrate", 0, 0, {"to", "to-key", "to-key-file"}, &Cli::MigrateCommand,
+       "--to PATH|postgresql://URI [--to-key HEX | --to-key-file F]"},
+      {"rotate-key", 0, 0, {"reseal", "batch-size"}, &Cli::RotateKeyCommand,
+       "[--reseal] [--batch-size N]"},
       {"info", 0, 1, {}, &Cli::InfoCommand, "[SPINNER]"},
       {"version", 0, 0, {}, &Cli::VersionCommand, ""},
       {"help", 0, 1, {}, &Cli::HelpCommand, "[COMMAND]"},
@@ -491,6 +646,7 @@ int Cli::Run() {
     if (name == candidate.name) command = &candidate;
   }
   if (command == nullptr) throw UsageError("unknown command \"" + name + "\"");
+  command_ = name;
 
   for (const std::string& option : args_.GivenOptions()) {
     if (IsGlobalOption(option)) continue;
@@ -508,7 +664,9 @@ int Cli::Run() {
     throw UsageError("wrong number of arguments for \"" + name +
                      "\"\nusage: " + Synopsis(*command));
   }
-  store_may_be_created_ = (name == "record" || name == "snapshot register");
+  // "import" fills a new store as well as an existing one.
+  store_may_be_created_ = (name == "record" || name == "snapshot register" ||
+                           name == "import");
   (this->*command->handler)(operands);
   return 0;
 }
@@ -523,21 +681,49 @@ sr::StoreOptions Cli::Options() const {
   if (args_.Has("key") && args_.Has("key-file")) {
     throw UsageError("give --key or --key-file, not both");
   }
-  if (args_.Has("key")) {
+  if (args_.Has("keyring") && (args_.Has("key") || args_.Has("key-file"))) {
+    throw UsageError("give --keyring or --key/--key-file, not both (a "
+                     "keyring holds every key the store needs)");
+  }
+  if (args_.Has("keyring")) {
+    options.keys = ParseKeyring(args_.GetAll("keyring"));
+    options.key.clear();
+    options.key_file.clear();
+  } else if (args_.Has("key")) {
     options.key = args_.Get("key");
     options.key_file.clear();
+    options.keys.clear();
   } else if (args_.Has("key-file")) {
     options.key_file = args_.Get("key-file");
+    CheckKeyFileArgument("--key-file", options.key_file);
     options.key.clear();
-  } else if (options.key.empty() && options.key_file.empty()) {
+    options.keys.clear();
+  } else if (options.key.empty() && options.key_file.empty() &&
+             options.keys.empty()) {
     const char* env = std::getenv("SPR_KEY_FILE");
     if (env != nullptr && *env != '\0') options.key_file = env;
   }
   return options;
 }
 
-sr::VersionStore& Cli::Store() {
-  if (store_) return *store_;
+sr::BundleOptions Cli::BundleKey() const {
+  if (args_.Has("bundle-key") && args_.Has("bundle-key-file")) {
+    throw UsageError("give --bundle-key or --bundle-key-file, not both");
+  }
+  sr::BundleOptions options;
+  if (args_.Has("bundle-key")) {
+    options.key = args_.Get("bundle-key");
+    if (options.key.empty()) {
+      throw UsageError("--bundle-key must not be empty");
+    }
+  } else if (args_.Has("bundle-key-file")) {
+    options.key_file = args_.Get("bundle-key-file");
+    CheckKeyFileArgument("--bundle-key-file", options.key_file);
+  }
+  return options;
+}
+
+std::string Cli::StorePath() const {
   std::string path = args_.Get("store");
   if (path.empty()) {
     const char* env = std::getenv("SPR_STORE");
@@ -546,10 +732,22 @@ sr::VersionStore& Cli::Store() {
   if (path.empty()) {
     throw UsageError("no store: give --store PATH or set SPR_STORE");
   }
+  return path;
+}
+
+// A PostgreSQL URI names a server, not a file.
+bool IsPostgres(std::string_view path) {
+  return path.rfind("postgres://", 0) == 0 ||
+         path.rfind("postgresql://", 0) == 0;
+}
+
+sr::VersionStore& Cli::Store() {
+  if (store_) return *store_;
+  const std::string path = StorePath();
   // Reading commands never create a store file by accident (a typo in the
   // path would otherwise show an empty history). A PostgreSQL URI names a
   // server, not a file.
-  const bool postgres = path.rfind("postgres://", 0) == 0 || path.rfind("postgresql://", 0) == 0;
+  const bool postgres = IsPostgres(path);
   std::error_code ec;
   if (!store_may_be_created_ && !postgres && path != ":memory:" &&
       path.rfind("file:", 0) != 0 && !std::filesystem::exists(path, ec)) {
@@ -1050,6 +1248,113 @@ void Cli::SpinnersCommand(const std::vector<std::string>&) {
   }
 }
 
+void Cli::ExportCommand(const std::vector<std::string>& operands) {
+  const std::string& path = operands[0];
+  if (path == "-") {
+    throw UsageError("export writes a bundle file: give its path, not -");
+  }
+  if (args_.Has("spinner") && args_.Get("spinner").empty()) {
+    throw UsageError("--spinner must name a spinner");
+  }
+  const sr::BundleOptions key = BundleKey();
+  const sr::ExportResult result =
+      Store().export_bundle(args_.Get("spinner"), path, key);
+  if (Json()) {
+    PrintJson(result.to_json());
+  } else {
+    PrintExported(std::cout, result, path);
+  }
+}
+
+void Cli::ImportCommand(const std::vector<std::string>& operands) {
+  const std::string& path = operands[0];
+  if (path == "-") {
+    throw UsageError("import reads a bundle file: give its path, not -");
+  }
+  const sr::BundleOptions key = BundleKey();
+  // An unreadable bundle is reported before a new store file is created.
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      throw sr::Error(sr::ErrorCode::io,
+                      "cannot read \"" + path + "\": " + std::strerror(errno),
+                      path);
+    }
+  }
+  sr::ImportResult result;
+  try {
+    result = Store().import_bundle(path, key);
+  } catch (const sr::Error& e) {
+    // "bundle line 3: ..." names the line; say which file.
+    if (e.path().rfind("bundle", 0) == 0) {
+      throw sr::Error(e.code(), path + ": " + e.what(), e.path());
+    }
+    throw;
+  }
+  if (Json()) {
+    PrintJson(result.to_json());
+  } else {
+    PrintImported(std::cout, result);
+  }
+}
+
+void Cli::MigrateCommand(const std::vector<std::string>&) {
+  const std::string target = args_.Get("to");
+  if (target.empty()) {
+    throw UsageError("migrate needs --to TARGET, a store path or a "
+                     "postgresql:// URI\nusage: spinner-rollback migrate --to "
+                     "PATH|postgresql://URI [--to-key HEX | --to-key-file F]");
+  }
+  if (args_.Has("to-key") && args_.Has("to-key-file")) {
+    throw UsageError("give --to-key or --to-key-file, not both");
+  }
+  // The target is opened with the source's options (its key, keyring,
+  // timeouts, ...) unless it has a key of its own.
+  sr::StoreOptions target_options = Options();
+  if (args_.Has("to-key") || args_.Has("to-key-file")) {
+    target_options.key = args_.Get("to-key");
+    target_options.key_file = args_.Get("to-key-file");
+    target_options.keys.clear();
+    if (args_.Has("to-key") && target_options.key.empty()) {
+      throw UsageError("--to-key must not be empty");
+    }
+    if (args_.Has("to-key-file")) {
+      CheckKeyFileArgument("--to-key-file", target_options.key_file);
+    }
+  }
+  // Migrating a store into itself would verify nothing. (The target is
+  // not echoed: a URI may hold a password.)
+  const std::string source = StorePath();
+  bool same = source == target;
+  if (!same && !IsPostgres(source) && !IsPostgres(target)) {
+    std::error_code ec;
+    same = std::filesystem::equivalent(source, target, ec) && !ec;
+  }
+  if (same) throw UsageError("--to names this store itself");
+  const sr::MigrateResult result = Store().migrate_to(target, target_options);
+  if (Json()) {
+    PrintJson(result.to_json());
+  } else {
+    PrintMigrated(std::cout, result);
+  }
+}
+
+void Cli::RotateKeyCommand(const std::vector<std::string>&) {
+  sr::RotateOptions options;
+  options.reseal = args_.Has("reseal");
+  if (args_.Has("batch-size")) {
+    if (!options.reseal) throw UsageError("--batch-size needs --reseal");
+    options.batch_size = ParseBatchSize(args_.Get("batch-size"));
+  }
+  const sr::RotateResult result = Store().rotate_key(options);
+  if (Json()) {
+    PrintJson(result.to_json());
+  } else {
+    PrintRotated(std::cout, result, options.reseal,
+                 /*other_keys=*/args_.GetAll("keyring").size() > 1);
+  }
+}
+
 void Cli::InfoCommand(const std::vector<std::string>& operands) {
   if (operands.empty()) {
     const sr::StoreInfo store = Store().info();
@@ -1098,9 +1403,10 @@ void Cli::HelpCommand(const std::vector<std::string>& operands) {
 }  // namespace
 
 int Main(int argc, const char* const* argv) {
+  std::optional<Cli> cli;
   try {
-    Cli cli(Args::Parse(argc, argv, AllOptions()));
-    return cli.Run();
+    cli.emplace(Args::Parse(argc, argv, AllOptions()));
+    return cli->Run();
   } catch (const UsageError& e) {
     std::cerr << "error: " << e.what()
               << "\n(run \"spinner-rollback help\" for usage)\n";
@@ -1109,7 +1415,7 @@ int Main(int argc, const char* const* argv) {
     std::cerr << "error: " << e.name() << ": " << e.what();
     if (!e.path().empty()) std::cerr << " (at " << e.path() << ")";
     std::cerr << '\n';
-    if (const char* hint = Hint(e)) {
+    if (const char* hint = Hint(e, cli ? cli->command() : std::string())) {
       std::cerr << "hint: " << hint << '\n';
     }
     const int code = static_cast<int>(e.code());

@@ -28,6 +28,11 @@ size_t DisplayWidth(std::string_view text) {
   return width;
 }
 
+// 1, "spinner" -> "1 spinner"; 2 -> "2 spinners".
+std::string Count(std::int64_t n, std::string_view noun) {
+  return std::to_string(n) + " " + std::string(noun) + (n == 1 ? "" : "s");
+}
+
 std::string OrDash(std::string_view text) {
   return text.empty() ? std::string("-") : std::string(text);
 }
@@ -618,6 +623,80 @@ void PrintStoreInfo(std::ostream& out, const sr::StoreInfo& info) {
                     {"library", "spinner_rollback " + info.library_version}});
 }
 
+void PrintExported(std::ostream& out, const sr::ExportResult& result,
+                   std::string_view path) {
+  out << "exported " << Count(result.spinners, "spinner") << ", "
+      << Count(result.versions, "version");
+  if (result.secrets > 0) {
+    out << " (" << Count(result.secrets, "secret") << " sealed)";
+  } else {
+    out << " (no secrets)";
+  }
+  if (result.snapshots > 0) {
+    out << " and " << Count(result.snapshots, "snapshot");
+  }
+  out << " to " << path << '\n';
+}
+
+namespace {
+
+// The versions and snapshots lines of "import" and "migrate".
+void PrintImportCounts(std::ostream& out, const sr::ImportResult& result) {
+  out << "  versions:  " << result.versions_imported << " imported, "
+      << result.versions_skipped << " skipped\n"
+      << "  snapshots: " << result.snapshots_imported << " imported, "
+      << result.snapshots_skipped << " skipped\n";
+}
+
+}  // namespace
+
+void PrintImported(std::ostream& out, const sr::ImportResult& result) {
+  out << "imported " << Count(result.spinners_imported, "spinner") << " ("
+      << result.spinners_skipped << " skipped) from store "
+      << OrDash(result.source_store_id) << '\n';
+  PrintImportCounts(out, result);
+  if (result.spinners_imported == 0 && result.snapshots_imported == 0 &&
+      result.spinners_skipped + result.snapshots_skipped > 0) {
+    out << "(all of it was already here: nothing changed)\n";
+  }
+}
+
+void PrintMigrated(std::ostream& out, const sr::MigrateResult& result) {
+  out << "migrated: " << Count(result.versions_verified, "version")
+      << " verified in " << OrDash(result.target_store_id) << '\n'
+      << "  spinners:  " << result.imported.spinners_imported
+      << " imported, " << result.imported.spinners_skipped << " skipped\n";
+  PrintImportCounts(out, result.imported);
+}
+
+void PrintRotated(std::ostream& out, const sr::RotateResult& result,
+                  bool reseal, bool other_keys) {
+  if (result.rewrapped == 0) {
+    out << "nothing to re-wrap: the store holds no secret value yet\n";
+    return;
+  }
+  out << "data key re-wrapped under ";
+  if (result.key_id.empty()) {
+    out << "the store's key";
+  } else if (result.key_id == "cipher") {
+    out << "the host cipher";
+  } else {
+    out << result.key_id;
+  }
+  if (reseal) {
+    out << "; " << Count(result.resealed, "secret") << " re-sealed";
+    if (result.resumed) out << " (resumed an interrupted re-seal)";
+  }
+  out << '\n';
+  if (other_keys) {
+    out << "the other keys of --keyring no longer open the store";
+    if (!reseal) {
+      out << "; add --reseal to also replace the data key";
+    }
+    out << '\n';
+  }
+}
+
 std::string EventDataText(const sr::Event& event) {
   // Longer data is cut: "show" and "-o json" have all of it.
   constexpr size_t kMaxWidth = 160;
@@ -701,6 +780,21 @@ std::string EventDataText(const sr::Event& event) {
     }
   } else if (type == "snapshot.deleted") {
     text = text_of("id");
+  } else if (type == "spinner.imported") {
+    // "12 versions from store 0f3c...".
+    if (const auto versions = number_of("versions")) {
+      text = Count(*versions, "version");
+      const std::string source = text_of("sourceStoreId");
+      if (!source.empty()) text += " from store " + source;
+    }
+  } else if (type == "store.key_rotated") {
+    // "under k2, re-sealing".
+    const std::string key_id = text_of("keyId");
+    text = key_id.empty() ? "under the store's key" : "under " + key_id;
+    if (const json::value* reseal = object.if_contains("reseal");
+        reseal != nullptr && reseal->is_bool() && reseal->get_bool()) {
+      text += ", re-sealing";
+    }
   } else if (type == "versions.pruned") {
     // "v1,v2".
     if (const json::value* numbers = object.if_contains("numbers");

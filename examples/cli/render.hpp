@@ -90,6 +90,26 @@ void PrintSpinnerInfo(std::ostream& out,
 void PrintStoreInfo(std::ostream& out,
                     const spinner_rollback::StoreInfo& info);
 
+// After "export": "exported 2 spinners, 7 versions (3 secrets sealed) to
+// FILE", and the snapshots when there are some.
+void PrintExported(std::ostream& out,
+                   const spinner_rollback::ExportResult& result,
+                   std::string_view path);
+// After "import": "imported 2 spinners (0 skipped) from store ID", then the
+// versions and snapshots imported and skipped.
+void PrintImported(std::ostream& out,
+                   const spinner_rollback::ImportResult& result);
+// After "migrate": "migrated: 7 versions verified in ID", then what the
+// target imported.
+void PrintMigrated(std::ostream& out,
+                   const spinner_rollback::MigrateResult& result);
+// After "rotate-key": "data key re-wrapped under k2; 12 secrets re-sealed".
+// `other_keys`: the store was opened with a keyring of more than one key,
+// and the keys after the first no longer open it.
+void PrintRotated(std::ostream& out,
+                  const spinner_rollback::RotateResult& result, bool reseal,
+                  bool other_keys);
+
 // The DATA column of "events": a one-line rendering of an event's details
 // ("deploy: image nginx:1.25 → nginx:1.26" for version.created, the tag name
 // for tag.set, "v1,v2" for versions.pruned, ...); compact JSON for a type it

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Checks of the spinner-rollback CLI: JSON output, exit codes, error text,
 # that secret values never leak without --reveal-secrets, and tags, notes,
-# rollback scopes, --expected-current (compare-and-set), restore points and
-# the event log (events, events --follow).
+# rollback scopes, --expected-current (compare-and-set), restore points, the
+# event log (events, events --follow), bundles (export, import), migrate,
+# and key rotation (rotate-key, --keyring).
 #
 # usage: examples/cli/test_cli.sh [PATH/TO/spinner-rollback]
 set -uo pipefail
@@ -674,6 +675,215 @@ expect 64 "--follow on another command" versions ev --follow
 expect 0 "info (store, table)" info && \
   expect_stdout "schema version:" "info (store, table)"
 grep -Eq '^store id: +[0-9a-f]{8}-[0-9a-f]{4}-' "$WORK/out" || fail "info (table): no store id: $OUT"
+STORE=$WORK/store.db
+
+# --- export, import, migrate, rotate-key, --keyring ---------------------------
+# ops.db: app (two versions holding secret values, a volume bound to vol-1)
+# and shop (no secret; v1 tagged golden, a note on v2); snapshot snap-1 of
+# vol-1. Bundles and other stores are written next to it.
+STORE=$WORK/ops.db
+BKEY=$WORK/bundle.key
+KEY2=$WORK/key2
+NEWKEY=$WORK/newkey
+for file in "$BKEY" "$KEY2" "$NEWKEY"; do
+  od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$file"
+done
+
+# raw ARGS...: like cli, but the arguments give the store and its key.
+raw() {
+  "$CLI" "$@" >"$WORK/out" 2>"$WORK/err"
+  RC=$?
+  OUT=$(<"$WORK/out")
+  ERR=$(<"$WORK/err")
+}
+
+# expect_raw CODE DESCRIPTION ARGS...
+expect_raw() {
+  local want=$1 what=$2
+  shift 2
+  raw "$@"
+  if [[ $RC -ne $want ]]; then
+    fail "$what: exit status $RC, want $want (stderr: $ERR)"
+    return 1
+  fi
+  return 0
+}
+
+# no_key_bytes DESCRIPTION: no key's bytes are in the last output.
+no_key_bytes() {
+  local file
+  for file in "$KEY" "$BKEY" "$KEY2" "$NEWKEY"; do
+    if grep -qF -e "$(<"$file")" "$WORK/out" "$WORK/err"; then
+      fail "$1: the bytes of key ${file##*/} were printed"
+    fi
+  done
+}
+
+# same_versions DESCRIPTION OTHER_STORE OTHER_KEY_FILE: `versions` of app
+# and shop, table and JSON, read the same from $STORE and OTHER_STORE.
+same_versions() {
+  local spinner format
+  for spinner in app shop; do
+    for format in table json; do
+      "$CLI" --store "$STORE" --key-file "$KEY" -o $format versions $spinner \
+        >"$WORK/versions-a" 2>&1
+      "$CLI" --store "$2" --key-file "$3" -o $format versions $spinner \
+        >"$WORK/versions-b" 2>&1
+      cmp -s "$WORK/versions-a" "$WORK/versions-b" || \
+        fail "$1: versions $spinner -o $format differs: $(diff "$WORK/versions-a" "$WORK/versions-b")"
+    done
+  done
+}
+
+expect 0 "ops: record app v1" record app "$WORK/v1.json"
+expect 0 "ops: record app v2" record app "$WORK/v2.json"
+expect 0 "ops: record shop v1" record shop "$WORK/shop1.json" --author alice
+expect 0 "ops: record shop v2" record shop "$WORK/shop2.json"
+expect 0 "ops: tag" tag shop 1 golden --note "known good"
+expect 0 "ops: note" note shop 2 "v2 broke checkout"
+expect 0 "ops: snapshot" snapshot register "$WORK/snap.json"
+expect_json "ops: store id" info
+OPS_ID=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["storeId"])' <"$WORK/out")
+
+# export: secret values need a bundle key, and stay sealed in the bundle.
+expect 9 "export without a bundle key" export "$WORK/ops.bundle" && \
+  expect_stderr "error: SPR_E_NO_KEY:" "export without a bundle key" && \
+  expect_stderr "hint: give a bundle key with --bundle-key-file F" "export without a bundle key"
+no_secret "export without a bundle key"
+[[ -e $WORK/ops.bundle ]] && fail "export without a bundle key wrote a bundle"
+expect_json "export" export --bundle-key-file "$BKEY" "$WORK/ops.bundle"
+check_json "export -o json" '
+assert v == {"spinners": 2, "versions": 4, "secrets": v["secrets"], "snapshots": 1}, v
+assert v["secrets"] >= 2, v'
+no_secret "export -o json"
+grep -qF -e "$SECRET1" -e "$SECRET2" "$WORK/ops.bundle" && fail "the bundle holds a secret value in clear"
+expect 0 "export (table)" export --bundle-key-file "$BKEY" "$WORK/ops.bundle" && \
+  expect_stdout "exported 2 spinners, 4 versions (" "export (table)" && \
+  expect_stdout "secrets sealed) and 1 snapshot to $WORK/ops.bundle" "export (table)"
+expect_json "export --spinner shop (no secrets, no key needed)" export --spinner shop "$WORK/shop.bundle"
+check_json "export --spinner shop -o json" '
+assert v["spinners"] == 1 and v["versions"] == 2 and v["secrets"] == 0, v'
+expect 2 "export --spinner of an unknown spinner" export --spinner nope "$WORK/nope.bundle" && \
+  expect_stderr "SPR_E_NOT_FOUND" "export --spinner nope"
+
+# import into a new store (its own key): the same history, the secrets too.
+STORE=$WORK/imported.db
+expect_raw 0 "import into a new store" --store "$STORE" --key-file "$KEY2" -o json \
+  import --bundle-key-file "$BKEY" "$WORK/ops.bundle"
+check_json "import -o json" "
+assert v['sourceStoreId'] == '$OPS_ID', v
+assert (v['spinnersImported'], v['spinnersSkipped']) == (2, 0), v
+assert (v['versionsImported'], v['versionsSkipped']) == (4, 0), v
+assert (v['snapshotsImported'], v['snapshotsSkipped']) == (1, 0), v"
+no_secret "import"
+STORE=$WORK/ops.db
+same_versions "export/import round trip" "$WORK/imported.db" "$KEY2"
+expect_raw 0 "show @golden after import" --store "$WORK/imported.db" --key-file "$KEY2" show shop @golden && \
+  expect_stdout "known good" "show @golden after import"
+expect_raw 0 "reveal after import" --store "$WORK/imported.db" --key-file "$KEY2" \
+  show app 2 --reveal-secrets
+grep -qF "$SECRET2" "$WORK/out" || fail "import: the secret does not open under the new store's key"
+# Twice: everything is skipped.
+expect_raw 0 "import twice" --store "$WORK/imported.db" --key-file "$KEY2" \
+  import --bundle-key-file "$BKEY" "$WORK/ops.bundle" && \
+  expect_stdout "imported 0 spinners (2 skipped) from store $OPS_ID" "import twice"
+expect_raw 0 "import twice (json)" --store "$WORK/imported.db" --key-file "$KEY2" -o json \
+  import --bundle-key-file "$BKEY" "$WORK/ops.bundle"
+check_json "import twice -o json" '
+assert (v["spinnersImported"], v["spinnersSkipped"]) == (0, 2), v
+assert (v["versionsImported"], v["versionsSkipped"]) == (0, 4), v
+assert (v["snapshotsImported"], v["snapshotsSkipped"]) == (0, 1), v'
+# The bundle's key is needed, and the right one.
+expect_raw 9 "import without the bundle key" --store "$WORK/other.db" --key-file "$KEY2" \
+  import "$WORK/ops.bundle" && \
+  expect_stderr "SPR_E_NO_KEY" "import without the bundle key" && \
+  expect_stderr "hint: give the key the bundle was exported with" "import without the bundle key"
+expect_raw 9 "import with another key" --store "$WORK/other.db" --key-file "$KEY2" \
+  import --bundle-key-file "$KEY2" "$WORK/ops.bundle"
+no_secret "import with another key"
+no_key_bytes "import with another key"
+# A truncated bundle: SPR_E_INVALID naming the line; nothing imported.
+head -n -1 "$WORK/ops.bundle" >"$WORK/cut.bundle"
+expect_raw 1 "truncated bundle" --store "$WORK/other.db" --key-file "$KEY2" \
+  import --bundle-key-file "$BKEY" "$WORK/cut.bundle" && \
+  expect_stderr "error: SPR_E_INVALID: $WORK/cut.bundle: bundle line " "truncated bundle" && \
+  expect_stderr "(at bundle:" "truncated bundle"
+head -c 300 "$WORK/ops.bundle" >"$WORK/cut2.bundle"
+expect_raw 1 "bundle cut mid-line" --store "$WORK/other.db" --key-file "$KEY2" \
+  import --bundle-key-file "$BKEY" "$WORK/cut2.bundle" && \
+  expect_stderr "bundle line 2:" "bundle cut mid-line"
+expect_raw 0 "nothing imported from bad bundles" --store "$WORK/other.db" -o json spinners
+check_json "nothing imported from bad bundles" 'assert v == [], v'
+expect_raw 12 "import of a missing bundle" --store "$WORK/never.db" import "$WORK/missing.bundle"
+[[ -e $WORK/never.db ]] && fail "import of a missing bundle created a store"
+# Usage errors.
+expect 64 "export without FILE" export
+expect 64 "export to stdout" export --bundle-key-file "$BKEY" -
+expect 64 "import from stdin" import -
+expect 64 "both bundle keys" import --bundle-key 00 --bundle-key-file "$BKEY" "$WORK/ops.bundle"
+expect 64 "--spinner on import" import --spinner app "$WORK/ops.bundle"
+expect 64 "bundle key given as a file" export --bundle-key-file "$(<"$BKEY")" "$WORK/x.bundle" && \
+  no_key_bytes "bundle key given as a file"
+
+# migrate: to another SQLite file, opened with this store's key by default.
+expect_json "migrate" migrate --to "$WORK/migrated.db"
+check_json "migrate -o json" "
+assert v['versionsVerified'] == 4, v
+assert v['targetStoreId'] and v['targetStoreId'] != '$OPS_ID', v
+i = v['imported']
+assert i['sourceStoreId'] == '$OPS_ID' and i['spinnersImported'] == 2, i
+assert i['versionsImported'] == 4 and i['snapshotsImported'] == 1, i"
+no_secret "migrate"
+same_versions "migrate" "$WORK/migrated.db" "$KEY"
+expect 0 "migrate again (table)" migrate --to "$WORK/migrated.db" && \
+  expect_stdout "migrated: 4 versions verified in " "migrate again (table)" && \
+  expect_stdout "spinners:  0 imported, 2 skipped" "migrate again (table)"
+expect 0 "migrate --to-key-file" migrate --to "$WORK/migrated2.db" --to-key-file "$KEY2"
+expect_raw 0 "reveal after migrate --to-key-file" --store "$WORK/migrated2.db" --key-file "$KEY2" \
+  show app 2 --reveal-secrets
+grep -qF "$SECRET2" "$WORK/out" || fail "migrate --to-key-file: the secret does not open under the target's key"
+expect 9 "migrate into a store with another key" migrate --to "$WORK/migrated2.db" && \
+  expect_stderr "SPR_E_NO_KEY" "migrate into a store with another key"
+expect 64 "migrate without --to" migrate
+expect 64 "migrate into itself" migrate --to "$STORE"
+expect 64 "migrate, both target keys" migrate --to "$WORK/m.db" --to-key 00 --to-key-file "$KEY2"
+expect 64 "migrate with an operand" migrate "$WORK/m.db"
+
+# rotate-key: the new key first in the ring, the old one after it.
+expect_json "digests before rotation" versions app
+DIGESTS=$(python3 -c 'import json, sys; print([x["digest"] for x in json.load(sys.stdin)])' <"$WORK/out")
+expect_raw 0 "rotate-key --reseal" --store "$STORE" --keyring "k2=$NEWKEY" --keyring "k1=$KEY" \
+  rotate-key --reseal --batch-size 1 && \
+  expect_stdout "data key re-wrapped under k2; " "rotate-key --reseal" && \
+  expect_stdout " secrets re-sealed" "rotate-key --reseal"
+no_secret "rotate-key"
+no_key_bytes "rotate-key"
+expect_raw 9 "old key after rotation" --store "$STORE" --key-file "$KEY" show app 2 --reveal-secrets && \
+  expect_stderr "SPR_E_NO_KEY" "old key after rotation"
+no_secret "old key after rotation"
+expect_raw 9 "old key alone in the ring" --store "$STORE" --keyring "k1=$KEY" versions app
+expect_raw 0 "new key after rotation" --store "$STORE" --key-file "$NEWKEY" show app 2 --reveal-secrets
+grep -qF "$SECRET2" "$WORK/out" || fail "rotate-key: the new key does not reveal the secret"
+expect_raw 0 "digests after rotation" --store "$STORE" --keyring "k2=$NEWKEY" -o json versions app
+check_json "rotate-key keeps every digest" "assert [x['digest'] for x in v] == $DIGESTS, v"
+expect_raw 0 "rotate-key (json)" --store "$STORE" --keyring "k2=$NEWKEY" -o json rotate-key
+check_json "rotate-key -o json" '
+assert v["keyId"] == "k2" and v["rewrapped"] >= 1 and v["resealed"] == 0, v
+assert v["resumed"] is False, v'
+expect_raw 0 "events after rotation" --store "$STORE" --key-file "$NEWKEY" events && \
+  expect_stdout "store.key_rotated" "events after rotation" && \
+  expect_stdout "under k2, re-sealing" "events after rotation"
+# Refusals.
+expect_raw 9 "rotate-key without a key" --store "$STORE" rotate-key && \
+  expect_stderr "hint: open the store with --keyring NEW=FILE --keyring OLD=FILE" "rotate-key without a key"
+expect_raw 64 "--keyring with --key-file" --store "$STORE" --keyring "k2=$NEWKEY" --key-file "$KEY" versions app
+expect_raw 64 "--keyring without ID=" --store "$STORE" --keyring "$NEWKEY" versions app
+expect_raw 64 "--keyring id twice" --store "$STORE" --keyring "k2=$NEWKEY" --keyring "k2=$KEY" versions app
+expect_raw 64 "--keyring with the key itself" --store "$STORE" --keyring "k2=$(<"$NEWKEY")" versions app && \
+  no_key_bytes "--keyring with the key itself"
+expect_raw 64 "--batch-size 0" --store "$STORE" --keyring "k2=$NEWKEY" rotate-key --reseal --batch-size 0
+expect_raw 64 "--batch-size without --reseal" --store "$STORE" --keyring "k2=$NEWKEY" rotate-key --batch-size 10
+expect_raw 64 "rotate-key --to" --store "$STORE" --keyring "k2=$NEWKEY" rotate-key --to x
 STORE=$WORK/store.db
 
 if [[ $FAILURES -gt 0 ]]; then
