@@ -98,10 +98,21 @@ TEST_CASE("SQLite: a reseal killed at any point resumes; every secret reveals th
     }
     // The kills must have landed inside reseals, not only before or after.
     CHECK(mid_reseal > 0);
-    // A run to the end completes the reseal.
+    // A run to the end completes the reseal, while a reader opened before it
+    // keeps reading every secret (it reloads the store's keys as needed).
+    auto reader = sr::VersionStore::open(path, ring);
     const pid_t pid = start_reseal(path, ring_json);
-    auto status = wait_for(pid, 120);
-    REQUIRE(status);
+    int reads = 0;
+    std::optional<int> status;
+    do {
+        for (const auto &name : reader->spinners()) {
+            const auto d = reader->get(name, 1 + reads % 40, true);
+            REQUIRE(json::parse(d.state_json).at("secrets").at("db").at("password").as_string().starts_with("reseal-"));
+            ++reads;
+        }
+        status = wait_for(pid, 0);
+    } while (!status);
+    CHECK(reads > 0);
     REQUIRE(WIFEXITED(*status));
     REQUIRE(WEXITSTATUS(*status) == 0);
     CHECK(spr_backend::query_int(path, "SELECT count(*) FROM meta WHERE key IN ('data_key_prev', 'reseal_cursor')") == 0);
@@ -117,6 +128,7 @@ TEST_CASE("SQLite: a reseal killed at any point resumes; every secret reveals th
     }
     std::ostringstream line;
     line << "sqlite reseal kill: " << kills << " SIGKILLs (" << mid_reseal << " inside a reseal), 240 secrets, "
+         << reads << " reads during the last reseal, "
          << seconds_since(t0) << " s";
     summary(line.str());
 }
