@@ -199,3 +199,101 @@ func ExampleStore_WaitEvents() {
 	// 2 version.created shop v2 image shop:1.4 → shop:1.5
 	// 3 tag.set shop v2 canary
 }
+
+// Put a new key first in the keyring, rotate (re-sealing every secret under
+// a new data key), and retire the old key.
+func ExampleStore_RotateKey() {
+	dir, _ := os.MkdirTemp("", "spr-example-")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "store.db")
+	oldKey := "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	newKey := "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100"
+	state := `{"schemaVersion": 1, "instances": 2, "containers": [{"name": "web",
+	           "image": {"reference": "registry.example/shop:1.4"},
+	           "env": [{"name": "DB_PASSWORD", "secretRef": {"name": "db", "key": "password"}}]}],
+	           "secrets": {"db": {"password": "s3cret"}}}`
+
+	store, err := spr.Open(path, &spr.Options{Key: oldKey})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := store.Record("shop", state, nil); err != nil {
+		log.Fatal(err)
+	}
+	store.Close()
+
+	// Every process gets the new ring first: k2 wraps, k1 still unwraps.
+	store, err = spr.Open(path, &spr.Options{Keys: []spr.KeyringKey{{ID: "k2", Key: newKey}, {ID: "k1", Key: oldKey}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	r, err := store.RotateKey(&spr.RotateOptions{Reseal: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("wrapped by %s, %d secret value(s) re-sealed\n", r.KeyID, r.Resealed)
+	store.Close()
+
+	_, err = spr.Open(path, &spr.Options{Key: oldKey})
+	fmt.Println("old key alone:", errors.Is(err, spr.ErrNoKey))
+	store, err = spr.Open(path, &spr.Options{Key: newKey})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	v, _ := store.Get("shop", 1, true)
+	var doc struct{ Secrets map[string]map[string]string }
+	_ = json.Unmarshal(v.State, &doc)
+	fmt.Println("new key alone:", doc.Secrets["db"]["password"])
+	// Output:
+	// wrapped by k2, 1 secret value(s) re-sealed
+	// old key alone: true
+	// new key alone: s3cret
+}
+
+// Move a spinner's history to another store as a bundle file, import it
+// again (nothing to do), and migrate the whole store to a third.
+func ExampleStore_Export() {
+	dir, _ := os.MkdirTemp("", "spr-example-")
+	defer os.RemoveAll(dir)
+	store, err := spr.Open(filepath.Join(dir, "store.db"), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	for _, tag := range []string{"1.4", "1.5"} {
+		state := `{"schemaVersion": 1, "instances": 2, "containers": [{"name": "web",
+		           "image": {"reference": "registry.example/shop:` + tag + `"}}]}`
+		if _, err := store.Record("shop", state, nil); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	bundle := filepath.Join(dir, "shop.bundle")
+	// A BundleOptions key is needed when a version holds a secret value.
+	if err := store.Export("shop", bundle, nil); err != nil {
+		log.Fatal(err)
+	}
+	other, err := spr.Open(filepath.Join(dir, "other.db"), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer other.Close()
+	for i := 0; i < 2; i++ {
+		r, err := other.Import(bundle, nil)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("import: %d version(s) imported, %d skipped\n", r.VersionsImported, r.VersionsSkipped)
+	}
+
+	m, err := store.Migrate(filepath.Join(dir, "third.db"), &spr.Options{Durability: spr.DurabilityNormal})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("migrate: %d spinner(s), %d version(s) verified\n", m.Imported.SpinnersImported, m.VersionsVerified)
+	// Output:
+	// import: 2 version(s) imported, 0 skipped
+	// import: 0 version(s) imported, 2 skipped
+	// migrate: 1 spinner(s), 2 version(s) verified
+}

@@ -73,7 +73,7 @@ func openTemp(t *testing.T, opts *spr.Options) (*spr.Store, string) {
 	if opts == nil {
 		opts = &spr.Options{}
 	}
-	if opts.Key == "" && opts.KeyFile == "" {
+	if opts.Key == "" && opts.KeyFile == "" && opts.Keys == nil {
 		opts.Key = testKey
 	}
 	s, err := spr.Open(path, opts)

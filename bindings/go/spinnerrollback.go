@@ -12,6 +12,13 @@
 // Every change appends an Event to the store's outbox: read it with
 // Store.Events, or wait for new ones with Store.WaitEvents.
 //
+// Options.Keys opens a store with a keyring, and Store.RotateKey re-wraps
+// (with RotateOptions.Reseal, re-seals) its secrets under the ring's first
+// key so the other keys can be retired. Store.Export writes the history of
+// one spinner or all to a bundle file that Store.Import reads into another
+// store; Store.Migrate copies every spinner into another store (SQLite or
+// PostgreSQL) and verifies the copy.
+//
 // The binding links the installed C library through pkg-config
 // (spinner_rollback.pc); cgo must be enabled.
 package spinnerrollback
@@ -156,6 +163,28 @@ static int gospr_store_info(spr_store *s, char **out, char **err) {
 	*err = gospr_take_error(rc);
 	return rc;
 }
+static int gospr_rotate_key(spr_store *s, const char *opts, char **out, char **err) {
+	int rc = spr_rotate_key(s, opts, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_export(spr_store *s, const char *spinner, const char *path, const char *opts,
+                        char **out, char **err) {
+	*out = NULL;
+	int rc = spr_export(s, spinner, path, opts);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_import(spr_store *s, const char *path, const char *opts, char **out, char **err) {
+	int rc = spr_import(s, path, opts, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
+static int gospr_migrate(spr_store *s, const char *target, const char *opts, char **out, char **err) {
+	int rc = spr_migrate(s, target, opts, out);
+	*err = gospr_take_error(rc);
+	return rc;
+}
 static int gospr_snapshot_register(spr_store *s, const char *snap, char **out, char **err) {
 	*out = NULL;
 	int rc = spr_snapshot_register(s, snap);
@@ -207,7 +236,8 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the SQLite store file at path.
-// opts may be nil.
+// opts may be nil. ErrNoKey: no key given opens the store's data key (Path
+// "options.key", or "options.keys" for a keyring).
 func Open(path string, opts *Options) (*Store, error) {
 	const op = "Open"
 	cpath, err := cstring(op, "path", path)
@@ -215,17 +245,11 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	defer C.free(unsafe.Pointer(cpath))
-	var copts *C.char
-	if opts != nil {
-		b, err := json.Marshal(opts)
-		if err != nil {
-			return nil, invalidArg(op, "options", "cannot encode options: %v", err)
-		}
-		if copts, err = cjson(op, "options", b); err != nil {
-			return nil, err
-		}
-		defer C.free(unsafe.Pointer(copts))
+	copts, err := copt(op, "options", opts)
+	if err != nil {
+		return nil, err
 	}
+	defer C.free(unsafe.Pointer(copts))
 	var h *C.spr_store
 	var cerr *C.char
 	rc := C.gospr_open(cpath, copts, &h, &cerr)
@@ -274,7 +298,7 @@ func (s *Store) Record(spinner string, state any, meta *Meta) (*RecordResult, er
 			return 0, err
 		}
 		defer C.free(unsafe.Pointer(cstate))
-		cm, err := cmeta(op, meta)
+		cm, err := copt(op, "meta", meta)
 		if err != nil {
 			return 0, err
 		}
@@ -378,17 +402,11 @@ func (s *Store) PlanRollback(spinner string, target int64, req *PlanRequest) (*P
 			return 0, err
 		}
 		defer C.free(unsafe.Pointer(csp))
-		var creq *C.char
-		if req != nil {
-			b, err := json.Marshal(req)
-			if err != nil {
-				return 0, invalidArg(op, "request", "cannot encode request: %v", err)
-			}
-			if creq, err = cjson(op, "request", b); err != nil {
-				return 0, err
-			}
-			defer C.free(unsafe.Pointer(creq))
+		creq, err := copt(op, "request", req)
+		if err != nil {
+			return 0, err
 		}
+		defer C.free(unsafe.Pointer(creq))
 		return C.gospr_plan_rollback(h, csp, C.int64_t(target), creq, out, cerr), nil
 	})
 	if err != nil {
@@ -433,7 +451,7 @@ func (s *Store) Commit(plan *Plan, meta *Meta) (*Version, error) {
 			return 0, err
 		}
 		defer C.free(unsafe.Pointer(cplan))
-		cm, err := cmeta(op, meta)
+		cm, err := copt(op, "meta", meta)
 		if err != nil {
 			return 0, err
 		}
@@ -725,6 +743,133 @@ func (s *Store) Info() (*StoreInfo, error) {
 	return &res, nil
 }
 
+// RotateKey re-wraps the store's keys under the first key of the keyring it
+// was opened with (Options.Keys), in one transaction; the other keys of the
+// ring can then be retired. With opts.Reseal it also makes a new data key
+// and re-seals every secret value under it, opts.BatchSize per transaction:
+// other processes read and write meanwhile, and a call after a crash
+// resumes where the last batch ended (RotateResult.Resumed). No digest
+// changes. Roll the new keyring out to every process first
+// (docs/operations.md, "Rotating keys"). opts may be nil.
+// ErrNoKey: the store was opened without a key, or no key of the ring opens
+// its keys. ErrInvalid: BatchSize out of range (Path "options.batchSize").
+func (s *Store) RotateKey(opts *RotateOptions) (*RotateResult, error) {
+	const op = "RotateKey"
+	var res RotateResult
+	err := s.call(op, &res, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		copts, err := copt(op, "options", opts)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(copts))
+		return C.gospr_rotate_key(h, copts, out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Export writes a bundle file (docs/bundles.md) at path: the full history of
+// spinner ("" for every spinner) with its tags, notes, statuses and the
+// snapshots its volumes bound, read in one transaction. The file is written
+// next to path (path + ".partial") and then renamed onto it. Secret values
+// stay sealed under a fresh bundle key wrapped by the export key in opts,
+// which is needed when an exported version holds a secret value (and again
+// by Import); opts may be nil. ErrNotFound: no such spinner. ErrNoKey:
+// secret values to export but no export key (Path "options.key"), or the
+// store was opened without its key. ErrIO: the file cannot be written.
+func (s *Store) Export(spinner, path string, opts *BundleOptions) error {
+	const op = "Export"
+	return s.call(op, nil, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		var csp *C.char
+		if spinner != "" {
+			var err error
+			if csp, err = cstring(op, "spinner", spinner); err != nil {
+				return 0, err
+			}
+			defer C.free(unsafe.Pointer(csp))
+		}
+		cpath, err := cstring(op, "path", path)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(cpath))
+		copts, err := copt(op, "options", opts)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(copts))
+		return C.gospr_export(h, csp, cpath, copts, out, cerr), nil
+	})
+}
+
+// Import reads a bundle written by Export, in one transaction. Each spinner
+// new to this store gets its history exactly (numbers, times, authors,
+// statuses, tags, notes, digests) and an EventSpinnerImported event; a
+// spinner already here with the same versions is skipped, so importing twice
+// changes nothing. opts holds the export key (nil: none). The whole bundle
+// is checked before anything is written:
+//   - ErrInvalid: a malformed, truncated, altered or newer-format bundle;
+//     Path is "bundle:<line>" and the message names the line and the reason.
+//   - ErrConflict: a spinner here has another history, or this store holds
+//     secrets under another store's MAC key.
+//   - ErrNoKey: the bundle holds secrets and no key, or the wrong key, was
+//     given, or this store was opened without a key.
+//   - ErrIO: the file cannot be read.
+func (s *Store) Import(path string, opts *BundleOptions) (*ImportResult, error) {
+	const op = "Import"
+	var res ImportResult
+	err := s.call(op, &res, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		cpath, err := cstring(op, "path", path)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(cpath))
+		copts, err := copt(op, "options", opts)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(copts))
+		return C.gospr_import(h, cpath, copts, out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Migrate copies every spinner into the store at target (a SQLite file, or
+// a postgres:// URI, as Open takes), opened with opts (nil: no options; give
+// a key when this store holds secret values), through a bundle held in
+// memory under a one-time key; then it reads every version of the copy back
+// and compares it with this store field by field and digest by digest. It
+// succeeds only when all match; running it again skips what is there.
+// ErrConflict: as Import. ErrNoKey: this store holds secrets and the target
+// has no key. ErrCorrupt: a check after the copy failed (the message says
+// which). ErrInvalid, ErrIO, ErrBusy: as Open.
+func (s *Store) Migrate(target string, opts *Options) (*MigrateResult, error) {
+	const op = "Migrate"
+	var res MigrateResult
+	err := s.call(op, &res, func(h *C.spr_store, out, cerr **C.char) (C.int, error) {
+		ctarget, err := cstring(op, "target", target)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(ctarget))
+		copts, err := copt(op, "options", opts)
+		if err != nil {
+			return 0, err
+		}
+		defer C.free(unsafe.Pointer(copts))
+		return C.gospr_migrate(h, ctarget, copts, out, cerr), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
 // RegisterSnapshot registers (or replaces) a volume snapshot the host made.
 func (s *Store) RegisterSnapshot(snap Snapshot) error {
 	const op = "RegisterSnapshot"
@@ -939,10 +1084,11 @@ func cdoc(op, path string, v any) (*C.char, error) {
 	return cjson(op, path, b)
 }
 
-// cmeta encodes meta (nil → NULL).
-func cmeta(op string, meta *Meta) (*C.char, error) {
-	if meta == nil {
+// copt encodes an optional JSON argument: nil → NULL (the library's
+// defaults), else as cdoc.
+func copt[T any](op, path string, v *T) (*C.char, error) {
+	if v == nil {
 		return nil, nil
 	}
-	return cdoc(op, "meta", meta)
+	return cdoc(op, path, v)
 }

@@ -3,6 +3,7 @@ package spinnerrollback
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -16,10 +17,19 @@ const (
 // library's defaults: no key, default policy, no pricing.
 type Options struct {
 	// Key is the 32-byte secret-encryption key as 64 hex digits or base64.
-	// Without Key or KeyFile, states holding secret values are refused (ErrNoKey).
+	// Without Key, KeyFile or Keys, states holding secret values are refused
+	// (ErrNoKey).
 	Key string `json:"key,omitempty"`
 	// KeyFile names a file holding the key (instead of Key).
 	KeyFile string `json:"keyFile,omitempty"`
+	// Keys is a keyring, instead of Key or KeyFile (at most 16 keys,
+	// distinct IDs): the first key wraps the store's data key, any key
+	// unwraps it. Put a new key first, roll the ring out to every process,
+	// then Store.RotateKey re-wraps under it and the others can be retired.
+	// When no key of the ring opens the store, Open fails with ErrNoKey
+	// (Path "options.keys"). nil means no keyring; an empty non-nil ring is
+	// sent as is (and refused, ErrInvalid).
+	Keys []KeyringKey `json:"-"`
 	// Pricing is used to estimate the cost of volumes provisioned from snapshots.
 	Pricing *Pricing `json:"pricing,omitempty"`
 	// Policy sets which changes create a version; nil means the defaults.
@@ -43,13 +53,44 @@ func (o Options) MarshalJSON() ([]byte, error) {
 	type plain Options
 	aux := struct {
 		plain
-		BusyTimeoutMs *int `json:"busyTimeoutMs,omitempty"`
+		BusyTimeoutMs *int          `json:"busyTimeoutMs,omitempty"`
+		Keys          *[]KeyringKey `json:"keys,omitempty"`
 	}{plain: plain(o)}
 	if o.BusyTimeoutMs != 0 {
 		ms := max(o.BusyTimeoutMs, 0)
 		aux.BusyTimeoutMs = &ms
 	}
+	if o.Keys != nil {
+		aux.Keys = &o.Keys
+	}
 	return json.Marshal(aux)
+}
+
+// KeyringKey is one key of a keyring (Options.Keys). ID labels it (1-64 of
+// [A-Za-z0-9._-]; Store.RotateKey reports it, the store never keeps it); Key
+// (64 hex digits or base64 of 32 bytes) or KeyFile gives the key itself.
+// Printing a KeyringKey with the fmt verbs never shows Key.
+type KeyringKey struct {
+	ID      string `json:"id"`
+	Key     string `json:"key,omitempty"`
+	KeyFile string `json:"keyFile,omitempty"`
+}
+
+// String describes the key without its value ("<redacted>" in its place).
+func (k KeyringKey) String() string {
+	return fmt.Sprintf("{ID:%s Key:%s KeyFile:%s}", k.ID, k.redacted(), k.KeyFile)
+}
+
+// GoString is String for the %#v verb.
+func (k KeyringKey) GoString() string {
+	return fmt.Sprintf("spinnerrollback.KeyringKey{ID:%q, Key:%q, KeyFile:%q}", k.ID, k.redacted(), k.KeyFile)
+}
+
+func (k KeyringKey) redacted() string {
+	if k.Key == "" {
+		return ""
+	}
+	return "<redacted>"
 }
 
 // Pricing of storage per GiB-month, per storage class ("*" is the fallback).
@@ -454,6 +495,56 @@ func ParsePlan(raw []byte) (*Plan, error) {
 	return &p, nil
 }
 
+// RotateOptions tune Store.RotateKey; nil means the defaults.
+type RotateOptions struct {
+	// Reseal also makes a new data key and re-seals every secret value
+	// under it, in batches (one transaction each); a call after a crash
+	// resumes where the last batch ended.
+	Reseal bool `json:"reseal,omitempty"`
+	// BatchSize is how many secret values one transaction re-seals
+	// (1-100000; 0 = library default, 500).
+	BatchSize int `json:"batchSize,omitempty"`
+}
+
+// RotateResult is what Store.RotateKey returns.
+type RotateResult struct {
+	// KeyID is the ID of the key that now wraps the store's keys ("" for a
+	// single Key or KeyFile).
+	KeyID     string `json:"keyId"`
+	Rewrapped int64  `json:"rewrapped"` // wrapped keys rewritten (0: the store holds no secret)
+	Resealed  int64  `json:"resealed"`  // secret values re-sealed by this call
+	Resumed   bool   `json:"resumed"`   // it continued an interrupted reseal
+}
+
+// BundleOptions give the export key of a bundle (Store.Export,
+// Store.Import): Key (64 hex digits or base64 of 32 bytes) or KeyFile. It
+// seals the bundle's secret values, so it is needed when an exported version
+// holds one; nil means no key.
+type BundleOptions struct {
+	Key     string `json:"key,omitempty"`
+	KeyFile string `json:"keyFile,omitempty"`
+}
+
+// ImportResult is what Store.Import returns. A spinner already in the store
+// with the same history is skipped, as is a snapshot already registered
+// under the same id: importing twice imports nothing the second time.
+type ImportResult struct {
+	SourceStoreID     string `json:"sourceStoreId"` // the StoreInfo.StoreID the bundle came from
+	SpinnersImported  int64  `json:"spinnersImported"`
+	SpinnersSkipped   int64  `json:"spinnersSkipped"`
+	VersionsImported  int64  `json:"versionsImported"`
+	VersionsSkipped   int64  `json:"versionsSkipped"`
+	SnapshotsImported int64  `json:"snapshotsImported"`
+	SnapshotsSkipped  int64  `json:"snapshotsSkipped"`
+}
+
+// MigrateResult is what Store.Migrate returns.
+type MigrateResult struct {
+	TargetStoreID    string       `json:"targetStoreId"`
+	VersionsVerified int64        `json:"versionsVerified"` // versions read back and compared
+	Imported         ImportResult `json:"imported"`
+}
+
 // SpinnerInfo holds facts about one spinner.
 type SpinnerInfo struct {
 	Spinner         string `json:"spinner"`
@@ -520,6 +611,8 @@ const (
 	EventRollbackEnabled    = "rollback.enabled"    // Version nil
 	EventRollbackDisabled   = "rollback.disabled"   // Version nil
 	EventVersionsPruned     = "versions.pruned"     // Version nil; Data: numbers
+	EventSpinnerImported    = "spinner.imported"    // Version: its current version (or nil); Data: versions, sourceStoreId
+	EventStoreKeyRotated    = "store.key_rotated"   // Spinner "", Version nil; Data: keyId, reseal
 )
 
 // Event is one entry of the store's outbox (Store.Events). Seq numbers

@@ -19,6 +19,11 @@ Quick tour::
         store.tag("shop", 1, "known-good", note="last release before 1.5")
         for event in store.events(after=0):      # the outbox; store.follow() waits for more
             print(event.seq, event.type, event.spinner, event.version)
+        store.export("shop.bundle", "shop", key=EXPORT_KEY)   # import_bundle() reads it back
+
+    ring = [spr.KeyringKey("k2", NEW_KEY), spr.KeyringKey("k1", key_file="/etc/host/k1")]
+    with spr.Store("/var/lib/host/rollback.db", keys=ring) as store:
+        store.rotate_key(reseal=True)            # k1 can now be retired
 
 See ``docs/python.md`` for the full guide.
 """
@@ -55,6 +60,9 @@ from .models import (
     Event,
     EventPage,
     FromSnapshot,
+    ImportResult,
+    KeyringKey,
+    MigrateResult,
     NewVolume,
     Note,
     Plan,
@@ -63,6 +71,7 @@ from .models import (
     RecordResult,
     RestorePoint,
     RestorePoints,
+    RotateResult,
     Scope,
     Snapshot,
     SpinnerInfo,
@@ -122,6 +131,10 @@ __all__ = [
     "Event",
     "EventPage",
     "EVENT_TYPES",
+    "KeyringKey",
+    "RotateResult",
+    "ImportResult",
+    "MigrateResult",
     # errors
     "LibraryNotFoundError",
     "SpinnerRollbackError",

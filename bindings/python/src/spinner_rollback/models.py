@@ -9,6 +9,7 @@ reachable.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -31,6 +32,10 @@ __all__ = [
     "FromSnapshot",
     "SpinnerInfo",
     "StoreInfo",
+    "KeyringKey",
+    "RotateResult",
+    "ImportResult",
+    "MigrateResult",
     "Decision",
     "Event",
     "EventPage",
@@ -590,6 +595,108 @@ class StoreInfo:
 
 
 @dataclass(frozen=True)
+class KeyringKey:
+    """One key of a keyring (``Store(..., keys=[...])``).
+
+    ``id`` labels the key (1-64 of ``[A-Za-z0-9._-]``, distinct within the
+    ring; :meth:`Store.rotate_key` reports it, the store never keeps it).
+    Give either ``key`` (64 hex characters, base64 of 32 bytes, or the 32
+    raw bytes) or ``key_file`` (a file holding the key).  The first key of a
+    ring wraps the store's data key, any key unwraps it.  ``key`` is left
+    out of ``repr``.
+    """
+
+    id: str
+    key: Union[str, bytes, None] = field(default=None, repr=False)
+    key_file: Union[str, "os.PathLike[str]", None] = None
+
+
+@dataclass(frozen=True)
+class RotateResult:
+    """What :meth:`Store.rotate_key` did.
+
+    ``key_id`` is the id of the key that now wraps the store's keys (``""``
+    for a single ``key``/``key_file``, ``"cipher"`` for a host cipher);
+    ``rewrapped`` counts the wrapped keys rewritten (0: the store holds no
+    secret); ``resealed`` the secret values re-sealed by this call;
+    ``resumed`` is true when it continued an interrupted reseal.
+    """
+
+    key_id: str
+    rewrapped: int
+    resealed: int
+    resumed: bool
+    raw: Dict[str, JSON] = _raw()
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "RotateResult":
+        """Build from the object ``spr_rotate_key`` returns."""
+        return cls(
+            key_id=o.get("keyId") or "",
+            rewrapped=int(o.get("rewrapped", 0)),
+            resealed=int(o.get("resealed", 0)),
+            resumed=bool(o.get("resumed")),
+            raw=dict(o),
+        )
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What :meth:`Store.import_bundle` did.
+
+    ``source_store_id`` is the :attr:`StoreInfo.store_id` the bundle was
+    exported from.  A spinner already here with the same history is
+    skipped (so importing twice imports nothing the second time), and so
+    is a snapshot already registered under the same id.
+    """
+
+    source_store_id: str
+    spinners_imported: int
+    spinners_skipped: int
+    versions_imported: int
+    versions_skipped: int
+    snapshots_imported: int
+    snapshots_skipped: int
+    raw: Dict[str, JSON] = _raw()
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "ImportResult":
+        """Build from the object ``spr_import`` returns."""
+        return cls(
+            source_store_id=o.get("sourceStoreId") or "",
+            spinners_imported=int(o.get("spinnersImported", 0)),
+            spinners_skipped=int(o.get("spinnersSkipped", 0)),
+            versions_imported=int(o.get("versionsImported", 0)),
+            versions_skipped=int(o.get("versionsSkipped", 0)),
+            snapshots_imported=int(o.get("snapshotsImported", 0)),
+            snapshots_skipped=int(o.get("snapshotsSkipped", 0)),
+            raw=dict(o),
+        )
+
+
+@dataclass(frozen=True)
+class MigrateResult:
+    """What :meth:`Store.migrate` did: the target's ``store_id``, how many
+    versions were read back and verified against the source, and what the
+    copy imported (:class:`ImportResult`)."""
+
+    target_store_id: str
+    versions_verified: int
+    imported: ImportResult
+    raw: Dict[str, JSON] = _raw()
+
+    @classmethod
+    def from_json(cls, o: Mapping[str, JSON]) -> "MigrateResult":
+        """Build from the object ``spr_migrate`` returns."""
+        return cls(
+            target_store_id=o.get("targetStoreId") or "",
+            versions_verified=int(o.get("versionsVerified", 0)),
+            imported=ImportResult.from_json(o.get("imported") or {}),
+            raw=dict(o),
+        )
+
+
+@dataclass(frozen=True)
 class SpinnerInfo:
     """Facts about a spinner: whether rollback is enabled, its history limit,
     its current version (``None`` when it has none) and when a state was last recorded."""
@@ -646,6 +753,8 @@ EVENT_TYPES = (
     "rollback.enabled",
     "rollback.disabled",
     "versions.pruned",
+    "spinner.imported",
+    "store.key_rotated",
 )
 
 
@@ -656,10 +765,14 @@ class Event:
     ``seq`` numbers events gap-free in commit order, store-wide (across
     processes too); ``at`` is when the change was committed; ``type`` is one
     of :data:`EVENT_TYPES` (e.g. ``"version.created"``, ``"tag.set"``).
-    ``spinner`` is ``None`` for snapshot events; ``version`` is the version
+    ``spinner`` is ``None`` for store-wide events (snapshots,
+    ``store.key_rotated``); ``version`` is the version
     the event is about, or ``None`` (``versions.pruned`` lists its numbers in
-    ``data["numbers"]``).  ``data`` holds the type's own fields
-    (docs/events.md) and never a secret value.
+    ``data["numbers"]``; ``spinner.imported``, written by
+    :meth:`Store.import_bundle`, is about the imported spinner's current
+    version and has ``data["versions"]`` and ``data["sourceStoreId"]``).
+    ``data`` holds the type's own fields (docs/events.md) and never a
+    secret value.
     """
 
     seq: int

@@ -32,10 +32,14 @@ from .models import (
     Event,
     EventPage,
     FromSnapshot,
+    ImportResult,
+    KeyringKey,
+    MigrateResult,
     Note,
     Plan,
     RecordResult,
     RestorePoints,
+    RotateResult,
     Scope,
     Snapshot,
     SpinnerInfo,
@@ -60,6 +64,11 @@ StateLike = Union[Mapping[str, Any], str, bytes]
 #: A snapshot policy: ``{"triggers": [...]}`` or just the list of triggers.
 PolicyLike = Union[Mapping[str, Any], Sequence[str]]
 PathLike = Union[str, "os.PathLike[str]"]
+#: A key: 64 hex characters or base64 of 32 bytes, or the 32 raw bytes.
+KeyLike = Union[str, bytes, bytearray]
+#: A keyring: :class:`KeyringKey` items, or mappings of the same fields
+#: (``{"id": "k2", "key": ...}`` / ``{"id": "k1", "key_file": ...}``).
+KeyringLike = Sequence[Union[KeyringKey, Mapping[str, Any]]]
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
@@ -102,6 +111,85 @@ def _json_bytes(obj: Any, arg: str) -> bytes:
     except (TypeError, ValueError) as e:
         raise TypeError(f"{arg} is not JSON-serialisable: {e}") from None
     return text.encode("ascii")
+
+
+def _opt_json(obj: Any, arg: str) -> Optional[bytes]:
+    """An optional JSON argument: NULL (the library's defaults) when *obj* is empty."""
+    return _json_bytes(obj, arg) if obj else None
+
+
+def _fs_path(value: PathLike, arg: str) -> bytes:
+    """A file path (str, bytes or path-like) or a database URI, refusing NUL bytes."""
+    p = os.fspath(value)
+    b = p if isinstance(p, bytes) else os.fsencode(p)
+    if b"\x00" in b:
+        raise InvalidError(f"{arg} must not contain NUL characters", path=arg)
+    return b
+
+
+def _key_fields(key: Optional[KeyLike], key_file: Optional[PathLike], path: str) -> Dict[str, Any]:
+    """``{"key"}`` and/or ``{"keyFile"}`` of an options object at *path*.
+
+    Raw bytes become hex; giving both is left to the library to refuse.
+    Errors never echo the key.
+    """
+    o: Dict[str, Any] = {}
+    if key is not None:
+        if isinstance(key, (bytes, bytearray)):
+            if len(key) != 32:
+                raise InvalidError("a raw key must be exactly 32 bytes", path=f"{path}.key")
+            key = bytes(key).hex()
+        o["key"] = key
+    if key_file is not None:
+        o["keyFile"] = os.fsdecode(os.fspath(key_file))
+    return o
+
+
+def _keyring_json(keys: KeyringLike) -> List[Dict[str, Any]]:
+    """The ``"keys"`` array of the open options."""
+    if isinstance(keys, (str, bytes, bytearray, Mapping)) or not isinstance(keys, Sequence):
+        raise TypeError("keys must be a list of KeyringKey (or of dicts with id and key or key_file)")
+    ring = []
+    for i, k in enumerate(keys):
+        if isinstance(k, Mapping):
+            k = KeyringKey(**k)
+        elif not isinstance(k, KeyringKey):
+            raise TypeError(f"keys[{i}] must be a KeyringKey or a dict, not {type(k).__name__}")
+        if not isinstance(k.id, str):
+            raise TypeError(f"keys[{i}].id must be a str, not {type(k.id).__name__}")
+        ring.append({"id": k.id, **_key_fields(k.key, k.key_file, f"options.keys[{i}]")})
+    return ring
+
+
+def _open_options(
+    *,
+    key: Optional[KeyLike] = None,
+    key_file: Optional[PathLike] = None,
+    keys: Optional[KeyringLike] = None,
+    pricing: Optional[Mapping[str, Any]] = None,
+    policy: Optional[PolicyLike] = None,
+    busy_timeout_ms: Optional[int] = None,
+    durability: Optional[str] = None,
+    max_tagged_versions: Optional[int] = None,
+    events_limit: Optional[int] = None,
+) -> Dict[str, Any]:
+    """The ``spr_open`` options object of :class:`Store` (also :meth:`Store.migrate`'s target)."""
+    opts = _key_fields(key, key_file, "options")
+    if keys is not None:
+        opts["keys"] = _keyring_json(keys)
+    if pricing is not None:
+        opts["pricing"] = dict(pricing)
+    if policy is not None:
+        opts["policy"] = _policy_obj(policy)
+    if busy_timeout_ms is not None:
+        opts["busyTimeoutMs"] = busy_timeout_ms
+    if durability is not None:
+        opts["durability"] = durability
+    if max_tagged_versions is not None:
+        opts["maxTaggedVersions"] = max_tagged_versions
+    if events_limit is not None:
+        opts["eventsLimit"] = events_limit
+    return opts
 
 
 def _doc(value: Any, arg: str) -> bytes:
@@ -302,6 +390,12 @@ class Store:
         key: the secrets key: 64 hex characters or base64 of 32 bytes, or the
             32 raw bytes.
         key_file: a file holding the key (instead of ``key``).
+        keys: a keyring instead of ``key``/``key_file``: a list of
+            :class:`KeyringKey` (or dicts of its fields), e.g.
+            ``[KeyringKey("k2", new_key), KeyringKey("k1", key_file="/etc/k1")]``.
+            The first key wraps the store's data key, any key unwraps it;
+            :meth:`rotate_key` re-wraps under the first so the others can be
+            retired.  At most 16 keys with distinct ids.
         pricing: ``{"currency": "USD", "perGiBMonth": {"standard": 0.10, "*": 0.10}}``.
         policy: ``{"triggers": [...]}`` or the list of triggers itself.
         busy_timeout_ms: how long a write waits for a locked database.
@@ -314,16 +408,19 @@ class Store:
         cipher: a :class:`Cipher` (KMS) wrapping the data key, instead of a key.
 
     Raises:
-        InvalidError: bad options; NoKeyError: wrong key; StoreIOError,
-        CorruptError, BusyError: the file could not be opened.
+        InvalidError: bad options; NoKeyError: wrong key (``path``
+        ``"options.key"``), or no key of the ring opens the store
+        (``"options.keys"``); StoreIOError, CorruptError, BusyError: the
+        file could not be opened.
     """
 
     def __init__(
         self,
         path: PathLike,
         *,
-        key: Union[str, bytes, None] = None,
+        key: Optional[KeyLike] = None,
         key_file: Optional[PathLike] = None,
+        keys: Optional[KeyringLike] = None,
         pricing: Optional[Mapping[str, Any]] = None,
         policy: Optional[PolicyLike] = None,
         busy_timeout_ms: Optional[int] = None,
@@ -337,35 +434,19 @@ class Store:
         self._handle: Optional[int] = None
         self._bridge: Optional[_CipherBridge] = None
         self._path = os.fspath(path)
-        if isinstance(self._path, bytes):
-            bpath = self._path
-        else:
-            if "\x00" in self._path:
-                raise InvalidError("path must not contain NUL characters", path="path")
-            bpath = os.fsencode(self._path)
-
-        opts: Dict[str, Any] = {}
-        if key is not None:
-            if isinstance(key, (bytes, bytearray)):
-                if len(key) != 32:
-                    raise InvalidError("a raw key must be exactly 32 bytes", path="options.key")
-                key = bytes(key).hex()
-            opts["key"] = key
-        if key_file is not None:
-            opts["keyFile"] = os.fsdecode(os.fspath(key_file))
-        if pricing is not None:
-            opts["pricing"] = dict(pricing)
-        if policy is not None:
-            opts["policy"] = _policy_obj(policy)
-        if busy_timeout_ms is not None:
-            opts["busyTimeoutMs"] = busy_timeout_ms
-        if durability is not None:
-            opts["durability"] = durability
-        if max_tagged_versions is not None:
-            opts["maxTaggedVersions"] = max_tagged_versions
-        if events_limit is not None:
-            opts["eventsLimit"] = events_limit
-        options = _json_bytes(opts, "options") if opts else None
+        bpath = _fs_path(self._path, "path")
+        opts = _open_options(
+            key=key,
+            key_file=key_file,
+            keys=keys,
+            pricing=pricing,
+            policy=policy,
+            busy_timeout_ms=busy_timeout_ms,
+            durability=durability,
+            max_tagged_versions=max_tagged_versions,
+            events_limit=events_limit,
+        )
+        options = _opt_json(opts, "options")
 
         lib = _native.lib()
         out = ctypes.c_void_p()
@@ -743,6 +824,122 @@ class Store:
         """The store's identity (a UUID kept across migrations), engine and schema version."""
         with self._use() as h:
             return StoreInfo.from_json(_call_json(_native.lib().spr_store_info, h))
+
+    # -- keys, bundles and migration -----------------------------------------
+
+    def rotate_key(self, *, reseal: bool = False, batch_size: Optional[int] = None) -> RotateResult:
+        """Re-wrap the store's keys under the first key of the keyring it was
+        opened with (``keys=``), in one transaction; the other keys of the
+        ring can then be retired.
+
+        With *reseal*, also make a new data key and re-seal every secret
+        value under it, *batch_size* (1-100000, library default 500) per
+        transaction: other processes read and write meanwhile, and a call
+        after a crash resumes where the last batch ended
+        (:attr:`RotateResult.resumed`).  No digest changes.  Roll the new
+        keyring out to every process first (docs/operations.md, "Rotating
+        keys").
+
+        Raises:
+            NoKeyError: the store was opened without a key, or no key of the
+                ring opens its keys.
+            InvalidError: *batch_size* out of range (``path``
+                ``"options.batchSize"``).
+        """
+        if not isinstance(reseal, bool):
+            raise TypeError(f"reseal must be a bool, not {type(reseal).__name__}")
+        opts: Dict[str, Any] = {"reseal": True} if reseal else {}
+        if batch_size is not None:
+            opts["batchSize"] = _int64(batch_size, "batch_size")
+        body = _opt_json(opts, "options")
+        with self._use() as h:
+            return RotateResult.from_json(_call_json(_native.lib().spr_rotate_key, h, body))
+
+    def export(
+        self,
+        path: PathLike,
+        spinner: Optional[str] = None,
+        *,
+        key: Optional[KeyLike] = None,
+        key_file: Optional[PathLike] = None,
+    ) -> None:
+        """Write a bundle file (docs/bundles.md): the full history of
+        *spinner* (every spinner when ``None``) with its tags, notes,
+        statuses and the snapshots its volumes bound, read in one transaction.
+
+        The file is written next to *path* (``path + ".partial"``) and then
+        renamed onto it.  Secret values stay sealed, under a fresh bundle key
+        wrapped by the export key (*key*: 64 hex, base64 or 32 raw bytes; or
+        *key_file*), which is needed when an exported version holds a secret
+        value and again by :meth:`import_bundle`.
+
+        Raises:
+            NotFoundError: no such spinner.
+            NoKeyError: secret values to export but no export key (``path``
+                ``"options.key"``), or the store was opened without its key.
+            StoreIOError: the file cannot be written.
+        """
+        p = _fs_path(path, "path")
+        sp = _opt_text(spinner, "spinner")
+        body = _opt_json(_key_fields(key, key_file, "options"), "options")
+        with self._use() as h:
+            _check(_native.lib().spr_export(h, sp, p, body))
+
+    def import_bundle(
+        self,
+        path: PathLike,
+        *,
+        key: Optional[KeyLike] = None,
+        key_file: Optional[PathLike] = None,
+    ) -> ImportResult:
+        """Import a bundle written by :meth:`export`, in one transaction.
+
+        Each spinner new to this store gets its history exactly (numbers,
+        times, authors, statuses, tags, notes, digests) and a
+        ``spinner.imported`` event; a spinner already here with the same
+        versions is skipped, so importing twice changes nothing.  The whole
+        bundle is checked before anything is written.  *key* / *key_file* is
+        the export key.  (``import`` is a Python keyword, hence the name.)
+
+        Raises:
+            InvalidError: a malformed, truncated, altered or newer-format
+                bundle: ``path`` is ``"bundle:<line>"`` and the message names
+                the line and the reason; nothing is imported.
+            ConflictError: a spinner here has another history, or this store
+                holds secrets under another store's MAC key.
+            NoKeyError: the bundle holds secrets and no key, or the wrong
+                key, was given, or this store was opened without a key.
+            StoreIOError: the file cannot be read.
+        """
+        p = _fs_path(path, "path")
+        body = _opt_json(_key_fields(key, key_file, "options"), "options")
+        with self._use() as h:
+            return ImportResult.from_json(_call_json(_native.lib().spr_import, h, p, body))
+
+    def migrate(self, target: PathLike, **options: Any) -> MigrateResult:
+        """Copy every spinner into the store at *target* (a SQLite file, or a
+        ``postgres://`` URI), then read every version of the copy back and
+        compare it with this store, field by field and digest by digest.
+
+        *options* are the keyword options of :class:`Store` to open the
+        target with (``key``, ``key_file``, ``keys``, ``pricing``, ...; not
+        ``cipher``): give a key when this store holds secret values.  The
+        copy travels as a bundle in memory under a one-time key.  Success
+        only when every version matches; running it again skips what is
+        already there.
+
+        Raises:
+            ConflictError: a spinner of the target has another history.
+            NoKeyError: this store holds secrets and the target has no key.
+            CorruptError: a check after the copy failed (the message says which).
+            InvalidError, StoreIOError, BusyError: as opening the target.
+        """
+        if "cipher" in options:
+            raise TypeError("migrate() cannot open the target with a cipher: give key, key_file or keys")
+        t = _fs_path(target, "target")
+        body = _opt_json(_open_options(**options), "options")
+        with self._use() as h:
+            return MigrateResult.from_json(_call_json(_native.lib().spr_migrate, h, t, body))
 
     # -- rollback ------------------------------------------------------------
 
