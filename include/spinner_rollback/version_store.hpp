@@ -379,15 +379,18 @@ struct SPR_API RotateResult {
 /// (import): 32 bytes as 64 hex digits or base64, or a file holding them.
 /// Not needed when no exported version holds a secret. @since 0.2
 struct SPR_API BundleOptions {
-    std::string key;
-    std::string key_file;
+    std::string key;      ///< 64 hex digits or base64 of 32 bytes
+    std::string key_file; ///< or the path of a file holding it
     /// Parse `{"key"|"keyFile"}`. @throws Error invalid naming the field
     static BundleOptions from_json(std::string_view json);
 };
 
 /// What export_bundle() wrote. @since 0.2
 struct SPR_API ExportResult {
-    std::int64_t spinners = 0, versions = 0, secrets = 0, snapshots = 0;
+    std::int64_t spinners = 0;  ///< spinners written
+    std::int64_t versions = 0;  ///< versions written
+    std::int64_t secrets = 0;   ///< distinct secret values sealed into the bundle
+    std::int64_t snapshots = 0; ///< snapshot records written
     /// `{"spinners","versions","secrets","snapshots"}`
     std::string to_json() const;
 };
@@ -397,9 +400,9 @@ struct SPR_API ImportResult {
     std::string source_store_id;       ///< the storeId the bundle came from
     std::int64_t spinners_imported = 0; ///< spinners new to this store
     std::int64_t spinners_skipped = 0;  ///< spinners already here with the same history
-    std::int64_t versions_imported = 0;
-    std::int64_t versions_skipped = 0;
-    std::int64_t snapshots_imported = 0;
+    std::int64_t versions_imported = 0;  ///< versions of the spinners imported
+    std::int64_t versions_skipped = 0;   ///< versions of the spinners skipped
+    std::int64_t snapshots_imported = 0; ///< snapshots newly registered
     std::int64_t snapshots_skipped = 0; ///< already registered (same id)
     /// `{"sourceStoreId","spinnersImported","spinnersSkipped","versionsImported",
     /// "versionsSkipped","snapshotsImported","snapshotsSkipped"}`
@@ -408,8 +411,8 @@ struct SPR_API ImportResult {
 
 /// What migrate_to() did. @since 0.2
 struct SPR_API MigrateResult {
-    std::string target_store_id;
-    ImportResult imported;
+    std::string target_store_id; ///< the target's storeId (its own: a copy is a new store)
+    ImportResult imported;       ///< what the import into the target did
     std::int64_t versions_verified = 0; ///< versions whose digest was compared after the copy
     /// `{"targetStoreId","versionsVerified","imported":{...}}`
     std::string to_json() const;
