@@ -9,7 +9,7 @@ packages=(
   libsqlite3-dev sqlite3 libmsgsl-dev catch2 libsodium-dev libzstd-dev
   libpq-dev libssl-dev postgresql postgresql-client
   libbenchmark-dev doxygen
-  busybox-static
+  busybox-static openssl curl
   abigail-tools clang-14 libclang-rt-14-dev
 )
 # Docker as machine-notes.md installs it (with its recommended packages).

@@ -5,7 +5,8 @@
 #   2. the Python binding (pip install + pytest);
 #   3. the Go binding (go vet, go test -race, leak check);
 #   4. the cross-language test (CLI, Python and Go on one store file);
-#   5. the Docker host end-to-end test against a real Docker engine.
+#   5. the Docker host end-to-end test against a real Docker engine;
+#   6. the Kubernetes host end-to-end test against a real kube-apiserver + etcd.
 # Usage: scripts/test.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,3 +29,6 @@ tests/cross/cross_language.sh "$build"
 
 step "Docker host end-to-end"
 examples/docker-host/run_e2e.sh "$build"
+
+step "Kubernetes host end-to-end (real kube-apiserver + etcd)"
+examples/k8s-host/run_e2e.sh "$build"
