@@ -2,7 +2,9 @@
 # The whole test suite, on a machine set up with scripts/setup.sh (or deps.sh):
 #   1. C++/C: unit, C API, C99 programs, multi-process, crash, CLI, examples,
 #      packaging (CTest);
-#   2. the Python binding (pip install + pytest);
+#   2. the Python binding (pytest against BUILD_DIR's library, then against a
+#      wheel that `pip wheel bindings/python` compiles with its own library,
+#      shown and repaired by auditwheel, installed into a fresh venv);
 #   3. the Go binding (go vet, go test -race, leak check);
 #   4. the cross-language test (CLI, Python and Go on one store file);
 #   5. the Docker host end-to-end test against a real Docker engine;
@@ -18,6 +20,9 @@ scripts/ctest-build.sh "$build"
 
 step "Python binding"
 bindings/python/run_tests.sh "$build"
+
+step "Python package: pip wheel bindings/python builds and bundles the library; auditwheel; tests run on the install"
+bindings/python/test_wheel.sh --wheel
 
 if [ -x bindings/go/run_tests.sh ]; then
   step "Go binding"

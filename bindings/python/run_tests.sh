@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install the Python bindings into a fresh venv and run their tests against
-# the library in a build directory.
+# the library in a build directory. The package is installed without its own
+# copy of the library (wheel.cmake=false: no C++ build here); test_wheel.sh
+# tests the full install, which compiles and bundles the library.
 #   usage: bindings/python/run_tests.sh [BUILD_DIR]   (default: build)
 # Environment: PYTHON (default python3), VENV (default /tmp/pyenv),
 #              extra arguments after BUILD_DIR go to pytest.
@@ -21,6 +23,6 @@ fi
 python="${PYTHON:-python3}"
 venv="${VENV:-/tmp/pyenv}"
 "$python" -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check "$here" pytest
+"$venv/bin/pip" install --quiet --disable-pip-version-check --config-settings=wheel.cmake=false "$here" pytest
 cd "$repo"
 SPR_LIBRARY="$lib" "$venv/bin/pytest" "$here/tests" -q "$@"

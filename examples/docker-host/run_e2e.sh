@@ -55,8 +55,8 @@ venv="$(mktemp -d /tmp/spr-docker-host-venv.XXXXXX)"
 trap 'rm -rf "$venv"' EXIT
 log "creating venv $venv and installing bindings/python"
 python3 -m venv "$venv"
-"$venv/bin/pip" install -q --disable-pip-version-check --no-build-isolation "$repo/bindings/python" >/dev/null 2>&1 ||
-    "$venv/bin/pip" install -q --disable-pip-version-check "$repo/bindings/python"
+# The pure-Python install: SPR_LIBRARY names the library built above.
+"$venv/bin/pip" install -q --disable-pip-version-check --config-settings=wheel.cmake=false "$repo/bindings/python"
 
 log "running e2e_test.sh"
 SPR_LIBRARY="$lib" PYTHON="$venv/bin/python" "$here/e2e_test.sh"

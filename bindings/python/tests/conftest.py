@@ -1,22 +1,50 @@
 """Shared fixtures: every test runs against the real library on a temp SQLite file.
 
-SPR_LIBRARY is taken from the environment, else defaults to
+The library is the one SPR_LIBRARY names (run_tests.sh), else the one the
+installed package carries (a wheel: test_wheel.sh), else
 <repo>/build/libspinner_rollback.so.0 (set before spinner_rollback loads it).
 """
 
 from __future__ import annotations
 
 import copy
+import importlib.util
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator
+from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
-os.environ.setdefault("SPR_LIBRARY", str(REPO / "build" / "libspinner_rollback.so.0"))
+
+
+def _package_has_library() -> bool:
+    """Whether the spinner_rollback that will be imported ships its library (no import)."""
+    spec = importlib.util.find_spec("spinner_rollback")
+    return bool(spec and spec.origin and (Path(spec.origin).parent / "libspinner_rollback.so.0").exists())
+
+
+if "SPR_LIBRARY" not in os.environ and not _package_has_library():
+    os.environ["SPR_LIBRARY"] = str(REPO / "build" / "libspinner_rollback.so.0")
 
 import spinner_rollback as spr  # noqa: E402
+
+if os.environ.get("SPR_TEST_EXPECT_INSTALLED") == "1":
+    # test_wheel.sh: the tests must exercise the installed package and the
+    # library it carries, not the source tree or a build directory.
+    _how, _path = spr._native.loaded()
+    _pkg = Path(spr.__file__).resolve().parent
+    if REPO in _pkg.parents or _how != "bundled with the package" or Path(_path).resolve().parent != _pkg:
+        raise RuntimeError(f"not testing the installed package: {_pkg}, library {_path} ({_how})")
+
+
+def pytest_report_header(config: Any) -> List[str]:
+    """Which package and which library the tests run against."""
+    try:
+        how, path = spr._native.loaded()
+    except spr.LibraryNotFoundError as e:
+        how, path = "not loaded", str(e)
+    return [f"spinner_rollback: {Path(spr.__file__).parent}", f"libspinner_rollback: {path} ({how})"]
 
 #: A distinctive secret value: it must never appear outside get(reveal_secrets=True).
 SECRET = "Zq7-pa55w0rd-NEVER-LEAK-91f3"

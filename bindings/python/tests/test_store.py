@@ -41,6 +41,59 @@ def test_missing_library_names_spr_library(tmp_path):
     assert "SPR_LIBRARY" in r.stdout
 
 
+def _run_main(env, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "spinner_rollback", "--version"], env=env, cwd=cwd, capture_output=True, text=True
+    )
+
+
+def test_main_version_prints_both_versions(tmp_path):
+    r = _run_main(dict(os.environ), tmp_path)
+    assert r.returncode == 0, r.stderr
+    pkg_line, lib_line = r.stdout.splitlines()
+    assert pkg_line.startswith(f"spinner_rollback {spr.__version__} (Python package in ")
+    assert lib_line.startswith(f"libspinner_rollback {spr.version()} (version number {spr.version_number()}), ")
+    loaded = lib_line.rsplit(": ", 1)[1]
+    assert os.path.samefile(loaded, spr._native.loaded()[1])
+
+
+def _package_copy(tmp_path, library_bytes):
+    """A copy of the imported package under tmp_path/pkg, with *library_bytes* as its bundled library."""
+    import shutil
+
+    src = os.path.dirname(spr.__file__)
+    dst = tmp_path / "pkg" / "spinner_rollback"
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "libspinner_rollback*"))
+    vendored = os.path.join(os.path.dirname(src), "spinner_rollback.libs")  # a repaired (manylinux) wheel
+    if os.path.isdir(vendored):
+        shutil.copytree(vendored, tmp_path / "pkg" / "spinner_rollback.libs")
+    (dst / "libspinner_rollback.so.0").write_bytes(library_bytes)
+    env = {k: v for k, v in os.environ.items() if k != "SPR_LIBRARY"}
+    env["PYTHONPATH"] = str(tmp_path / "pkg")
+    return dst / "libspinner_rollback.so.0", env
+
+
+def test_bundled_library_is_loaded_first_and_spr_library_overrides_it(tmp_path):
+    real = spr._native.loaded()[1]
+    with open(real, "rb") as f:
+        bundled, env = _package_copy(tmp_path, f.read())
+    r = _run_main(env, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[1].endswith(f"bundled with the package: {bundled}")
+    env["SPR_LIBRARY"] = real
+    r = _run_main(env, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert f"SPR_LIBRARY={real}: " in r.stdout.splitlines()[1]
+
+
+def test_broken_bundled_library_is_reported_not_bypassed(tmp_path):
+    bundled, env = _package_copy(tmp_path, b"not an ELF file")
+    r = _run_main(env, tmp_path)
+    assert r.returncode == 1
+    assert "libspinner_rollback: not loaded:" in r.stderr
+    assert f"bundled with the package: {bundled}" in r.stderr and "SPR_LIBRARY" in r.stderr
+
+
 def test_record_created_unchanged_disabled(store, state):
     r1 = store.record("shop", state(), author="ci", message="first deploy", request_id="d-1")
     assert r1.outcome == "created" and r1.created

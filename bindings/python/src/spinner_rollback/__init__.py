@@ -1,10 +1,12 @@
 """spinner_rollback — versioned spinner states, diffs and rollback plans (ctypes bindings).
 
-The native library is found through the ``SPR_LIBRARY`` environment variable
-(full path to ``libspinner_rollback.so.0``), else
-``ctypes.util.find_library("spinner_rollback")``, else the dynamic loader.
-It is loaded on first use; :class:`LibraryNotFoundError` (an
-:class:`ImportError`) says how to point at it.
+The native library ships in the package directory (``pip install`` builds it);
+the ``SPR_LIBRARY`` environment variable (full path to
+``libspinner_rollback.so.0``) overrides that copy. A package built without the
+library looks for it with ``ctypes.util.find_library("spinner_rollback")``,
+else the dynamic loader. It is loaded on first use;
+:class:`LibraryNotFoundError` (an :class:`ImportError`) says what failed.
+``python -m spinner_rollback --version`` shows both versions and the file loaded.
 
 Quick tour::
 

@@ -29,9 +29,10 @@ SONAME = "libspinner_rollback.so.0"
 class LibraryNotFoundError(ImportError):
     """libspinner_rollback could not be found or loaded.
 
-    Set the environment variable ``SPR_LIBRARY`` to the full path of
-    ``libspinner_rollback.so.0`` (or install the library where the dynamic
-    loader finds it).
+    A wheel carries the library in the package directory; if that copy does not
+    load, the message says why (typically a missing system library, see
+    docs/python.md). Set the environment variable ``SPR_LIBRARY`` to the full
+    path of ``libspinner_rollback.so.0`` to use another build.
     """
 
 
@@ -102,8 +103,12 @@ _PROTOTYPES = {
     "spr_version_number": (c_int, []),
 }
 
+#: Where a wheel puts the library: next to this file.
+BUNDLED = os.path.join(os.path.dirname(os.path.abspath(__file__)), SONAME)
+
 _lock = threading.Lock()
 _lib: Optional[ctypes.CDLL] = None
+_how: Optional[str] = None
 
 
 def _candidates() -> "list[tuple[str, str]]":
@@ -112,6 +117,11 @@ def _candidates() -> "list[tuple[str, str]]":
     if env:
         # An explicit setting is authoritative: no silent fallback.
         return [(f"{ENV_VAR}={env}", env)]
+    if os.path.exists(BUNDLED):
+        # The copy built with this package (a wheel) matches its Python code:
+        # if it does not load, say why rather than pick up another version.
+        return [("bundled with the package", BUNDLED)]
+    # A package built without the library (wheel.cmake=false): look elsewhere.
     out = []
     found = ctypes.util.find_library("spinner_rollback")
     if found:
@@ -131,14 +141,15 @@ def load_library(path: Optional[str] = None) -> ctypes.CDLL:
     """Load (once) and return the native library with every prototype declared.
 
     Lookup order: *path* if given, else the ``SPR_LIBRARY`` environment
-    variable (full path to ``libspinner_rollback.so.0``), else
-    ``ctypes.util.find_library("spinner_rollback")``, else
+    variable (full path to ``libspinner_rollback.so.0``), else the copy in the
+    package directory (installed from a wheel; when present nothing else is
+    tried), else ``ctypes.util.find_library("spinner_rollback")``, else
     ``libspinner_rollback.so.0`` through the dynamic loader.
 
     Raises :class:`LibraryNotFoundError` (an :class:`ImportError`) naming
     ``SPR_LIBRARY`` when nothing loads.
     """
-    global _lib
+    global _lib, _how
     with _lock:
         if _lib is not None and path is None:
             return _lib
@@ -156,6 +167,7 @@ def load_library(path: Optional[str] = None) -> ctypes.CDLL:
                 problems.append(f"{how}: not a spinner_rollback library ({e})")
                 continue
             _lib = cdll
+            _how = how
             return cdll
         raise LibraryNotFoundError(
             "cannot load libspinner_rollback; set the environment variable "
@@ -167,3 +179,37 @@ def load_library(path: Optional[str] = None) -> ctypes.CDLL:
 def lib() -> ctypes.CDLL:
     """The loaded library (loading it on first use)."""
     return _lib if _lib is not None else load_library()
+
+
+class _DlInfo(ctypes.Structure):
+    _fields_ = [
+        ("dli_fname", c_char_p),
+        ("dli_fbase", c_void_p),
+        ("dli_sname", c_char_p),
+        ("dli_saddr", c_void_p),
+    ]
+
+
+def _file_of(cdll: ctypes.CDLL) -> str:
+    """The file the dynamic loader mapped for *cdll* (dladdr), else its dlopen name."""
+    addr = ctypes.cast(cdll.spr_version_string, c_void_p).value
+    for libname in (None, "libdl.so.2"):  # dladdr: in libc since glibc 2.34, libdl before
+        try:
+            dladdr = ctypes.CDLL(libname).dladdr
+        except (OSError, AttributeError):
+            continue
+        dladdr.argtypes = [c_void_p, ctypes.POINTER(_DlInfo)]
+        dladdr.restype = c_int
+        info = _DlInfo()
+        if dladdr(addr, ctypes.byref(info)) and info.dli_fname:
+            return os.fsdecode(info.dli_fname)
+    return str(cdll._name)
+
+
+def loaded() -> "tuple[str, str]":
+    """(how the library was found, the file loaded), loading it on first use.
+
+    For diagnostics (``python -m spinner_rollback --version``).
+    """
+    cdll = lib()
+    return (_how or "load_library()"), _file_of(cdll)
