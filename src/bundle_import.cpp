@@ -6,11 +6,13 @@
 
 #include "digest.hpp"
 #include "json.hpp"
+#include "names.hpp"
 #include "state_schema.hpp"
 
 #include <sodium.h>
 
 #include <fstream>
+#include <set>
 #include <unordered_map>
 
 namespace spinner_rollback::detail {
@@ -123,7 +125,10 @@ void check_spinner(const BundleSpinner &s, const CheckedBlobs &c, History &histo
     }
     if (!current_found) refuse(s.line, "the current version of \"" + s.row.name + "\" is not in the bundle");
     if (!s.row.latest_core.empty()) need(c, s.row.latest_core, BlobKind::core, std::numeric_limits<std::int64_t>::max());
+    std::set<std::string> names;
     for (const auto &t : s.tags) {
+        if (!is_dns_label(t.name)) refuse(s.line, "tag \"" + t.name + "\" is not a DNS-1123 label");
+        if (!names.insert(t.name).second) refuse(s.line, "tag \"" + t.name + "\" appears twice");
         bool found = false;
         for (const auto &v : s.versions) found = found || v.number == t.number;
         if (!found) refuse(s.line, "tag \"" + t.name + "\" is on a version the bundle does not hold");
@@ -206,7 +211,7 @@ ImportResult VersionStore::Impl::import_from(const Bundle &b, const BundleOption
                 Stmt st(im.db, "INSERT INTO spinners(name, enabled, history_limit, last_number, current_number, "
                                "updated_at, tagged) VALUES(?,?,?,?,?,?,?) RETURNING id");
                 st.bind(1, row.name).bind(2, row.enabled ? 1 : 0).bind(3, row.history_limit).bind(4, row.last_number);
-                st.bind(5, row.current).bind(6, row.updated_at).bind(7, s.tagged);
+                st.bind(5, row.current).bind(6, row.updated_at).bind(7, 0); // sync_tags() counts
                 st.step();
                 row.id = st.i64(0);
                 st.run();
@@ -246,11 +251,19 @@ ImportResult VersionStore::Impl::import_from(const Bundle &b, const BundleOption
                 Stmt st(im.db, "UPDATE spinners SET latest_core=? WHERE id=?");
                 st.bind_blob(1, from_hex(row.latest_core)).bind(2, row.id).run();
             }
+            // The tag lines are the one source of the versions' tags and the
+            // spinner's count of tagged versions (retention keeps tagged
+            // versions): what the bundle says of them elsewhere is rewritten.
+            std::set<std::int64_t> tag_numbers;
             for (const auto &t : s.tags) {
                 Stmt st(im.db, "INSERT INTO tags(spinner_id, name, number, note, author, created_at) VALUES(?,?,?,?,?,?)");
                 st.bind(1, row.id).bind(2, t.name).bind(3, t.number).bind(4, t.note).bind(5, t.author).bind(6, t.created_at);
                 st.run();
+                tag_numbers.insert(t.number);
             }
+            for (const auto &v : s.versions)
+                if (!v.tags_text.empty()) tag_numbers.insert(v.number);
+            for (const auto n : tag_numbers) im.history.sync_tags(row, n);
             for (const auto &bd : s.bindings) {
                 Stmt st(im.db, "INSERT INTO volume_bindings(spinner_id, name, volume_id, last_number) VALUES(?,?,?,?)");
                 st.bind(1, row.id).bind(2, bd.name).bind(3, bd.volume_id).bind(4, bd.last_number).run();

@@ -192,11 +192,12 @@ public:
     /// Whether a retained version bound volume name `name` to `volume_id`.
     bool volume_bound(const SpinnerRow &s, std::string_view name, std::string_view volume_id);
 
+    /// Rewrite the tags column of version `number` and the spinner's count
+    /// of tagged versions from the tags table (the one source of both).
+    void sync_tags(const SpinnerRow &s, std::int64_t number);
+
 private:
     std::int64_t min_retained(const SpinnerRow &s);
-    /// Rewrite the tags column of version `number` and the spinner's count
-    /// of tagged versions from the tags table.
-    void sync_tags(const SpinnerRow &s, std::int64_t number);
 
     Db &db_;
     BlobStore &blobs_;

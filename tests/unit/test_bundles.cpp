@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -283,6 +284,57 @@ TEST_CASE("hostile and truncated bundles are refused with the line and reason, n
     refused(rehashed(ls), "bundle line");
     // The good bundle still imports after all this.
     CHECK(b->import_bundle(file, bundle_key()).spinners_imported == 2);
+}
+
+TEST_CASE("the tag lines alone decide which versions are tagged", "[store][bundle]") {
+    TempDir dir;
+    auto a = VersionStore::open(dir.store("a"), keyed());
+    fill(*a);
+    const std::string file = dir.file("good");
+    a->export_bundle("shop", file, bundle_key());
+    auto lines = lines_of(read_file(file));
+    // A crafted bundle that says nothing is tagged, but keeps the tag line:
+    // the version is tagged after import (retention will keep it).
+    auto crafted = lines;
+    for (auto &l : crafted) {
+        if (l.rfind("{\"spinner\"", 0) == 0) l.replace(l.find("\"tagged\":1"), 10, "\"tagged\":0");
+        if (l.rfind("{\"version\":2,", 0) == 0) {
+            const auto at = l.find("\"tags\":[");
+            REQUIRE(at != std::string::npos);
+            l.replace(at, l.find("]", at) + 1 - at, "\"tags\":null");
+        }
+    }
+    const std::string bad = dir.file("crafted");
+    write_file(bad, rehashed(crafted));
+    auto b = VersionStore::open(dir.store("b"), keyed());
+    b->import_bundle(bad, bundle_key());
+    CHECK(b->tagged("shop", "golden") == 2);
+    const auto va = a->versions("shop"), vb = b->versions("shop");
+    REQUIRE(va.size() == vb.size());
+    for (std::size_t i = 0; i < va.size(); ++i) CHECK(va[i].to_json() == vb[i].to_json());
+    // Tags claimed by a version without a tag line are dropped.
+    auto untagged = lines;
+    untagged.erase(std::remove_if(untagged.begin(), untagged.end(),
+                                  [](const std::string &l) { return l.rfind("{\"tag\"", 0) == 0; }),
+                   untagged.end());
+    write_file(bad, rehashed(untagged));
+    auto c = VersionStore::open(dir.store("c"), keyed());
+    c->import_bundle(bad, bundle_key());
+    CHECK(error_of([&] { c->tagged("shop", "golden"); }).code() == ErrorCode::not_found);
+    for (const auto &v : c->versions("shop")) CHECK(v.tags.empty());
+    // A tag name that is not a DNS label, or twice: refused.
+    auto twice = lines;
+    for (std::size_t i = 0; i < twice.size(); ++i)
+        if (twice[i].rfind("{\"tag\"", 0) == 0) {
+            twice.insert(twice.begin() + static_cast<std::ptrdiff_t>(i), twice[i]);
+            break;
+        }
+    write_file(bad, rehashed(twice));
+    auto d = VersionStore::open(dir.store("d"), keyed());
+    Error e = error_of([&] { d->import_bundle(bad, bundle_key()); });
+    CHECK(e.code() == ErrorCode::invalid);
+    CHECK(std::string(e.what()).find("appears twice") != std::string::npos);
+    CHECK(d->spinners().empty());
 }
 
 TEST_CASE("migrate_to copies every spinner and verifies it", "[store][bundle][migrate]") {
