@@ -26,3 +26,10 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/spinner_rollbackConfig.cmake
 
 configure_file(cmake/spinner_rollback.pc.in ${CMAKE_CURRENT_BINARY_DIR}/spinner_rollback.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/spinner_rollback.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# A wheel built by scikit-build-core (bindings/python, whose pyproject.toml
+# cannot name a file outside its directory) carries the license in its
+# .dist-info/licenses/: SKBUILD_METADATA_DIR is that .dist-info directory.
+if(DEFINED SKBUILD_METADATA_DIR)
+  install(FILES ${PROJECT_SOURCE_DIR}/LICENSE DESTINATION "${SKBUILD_METADATA_DIR}/licenses")
+endif()

@@ -5,7 +5,8 @@
 #   2. the Python binding (pytest against BUILD_DIR's library, then against a
 #      wheel that `pip wheel bindings/python` compiles with its own library,
 #      shown and repaired by auditwheel, installed into a fresh venv);
-#   3. the Go binding (go vet, go test -race, leak check);
+#   3. the Go binding (go vet, go test -race, leak check), and the module
+#      fetched with `go get` from a file-system module proxy, built, vendored;
 #   4. the cross-language test (CLI, Python and Go on one store file);
 #   5. the Docker host end-to-end test against a real Docker engine;
 #   6. the Kubernetes host end-to-end test against a real kube-apiserver + etcd.
@@ -27,6 +28,8 @@ bindings/python/test_wheel.sh --wheel
 if [ -x bindings/go/run_tests.sh ]; then
   step "Go binding"
   bindings/go/run_tests.sh "$build"
+  step "Go module: go get through a module proxy, build, go mod vendor, Examples in the docs"
+  bindings/go/test_goget.sh "$build"
 fi
 
 step "Cross-language: one store written by the CLI, Python and Go, read identically by all three"

@@ -2,12 +2,12 @@ module spinner_rollback.example/bench/helm
 
 go 1.26.0
 
-replace spinner_rollback.example/go/spinnerrollback => ../../bindings/go
+replace github.com/spinner-rollback/spinner_rollback/bindings/go => ../../bindings/go
 
 require (
+	github.com/spinner-rollback/spinner_rollback/bindings/go v0.0.0-00010101000000-000000000000
 	helm.sh/helm/v3 v3.22.0
 	k8s.io/client-go v0.37.0
-	spinner_rollback.example/go/spinnerrollback v0.0.0-00010101000000-000000000000
 )
 
 require (

@@ -31,7 +31,7 @@ import (
 	helmtime "helm.sh/helm/v3/pkg/time"
 	k8sfake "k8s.io/client-go/kubernetes/fake"
 
-	spr "spinner_rollback.example/go/spinnerrollback"
+	spr "github.com/spinner-rollback/spinner_rollback/bindings/go"
 )
 
 const (

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	spr "spinner_rollback.example/go/spinnerrollback"
+	spr "github.com/spinner-rollback/spinner_rollback/bindings/go"
 )
 
 // Keyrings and key rotation, bundles (Export / Import) and Migrate (C API

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	spr "spinner_rollback.example/go/spinnerrollback"
+	spr "github.com/spinner-rollback/spinner_rollback/bindings/go"
 )
 
 // 16 goroutines record distinct states on one Store: numbering stays

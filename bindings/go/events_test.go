@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	spr "spinner_rollback.example/go/spinnerrollback"
+	spr "github.com/spinner-rollback/spinner_rollback/bindings/go"
 )
 
 // The event outbox (C API 0.2): Store.Events and Store.WaitEvents, against

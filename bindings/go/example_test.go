@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	spr "spinner_rollback.example/go/spinnerrollback"
+	spr "github.com/spinner-rollback/spinner_rollback/bindings/go"
 )
 
 // Record two deploys, refuse a pointless rollback, plan and commit a real

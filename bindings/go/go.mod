@@ -1,3 +1,3 @@
-module spinner_rollback.example/go/spinnerrollback
+module github.com/spinner-rollback/spinner_rollback/bindings/go
 
 go 1.24

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	spr "spinner_rollback.example/go/spinnerrollback"
+	spr "github.com/spinner-rollback/spinner_rollback/bindings/go"
 )
 
 // A distinctive secret value: it must never show up anywhere but a revealed Get.

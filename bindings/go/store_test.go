@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	spr "spinner_rollback.example/go/spinnerrollback"
+	spr "github.com/spinner-rollback/spinner_rollback/bindings/go"
 )
 
 func TestLibraryVersion(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	spr "spinner_rollback.example/go/spinnerrollback"
+	spr "github.com/spinner-rollback/spinner_rollback/bindings/go"
 )
 
 // Tags, notes, ExpectedCurrent (compare-and-set) and partial-scope

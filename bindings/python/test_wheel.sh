@@ -6,7 +6,8 @@
 #      libspinner_rollback.so.0 in the package directory;
 #   2. the install is checked: a platform wheel (py3-none-linux_*, never
 #      py3-none-any), with the library, __main__.py and py.typed, and nothing else
-#      of the C++ install (headers, static library, CMake/pkg-config files);
+#      of the C++ install (headers, static library, CMake/pkg-config files), and
+#      the repository's LICENSE in .dist-info/licenses/;
 #   3. python -m spinner_rollback --version, and proof that the package comes
 #      from the venv and the library from the package directory;
 #   4. bindings/python/tests with pytest, run from outside the source tree.
@@ -79,7 +80,7 @@ run_logged "$tmp/pytest-install.log" "$py" -m pip install pytest
 
 cd "$tmp"   # nothing of the source tree on sys.path from here on
 log "what was installed"
-"$py" - "$expect_platform" <<'EOF'
+"$py" - "$expect_platform" "$here/../../LICENSE" <<'EOF'
 import importlib.metadata as md
 import sys
 
@@ -99,12 +100,19 @@ for need in ("spinner_rollback/libspinner_rollback.so.0", "spinner_rollback/py.t
              "spinner_rollback/__main__.py", "spinner_rollback/__init__.py"):
     if need not in files:
         problems.append(f"missing {need}")
+# The license, in the .dist-info (cmake/SprInstall.cmake installs it there).
+licenses = [f for f in files if ".dist-info/licenses/" in f]
+if not any(f.endswith(".dist-info/licenses/LICENSE") for f in licenses):
+    problems.append("no .dist-info/licenses/LICENSE in the wheel")
+elif dist.read_text("licenses/LICENSE") != open(sys.argv[2], encoding="utf-8").read():
+    problems.append(".dist-info/licenses/LICENSE differs from the repository's LICENSE")
 extra = [f for f in files if f.startswith("spinner_rollback/") and not f.endswith((".py", ".pyc"))
          and f not in ("spinner_rollback/py.typed", "spinner_rollback/libspinner_rollback.so.0")]
 if extra:
     problems.append(f"unexpected files in the package: {extra}")
 if problems:
     sys.exit("test_wheel.sh: " + "; ".join(problems))
+print("license files:", ", ".join(licenses))
 print("package files:", ", ".join(f for f in files if f.startswith("spinner_rollback/") and "__pycache__" not in f))
 vendored = [f for f in files if f.startswith("spinner_rollback.libs/")]
 if vendored:

@@ -4,10 +4,10 @@ go 1.26.0
 
 require (
 	github.com/kubernetes-csi/external-snapshotter/client/v8 v8.7.0
+	github.com/spinner-rollback/spinner_rollback/bindings/go v0.0.0
 	k8s.io/api v0.37.2
 	k8s.io/apimachinery v0.37.2
 	k8s.io/client-go v0.37.2
-	spinner_rollback.example/go/spinnerrollback v0.0.0
 )
 
 require (
@@ -57,4 +57,4 @@ require (
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
 
-replace spinner_rollback.example/go/spinnerrollback => ../../bindings/go
+replace github.com/spinner-rollback/spinner_rollback/bindings/go => ../../bindings/go

@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"os"
 
-	spr "spinner_rollback.example/go/spinnerrollback"
+	spr "github.com/spinner-rollback/spinner_rollback/bindings/go"
 )
 
 func main() {

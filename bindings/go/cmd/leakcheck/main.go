@@ -36,7 +36,7 @@ import (
 	"syscall"
 	"time"
 
-	spr "spinner_rollback.example/go/spinnerrollback"
+	spr "github.com/spinner-rollback/spinner_rollback/bindings/go"
 )
 
 const key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"

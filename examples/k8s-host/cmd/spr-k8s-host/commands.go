@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	spr "spinner_rollback.example/go/spinnerrollback"
+	spr "github.com/spinner-rollback/spinner_rollback/bindings/go"
 	"spinner_rollback.example/k8s-host/internal/host"
 )
 

@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	spr "spinner_rollback.example/go/spinnerrollback"
+	spr "github.com/spinner-rollback/spinner_rollback/bindings/go"
 	"spinner_rollback.example/k8s-host/internal/host"
 )
 

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 
-	spr "spinner_rollback.example/go/spinnerrollback"
+	spr "github.com/spinner-rollback/spinner_rollback/bindings/go"
 	"spinner_rollback.example/k8s-host/internal/state"
 )
 
