@@ -18,6 +18,10 @@
  *   argument (in `"path"`). No C++ exception ever crosses this API.
  * - Every function is thread-safe; one spr_store may be shared by threads
  *   (calls on one handle are serialised).
+ * - fork() is safe at any time: it waits until no thread is inside a call.
+ *   A child opens its own store (the same one included); a handle from the
+ *   parent is refused there with #SPR_E_INVALID (path "store"), and
+ *   spr_close() of it is safe and leaves the parent's connection alone.
  * - Secret values never appear in errors, listings, summaries or diffs.
  * - Hosts should ignore JSON fields they do not know: releases add fields.
  * @since 0.1

@@ -9,6 +9,8 @@
 // reach or write the database), corrupt, internal.
 #pragma once
 
+#include "fork_guard.hpp"
+
 #include <spinner_rollback/error.hpp>
 
 #include <cstdint>
@@ -78,7 +80,9 @@ public:
 };
 
 /// A connection. Not thread-safe: the store serialises use with its mutex.
-class Db {
+/// Bound to the process that opened it (fork_guard.hpp): in a child of
+/// fork() it is released, never used.
+class Db : public ProcessBound {
 public:
     /// Open `location` (a SQLite path or a PostgreSQL URI).
     static std::unique_ptr<Db> open(const std::string &location, int busy_timeout_ms);

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -184,6 +185,15 @@ public:
     ~PgDb() override {
         clear_cache();
         PQfinish(conn_);
+    }
+    // In a child of fork(): the socket is the parent's session too. Close the
+    // child's descriptor only; PQfinish would tell the server to end the
+    // session. The PGconn's memory is left to the process.
+    void release_inherited() noexcept override {
+        clear_cache();
+        if (conn_ && PQsocket(conn_) >= 0) ::close(PQsocket(conn_));
+        conn_ = nullptr;
+        listener_.release_inherited();
     }
 
     std::string_view engine_name() const noexcept override { return "postgres"; }

@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 
 #include <poll.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <thread>
@@ -17,6 +18,13 @@ bool PgListener::listening() const { return conn_ && PQstatus(conn_) == CONNECTI
 
 void PgListener::drop() {
     if (conn_) PQfinish(conn_);
+    conn_ = nullptr;
+}
+
+void PgListener::release_inherited() noexcept {
+    // No lock: the child has one thread, and a thread of the parent may have
+    // held mu_ at the fork.
+    if (conn_ && PQsocket(conn_) >= 0) ::close(PQsocket(conn_));
     conn_ = nullptr;
 }
 

@@ -24,6 +24,9 @@ public:
     /// failed (no connection), sleeps a short while instead: the caller
     /// polls, so a lost listener costs latency, never correctness.
     void wait(std::chrono::milliseconds max);
+    /// In a child of fork(): close this process's descriptor of the parent's
+    /// connection, without a word to the server, and forget it.
+    void release_inherited() noexcept;
 
 private:
     bool listening() const;

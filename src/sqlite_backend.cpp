@@ -52,6 +52,7 @@ private:
 class SqliteDb final : public Db {
 public:
     SqliteDb(const std::string &path, int busy_timeout_ms) {
+        note_sqlite_in_use();
         int rc = sqlite3_open_v2(path.c_str(), &db_,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX |
                                      SQLITE_OPEN_URI,
@@ -68,6 +69,15 @@ public:
     ~SqliteDb() override {
         clear_cache(); // finalize every statement before closing
         sqlite3_close_v2(db_);
+    }
+    // In a child of fork(): the connection is idle (no statement running, no
+    // transaction open: fork() waited for that), so closing it drops only the
+    // child's copy of SQLite's lock records and file descriptors. POSIX locks
+    // belong to a process: the parent's stay held.
+    void release_inherited() noexcept override {
+        clear_cache();
+        sqlite3_close_v2(db_);
+        db_ = nullptr;
     }
 
     std::string_view engine_name() const noexcept override { return "sqlite"; }

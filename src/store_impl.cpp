@@ -106,7 +106,7 @@ RecordResult VersionStore::Impl::record(std::string_view spinner, json::object n
     const auto &rb = n.at("settings").as_object().at("rollback").as_object();
     const bool enabled = rb.at("enabled").as_bool();
     const std::int64_t limit = rb.at("historyLimit").to_number<std::int64_t>();
-    std::lock_guard lock(mu);
+    Entry entry(*this);
     std::optional<Sealed> sealed;
     bool is_new = false;
     if (meta.request_id.empty() && sealer.seals_read_only(n)) {

@@ -29,12 +29,24 @@ class VersionStore::Impl final : public detail::PlanSource {
 public:
     Impl(const std::string &path, const StoreOptions &options);
 
-    /// Run `f` in a read (or write) transaction, holding the store's mutex.
+    /// Every use of the connection holds an Entry: this thread is inside the
+    /// library (fork() waits for it), the handle belongs to this process
+    /// (else forked_error()), and the handle's mutex is held.
+    class Entry {
+    public:
+        explicit Entry(Impl &impl) : lock_((impl.db.check_process(), impl.mu)) {}
+
+    private:
+        detail::InLibrary inside_; // first: entered before the check and the lock
+        std::lock_guard<std::mutex> lock_;
+    };
+
+    /// Run `f` in a read (or write) transaction, holding an Entry.
     template <class F> auto read(F &&f) { return in_tx(false, std::forward<F>(f)); }
     /// Run `f`, which reads with one statement (its own snapshot), holding
-    /// the store's mutex but opening no transaction: one round trip.
+    /// an Entry but opening no transaction: one round trip.
     template <class F> auto single(F &&f) {
-        std::lock_guard lock(mu);
+        Entry entry(*this);
         return f();
     }
     template <class F> auto write(F &&f) { return in_tx(true, std::forward<F>(f)); }
@@ -107,7 +119,7 @@ private:
     RecordResult record_in_tx(std::string_view spinner, const detail::Sealed &sealed, bool enabled,
                               std::int64_t limit, const ChangeMeta &meta, bool likely_new);
     template <class F> auto in_tx(bool write, F &&f) {
-        std::lock_guard lock(mu);
+        Entry entry(*this);
         detail::Tx tx(db, write);
         std::optional<detail::WriteFacts> facts;
         if (write) facts.emplace(blobs);

@@ -29,9 +29,13 @@ RolloutStatus parse_status(std::string_view s) {
 }
 
 VersionStore::VersionStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-VersionStore::~VersionStore() = default;
+VersionStore::~VersionStore() {
+    detail::InLibrary inside; // closing uses the connection too (in a child: only frees it)
+    impl_.reset();
+}
 
 std::unique_ptr<VersionStore> VersionStore::open(const std::string &path, const StoreOptions &options) {
+    detail::InLibrary inside; // in a child of fork(): inherited connections are released first
     if (path.empty()) throw Error(ErrorCode::invalid, "path must not be empty", "path");
     if (options.busy_timeout_ms < 0)
         throw Error(ErrorCode::invalid, "busyTimeoutMs must be >= 0", "options.busyTimeoutMs");
@@ -234,7 +238,12 @@ EventPage VersionStore::wait_events(std::int64_t after, std::int64_t timeout_ms,
     const auto deadline = steady_clock::now() + milliseconds(timeout_ms);
     for (;;) {
         // Listen first, then look: a commit after the look wakes the wait.
-        impl_->db.arm_change_wait();
+        // The wait itself is outside the library: fork() need not wait for it.
+        {
+            detail::InLibrary inside;
+            impl_->db.check_process();
+            impl_->db.arm_change_wait();
+        }
         EventPage page = events(after, limit); // takes and releases the handle's lock
         const auto now = steady_clock::now();
         if (!page.events.empty() || now >= deadline) return page;

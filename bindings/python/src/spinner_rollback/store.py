@@ -9,6 +9,7 @@ import operator
 import os
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import (
@@ -376,6 +377,24 @@ class _CipherBridge:
 # --------------------------------------------------------------------------
 
 
+
+# Stores open in this process. In a child of os.fork() (multiprocessing's
+# "fork" start method included) a thread of the parent may have been inside a
+# call at that instant: its bookkeeping below is reset, so that using an
+# inherited Store reaches the library, which refuses it (InvalidError: a
+# handle cannot cross fork()), and closing it never waits for that thread.
+_stores: "weakref.WeakSet[Store]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for s in list(_stores):
+        s._cond = threading.Condition()
+        s._active = 0
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class Store:
     """An open spinner_rollback store (one SQLite file).
 
@@ -384,6 +403,10 @@ class Store:
     ctypes calls release the GIL, so threads run in the library concurrently.
     :meth:`close` waits for calls in progress on other threads, is idempotent,
     and afterwards every method raises :class:`~spinner_rollback.StoreClosedError`.
+    ``multiprocessing`` works with every start method, and ``os.fork()`` is
+    safe at any time, even while threads are in calls: a child opens its own
+    ``Store`` (the same file included); a ``Store`` inherited from the parent
+    raises :class:`~spinner_rollback.InvalidError` there, and closing it is safe.
 
     Args:
         path: the store file (created if needed, schema migrated on open).
@@ -466,6 +489,7 @@ class Store:
         if not out.value:
             raise InternalError("spr_open returned success without a handle", code=13, name="SPR_E_INTERNAL")
         self._handle = out.value
+        _stores.add(self)
 
     # -- lifecycle ---------------------------------------------------------
 
