@@ -442,6 +442,11 @@ struct SPR_API SpinnerInfo {
 /// same store at once. Every write is one transaction, serialised with every
 /// other writer of the store; numbering stays gap-free under contention.
 ///
+/// fork(): safe at any time; it waits until no thread is inside the library.
+/// A child opens its own VersionStore (the same store included); one opened
+/// before fork() throws invalid (path "store") in the child, and destroying
+/// it there is safe and leaves the parent's connection alone.
+///
 /// Errors: every method throws Error; the codes each can throw are listed.
 /// Besides them, any method may throw busy, io, corrupt or internal.
 /// @since 0.1

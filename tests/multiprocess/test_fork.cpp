@@ -7,6 +7,7 @@
 #include "capi/capi_support.hpp"
 #include "multiprocess/sqlite_check.hpp"
 
+#include <execinfo.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,9 +32,21 @@ std::string options() { return key_options("\"busyTimeoutMs\":" + std::to_string
 
 std::string state(const std::string &code_version) { return with_history_limit(shop_variant(code_version), 100000); }
 
+// A child still running after 60 s is stuck: say where (its stack on
+// stderr), then exit 99, before the parent's watchdog kills it silently.
+void on_child_alarm(int) {
+    static const char msg[] = "fork child: stuck for 60 s; its stack:\n";
+    (void)!write(2, msg, sizeof msg - 1);
+    void *frames[64];
+    backtrace_symbols_fd(frames, backtrace(frames, 64), 2);
+    _exit(99);
+}
+
 // What a child does; its exit status says what failed (0: all good). Only
 // the C API and write(2): no Catch2 in a child.
 [[noreturn]] void child_main(spr_store *inherited, const std::string &path, int n) {
+    std::signal(SIGALRM, on_child_alarm);
+    alarm(60);
     auto fail = [](int code, const std::string &what) {
         std::string line = "fork child: " + what + ": " + spr_last_error() + "\n";
         (void)!write(2, line.data(), line.size());
@@ -90,6 +103,8 @@ Outcome wait_child(pid_t pid, std::chrono::steady_clock::time_point forked) {
 
 TEST_CASE("fork() while 4 threads record and commit: every child opens the same store and records",
           "[fork][concurrency]") {
+    void *warm[1];
+    backtrace(warm, 1); // loads what backtrace() needs now, not in a child's signal handler
     TempDir dir;
     const std::string path = dir.store("s");
     Store store(path, options());
