@@ -2,12 +2,13 @@
 # The fault campaign at larger counts than CI runs (docs/faults.md): writers
 # killed with SIGKILL at random instants on SQLite and PostgreSQL, and on
 # PostgreSQL connections cut mid-transaction, immediate server restarts and
-# server processes killed inside write transactions; the store's invariants
+# server processes killed inside write transactions, and failovers of a
+# primary to a synchronous standby (scripts/pg-cluster.sh); the store's invariants
 # are checked after every fault. The PostgreSQL part starts its own
 # throwaway cluster (scripts/pg-server.sh) in /tmp and destroys it.
 #
 # usage: scripts/fault-campaign.sh [--kills N] [--backend sqlite|postgres|both]
-#          [--cuts N] [--restarts N] [--backend-kills N] [--seed S]
+#          [--cuts N] [--restarts N] [--backend-kills N] [--failovers N] [--seed S]
 #          [--build DIR] [--log FILE]
 #
 #   --kills N          SIGKILLs of writers per backend, half per durability
@@ -16,6 +17,7 @@
 #   --cuts N           connection-cut rounds, two cuts each (default: $SPR_PG_CUTS or 100)
 #   --restarts N       immediate server restarts (default: $SPR_PG_RESTARTS or 30)
 #   --backend-kills N  server processes killed mid-transaction (default: $SPR_PG_BACKEND_KILLS or 30)
+#   --failovers N      primary failovers under 4 writers (default: $SPR_PG_FAILOVERS or 50)
 #   --seed S           random seed (default: random; printed, and reused by every part)
 #   --build DIR        build directory (default build-faults; configured
 #                      RelWithDebInfo and built, the two targets only, if needed)
@@ -32,11 +34,12 @@ backend=both
 cuts="${SPR_PG_CUTS:-100}"
 restarts="${SPR_PG_RESTARTS:-30}"
 backend_kills="${SPR_PG_BACKEND_KILLS:-30}"
+failovers="${SPR_PG_FAILOVERS:-50}"
 seed="${SPR_CRASH_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}"
 build=build-faults
 log=
 
-usage() { sed -n '9,24p' "$0" >&2; exit 2; }
+usage() { sed -n '10,26p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --kills) kills="$2"; shift 2 ;;
@@ -44,6 +47,7 @@ while [ $# -gt 0 ]; do
     --cuts) cuts="$2"; shift 2 ;;
     --restarts) restarts="$2"; shift 2 ;;
     --backend-kills) backend_kills="$2"; shift 2 ;;
+    --failovers) failovers="$2"; shift 2 ;;
     --seed) seed="$2"; shift 2 ;;
     --build) build="$2"; shift 2 ;;
     --log) log="$2"; shift 2 ;;
@@ -53,11 +57,11 @@ while [ $# -gt 0 ]; do
 done
 case "$backend" in
   sqlite) filter='[sqlite]' ;;
-  postgres) filter='[postgres]' ;;
-  both) filter='[crash]' ;;
+  postgres) filter='[postgres],[failover]' ;;
+  both) filter='[crash],[failover]' ;;
   *) echo "fault-campaign.sh: --backend must be sqlite, postgres or both" >&2; exit 2 ;;
 esac
-for n in "$kills" "$cuts" "$restarts" "$backend_kills" "$seed"; do
+for n in "$kills" "$cuts" "$restarts" "$backend_kills" "$failovers" "$seed"; do
   case "$n" in ''|*[!0-9]*) echo "fault-campaign.sh: counts and seed must be integers" >&2; exit 2 ;; esac
 done
 
@@ -72,12 +76,12 @@ summary=$(mktemp /tmp/spr-fault-summary-XXXXXX)
 trap 'rm -f "$summary"' EXIT
 
 echo "fault campaign: backend $backend, $kills kills per backend, $cuts cut rounds, $restarts restarts," \
-     "$backend_kills server-process kills; SPR_CRASH_SEED=$seed"
+     "$backend_kills server-process kills, $failovers failovers; SPR_CRASH_SEED=$seed"
 echo "log: $log"
 start=$(date +%s)
 rc=0
 SPR_CRASH_KILLS="$kills" SPR_PG_CUTS="$cuts" SPR_PG_RESTARTS="$restarts" \
-SPR_PG_BACKEND_KILLS="$backend_kills" SPR_CRASH_SEED="$seed" SPR_FAULT_SUMMARY="$summary" \
+SPR_PG_BACKEND_KILLS="$backend_kills" SPR_PG_FAILOVERS="$failovers" SPR_CRASH_SEED="$seed" SPR_FAULT_SUMMARY="$summary" \
   "$build/tests/crash/spr_crash_tests" "$filter" --durations yes >"$log" 2>&1 || rc=$?
 
 echo

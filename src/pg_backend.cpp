@@ -648,7 +648,11 @@ private:
     }
 
     void ensure_connected() {
-        if (PQstatus(conn_) == CONNECTION_OK) return;
+        if (PQstatus(conn_) == CONNECTION_OK && !read_only_) return;
+        // Lost, or on a read-only server (a standby; after a failover, the
+        // old address): connect afresh. With several hosts and
+        // target_session_attrs=read-write libpq picks the current primary.
+        read_only_ = false;
         prepared_.clear();
         PQreset(conn_);
         if (PQstatus(conn_) == CONNECTION_OK && PQpipelineStatus(conn_) != PQ_PIPELINE_OFF) PQexitPipelineMode(conn_);
@@ -683,8 +687,14 @@ private:
         const std::string cls = state.substr(0, 2);
         if (state == "40001" || state == "40P01" || state == "55P03" || state == "57014")
             throw Error(ErrorCode::busy, text);
+        if (state == "25006") {
+            // Nothing was written: the transaction failed at its first write.
+            read_only_ = true; // the next call reconnects (ensure_connected)
+            throw Error(ErrorCode::io, text + ": the server is read-only (a standby?); list every node and add "
+                                              "target_session_attrs=read-write to the URI (docs/backends.md)");
+        }
         if (cls == "08" || cls == "53" || cls == "57" || cls == "58" || state == "3F000" || cls == "28" ||
-            state == "42501" || state == "25006")
+            state == "42501")
             throw Error(ErrorCode::io, text);
         if (state == "XX001" || state == "XX002") throw Error(ErrorCode::corrupt, text);
         throw Error(ErrorCode::internal, text);
@@ -700,6 +710,7 @@ private:
     int busy_timeout_ms_ = 0;
     long long answer_timeout_ms_ = 0;
     bool in_tx_ = false;
+    bool read_only_ = false; // the server refused a write as read-only: reconnect
     std::int64_t changes_ = 0;
     long next_name_ = 0;
     std::vector<std::string> session_;

@@ -463,4 +463,55 @@ Totals kill_campaign(const std::string &what, int kills, const std::string &opti
     return t;
 }
 
+// ---- writers under a fault (the PostgreSQL fault and failover tests) -------------
+
+// Errors the writers logged must be transient codes only (a writer exits on
+// anything else, which check_round reports).
+inline void require_only_transient(const Confirmed &c) {
+    for (const auto &[what, n] : c.errors) {
+        INFO("writer error: " << what << " ×" << n);
+        REQUIRE((what.ends_with(" SPR_E_IO") || what.ends_with(" SPR_E_BUSY")));
+    }
+}
+
+inline std::vector<int> progress(const std::vector<Writer> &ws) {
+    std::vector<int> n;
+    for (const auto &w : ws) n.push_back(confirmed_lines(w.report));
+    return n;
+}
+
+// Waits until every writer confirmed `more` writes beyond `base`; fails when
+// one exits or `seconds` pass without it (a hang).
+inline void require_progress(const std::vector<Writer> &ws, const std::vector<int> &base, int more, double seconds,
+                      const char *after) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < ws.size(); ++i) {
+        for (;;) {
+            if (confirmed_lines(ws[i].report) >= base[i] + more) break;
+            int status = 0;
+            pid_t r = waitpid(ws[i].pid, &status, WNOHANG);
+            INFO("writer " << ws[i].tag << " after " << after << ": " << read_file_if_exists(ws[i].report));
+            if (r == ws[i].pid) FAIL("the writer ended (" << describe_status(status) << ")");
+            if (seconds_since(t0) > seconds) FAIL("the writer made no progress for " << seconds << " s (a hang)");
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+    }
+}
+
+// SIGTERM; each must exit 0 within the deadline.
+inline void stop_writers(const std::vector<Writer> &ws) {
+    for (const auto &w : ws) REQUIRE(kill(w.pid, SIGTERM) == 0);
+    for (const auto &w : ws) {
+        auto st = wait_for(w.pid, 20.0 * kSlowdown);
+        if (!st) {
+            kill(w.pid, SIGKILL);
+            waitpid(w.pid, nullptr, 0);
+            FAIL("writer " << w.tag << " did not stop within " << 20 * kSlowdown << " s of SIGTERM (a hang): "
+                           << read_file_if_exists(w.report));
+        }
+        INFO("writer " << w.tag << ": " << read_file_if_exists(w.report));
+        REQUIRE(describe_status(*st) == "exit 0");
+    }
+}
+
 } // namespace spr_test
