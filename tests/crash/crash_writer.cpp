@@ -5,6 +5,9 @@
 //
 // usage: spr_crash_writer <location> <options json> <report file> <writer tag>
 //
+// Built a second time as spr_powercut_writer (SPR_POWERCUT): the same loop,
+// with the test VFS of powercut_vfs.cpp registered, for test_powerloss.cpp.
+//
 // A transient failure (SPR_E_IO: the database cannot be reached, e.g. a cut
 // connection or a restarting server; SPR_E_BUSY: the writer lock stayed
 // taken) is logged and the same call is retried with the same requestId, as
@@ -142,7 +145,14 @@ int with_retries(const std::string &op, const std::function<int()> &call, const 
 
 } // namespace
 
+#ifdef SPR_POWERCUT
+extern "C" void spr_test_register_powercut_vfs(); // powercut_vfs.cpp
+#endif
+
 int main(int argc, char **argv) {
+#ifdef SPR_POWERCUT
+    spr_test_register_powercut_vfs(); // locations may then name ?vfs=powercut
+#endif
     if (argc != 5) {
         std::fprintf(stderr, "usage: %s <location> <options json> <report> <tag>\n", argv[0]);
         return 2;
