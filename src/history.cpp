@@ -143,12 +143,14 @@ History::WriteFetch History::fetch_for_write(std::string_view name, const std::s
     }
     // Superset of what prune() removes after this write (the number of a
     // new version is last_number + 1), newest first, with the count of
-    // untagged versions above them when the spinner has tags (an index
-    // range of the partial index versions_untagged).
+    // untagged versions above them (an index range of the partial index
+    // versions_untagged, at most historyLimit entries). Counted, never
+    // assumed: a window may hold fewer versions than numbers (a lower
+    // historyLimit pruned some, then it was raised).
     f.old_ = std::make_unique<Stmt>(
-        db_, "SELECT v.number, v.core, v.tags IS NOT NULL, v.status, CASE WHEN s.tagged > 0 THEN "
+        db_, "SELECT v.number, v.core, v.tags IS NOT NULL, v.status, "
              "(SELECT count(*) FROM versions w WHERE w.spinner_id = s.id AND w.tags IS NULL "
-             "AND w.number >= s.last_number + 1 - COALESCE(?, s.history_limit)) END "
+             "AND w.number >= s.last_number + 1 - COALESCE(?, s.history_limit)) "
              "FROM versions v JOIN spinners s ON v.spinner_id = s.id "
              "WHERE s.name = ? AND v.number < s.last_number + 1 - COALESCE(?, s.history_limit) "
              "AND v.number <> s.current_number ORDER BY v.number DESC");
@@ -438,18 +440,13 @@ void History::set_latest(SpinnerRow &s, const std::string &core_id) {
 void History::prune(const SpinnerRow &s, const WriteView &w, bool created) {
     // Walk retention's candidates newest first, after the versions above
     // them. Those above (from last_number + 1 - historyLimit on) are all
-    // kept; `used` is how many of them are untagged older versions: counted
-    // when the spinner has tags, else every number there is one (the
+    // kept; `used` is how many of them are untagged older versions (the
     // candidates' numbers are all below them).
+    if (w.old_versions.empty()) return;
     const std::int64_t limit = s.history_limit;
-    std::int64_t used = 0;
-    if (w.untagged_in_window) {
-        used = *w.untagged_in_window;
-        const bool current_untagged = w.current && w.current->tags_text.empty();
-        if (!created && current_untagged) --used; // the current version is not an older one
-    } else {
-        used = created ? limit : limit - 1;
-    }
+    std::int64_t used = w.untagged_in_window.value_or(0);
+    const bool current_untagged = w.current && w.current->tags_text.empty();
+    if (!created && current_untagged) --used; // the current version is not an older one
     std::vector<const OldVersion *> doomed;
     for (const auto &v : w.old_versions) {
         if (v.number == s.current || v.tagged || v.active) continue;

@@ -71,7 +71,7 @@ struct WriteView {
     std::vector<OldVersion> old_versions; ///< retention's candidates, newest first
     /// Untagged versions numbered from the lowest number retention keeps
     /// whatever the tags (last_number + 1 - historyLimit) up to the current
-    /// one; measured only when the spinner has tagged versions.
+    /// one; read with the candidates (unset when there are none).
     std::optional<std::int64_t> untagged_in_window;
 };
 

@@ -4,6 +4,11 @@
 #include <gsl/gsl>
 #include <sqlite3.h>
 
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cstdio>
+
 namespace spinner_rollback::detail {
 
 namespace {
@@ -53,17 +58,19 @@ class SqliteDb final : public Db {
 public:
     SqliteDb(const std::string &path, int busy_timeout_ms) {
         note_sqlite_in_use();
-        int rc = sqlite3_open_v2(path.c_str(), &db_,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX |
-                                     SQLITE_OPEN_URI,
-                                 nullptr);
+        // A store file this process may not write (file permissions, a
+        // read-only filesystem) is opened for reading. (A "file:" URI is
+        // not a path: opened as it says.)
+        const bool exists = ::access(path.c_str(), F_OK) == 0;
+        int rc = exists && ::access(path.c_str(), W_OK) != 0
+                     ? open_read_only(path)
+                     : connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
         if (rc != SQLITE_OK) {
             std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
             sqlite3_close(db_);
             db_ = nullptr;
             throw Error(ErrorCode::io, "cannot open store \"" + path + "\": " + msg, "path");
         }
-        sqlite3_extended_result_codes(db_, 1);
         sqlite3_busy_timeout(db_, busy_timeout_ms);
     }
     ~SqliteDb() override {
@@ -87,6 +94,7 @@ public:
         return d;
     }
     void configure(bool full_durability) override {
+        if (read_only_) return; // nothing to set: it is read as it is
         exec("PRAGMA journal_mode=WAL");
         session(full_durability ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
         session("PRAGMA secure_delete=ON");
@@ -112,7 +120,14 @@ public:
     }
     void session(const std::string &sql) override { exec(sql); }
     std::int64_t changes() override { return sqlite3_changes64(db_); }
-    void begin(bool write) override { exec(write ? "BEGIN IMMEDIATE" : "BEGIN"); }
+    void begin(bool write) override {
+        if (write && read_only_)
+            throw Error(ErrorCode::io,
+                        "the store is read-only: its file or filesystem cannot be written by this process, so it "
+                        "was opened for reading only (every read works; writes are refused)",
+                        "store");
+        exec(write ? "BEGIN IMMEDIATE" : "BEGIN");
+    }
     void commit() override { exec("COMMIT"); }
     void rollback() noexcept override { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); }
 
@@ -144,7 +159,54 @@ public:
     }
 
 private:
+    int connect(const std::string &location, int flags) {
+        sqlite3_close(db_);
+        db_ = nullptr;
+        int rc = sqlite3_open_v2(location.c_str(), &db_, flags | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_URI, nullptr);
+        if (db_) sqlite3_extended_result_codes(db_, 1);
+        return rc;
+    }
+    // SQLITE_OK when a read works on `db_`.
+    int probe() {
+        sqlite3_stmt *st = nullptr;
+        int rc = sqlite3_prepare_v2(db_, "SELECT count(*) FROM sqlite_master", -1, &st, nullptr);
+        if (rc == SQLITE_OK) rc = sqlite3_step(st) == SQLITE_ROW ? SQLITE_OK : sqlite3_errcode(db_);
+        sqlite3_finalize(st);
+        return rc;
+    }
+    // Read-only: WAL mode needs the -shm file; where it can neither be
+    // opened nor made (a read-only filesystem) and no -wal file holds
+    // commits not yet in the database, the file cannot change under us:
+    // SQLite may read it as immutable (no locks, no -shm).
+    int open_read_only(const std::string &path) {
+        read_only_ = true;
+        int rc = connect(path, SQLITE_OPEN_READONLY);
+        if (rc == SQLITE_OK) rc = probe();
+        if (rc == SQLITE_OK || path.starts_with("file:")) return rc;
+        struct statvfs fs {};
+        const std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
+        const bool fs_read_only = ::statvfs(dir.c_str(), &fs) == 0 && (fs.f_flag & ST_RDONLY) != 0;
+        if (!fs_read_only || ::access((path + "-wal").c_str(), F_OK) == 0) return rc;
+        rc = connect("file:" + uri_escape(path) + "?immutable=1", SQLITE_OPEN_READONLY);
+        if (rc == SQLITE_OK) rc = probe();
+        return rc;
+    }
+    static std::string uri_escape(const std::string &path) {
+        std::string out;
+        for (unsigned char c : path) {
+            if (c == '%' || c == '?' || c == '#' || c <= 0x20 || c >= 0x7f) {
+                char buf[4];
+                std::snprintf(buf, sizeof buf, "%%%02X", c);
+                out += buf;
+            } else {
+                out += static_cast<char>(c);
+            }
+        }
+        return out;
+    }
+
     sqlite3 *db_ = nullptr;
+    bool read_only_ = false; // opened for reading: the file is not writable by this process
 };
 
 void SqliteCursor::check(int rc) {

@@ -23,6 +23,6 @@ fi
 python="${PYTHON:-python3}"
 venv="${VENV:-/tmp/pyenv}"
 "$python" -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check --config-settings=wheel.cmake=false "$here" pytest
+"$venv/bin/pip" install --quiet --disable-pip-version-check --config-settings=wheel.cmake=false "$here" pytest hypothesis
 cd "$repo"
 SPR_LIBRARY="$lib" "$venv/bin/pytest" "$here/tests" -q "$@"

@@ -76,7 +76,7 @@ else
     run_logged "$tmp/install.log" "$py" -m pip install "$whl"
     expect_platform=manylinux
 fi
-run_logged "$tmp/pytest-install.log" "$py" -m pip install pytest
+run_logged "$tmp/pytest-install.log" "$py" -m pip install pytest hypothesis
 
 cd "$tmp"   # nothing of the source tree on sys.path from here on
 log "what was installed"
