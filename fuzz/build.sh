@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets of spinner_rollback (standalone; no CMake).
 # Usage: fuzz/build.sh BUILD_DIR
-# Env: CXX (default clang++-14).
+# Env: CXX (default clang++-14); SPR_FUZZ_COVERAGE=1 builds for line coverage
+# instead (source-based coverage, no sanitizers: fuzz/coverage.sh).
 set -euo pipefail
 if [ $# -ne 1 ]; then echo "usage: $0 BUILD_DIR" >&2; exit 2; fi
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,12 +27,17 @@ else
     mv "$OUT/generated/spinner_rollback/version.hpp.tmp" "$OUT/generated/spinner_rollback/version.hpp"
 fi
 
-CXXFLAGS=(-std=c++20 -g -O1 -fno-omit-frame-pointer
-          -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+if [ "${SPR_FUZZ_COVERAGE:-0}" = 1 ]; then
+    INSTRUMENT=(-fsanitize=fuzzer-no-link -fprofile-instr-generate -fcoverage-mapping)
+    LDFLAGS=(-fsanitize=fuzzer -fprofile-instr-generate)
+else
+    INSTRUMENT=(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined)
+    LDFLAGS=(-fsanitize=fuzzer,address,undefined)
+fi
+CXXFLAGS=(-std=c++20 -g -O1 -fno-omit-frame-pointer "${INSTRUMENT[@]}"
           -DSPR_STATIC_DEFINE
           -I"$ROOT/include" -I"$ROOT/src" -I"$ROOT/capi" -I"$OUT/generated"
           $(pkg-config --cflags libpq))
-LDFLAGS=(-fsanitize=fuzzer,address,undefined)
 LIBS=(-lboost_json -lsqlite3 -lpq -lcrypto -lsodium -lzstd -lpthread)
 
 # Compile the library sources (in parallel), rebuilding only what changed.
