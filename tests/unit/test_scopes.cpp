@@ -3,9 +3,12 @@
 // holding exactly the scoped changes; invalid mixes name the category to add.
 #include <catch2/catch.hpp>
 
+#include "clock.hpp"
 #include "fixtures.hpp"
 
+#include <chrono>
 #include <set>
+#include <thread>
 
 using namespace spinner_rollback;
 using namespace fixtures;
@@ -192,6 +195,9 @@ TEST_CASE("restore points: the snapshots taken while a version was current come 
     for (const auto &p : rp.volumes[0].snapshots) ids.push_back(p.snapshot.id + ":" + to_string(p.relation));
     CHECK(ids == std::vector<std::string>{"during-1:during", "before-2:before", "before-1:before"});
 
+    // Times have millisecond precision: v2 must start after v1 (and so after
+    // "during-1", taken at v1's start), or v1 was current for no time at all.
+    while (detail::now_rfc3339() == from) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     store->record("shop", with([](auto &s) { s["instances"] = 5; }));
     snap("after-2", "2999-01-01T00:00:00Z");
     snap("after-1", "2998-01-01T00:00:00Z");
