@@ -217,7 +217,20 @@ std::string Keyring::create_data_key() {
     loaded_ = wrapped;
     loaded_mac_.reset();
     ready_ = true;
+    ++generation_;
     return wrapped;
+}
+
+void Keyring::forget_since(std::uint64_t since) noexcept {
+    if (generation_ == since) return;
+    sodium_memzero(enc_.data(), enc_.size());
+    sodium_memzero(mac_.data(), mac_.size());
+    if (prev_enc_) sodium_memzero(prev_enc_->data(), prev_enc_->size());
+    prev_enc_.reset();
+    loaded_.clear();
+    loaded_mac_.reset();
+    ready_ = false;
+    ++generation_;
 }
 
 bool Keyring::load(const StoredKeys &stored) {
@@ -245,6 +258,7 @@ bool Keyring::load(const StoredKeys &stored) {
     loaded_ = stored.data_key;
     loaded_mac_ = stored.mac_key;
     ready_ = true;
+    ++generation_;
     return mac_changed;
 }
 

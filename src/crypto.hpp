@@ -10,6 +10,7 @@
 #include <spinner_rollback/version_store.hpp>
 
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -87,6 +88,13 @@ public:
     /// The wrapped MAC key last loaded, if the store keeps one.
     const std::optional<std::string> &loaded_mac_key() const noexcept { return loaded_mac_; }
     bool ready() const noexcept { return ready_; }
+    /// Counts every change of the keys in use (create, load, adopt).
+    std::uint64_t generation() const noexcept { return generation_; }
+    /// Forget the keys in use if they changed since generation `since`: the
+    /// write transaction that created, loaded or adopted them rolled back,
+    /// so the store may not hold them. The next use reads the store's keys
+    /// again (ensure/load), as at open.
+    void forget_since(std::uint64_t since) noexcept;
 
     /// Keyed content id of a secret blob (64 hex).
     std::string secret_id(std::string_view plaintext) const { return keyed_secret_id(mac_, plaintext); }
@@ -109,6 +117,7 @@ public:
     void adopt_mac_key(const Key &mac, std::string wrapped) noexcept {
         mac_ = mac;
         loaded_mac_ = std::move(wrapped);
+        ++generation_;
     }
     /// The encryption key derived from 32 data-key bytes.
     static Key encryption_key(std::string_view data_key);
@@ -117,11 +126,32 @@ private:
     std::vector<NamedKey> keys_;
     std::shared_ptr<Cipher> cipher_;
     bool ready_ = false;
+    std::uint64_t generation_ = 0;
     std::string loaded_;
     std::optional<std::string> loaded_mac_;
     Key enc_{};
     std::optional<Key> prev_enc_;
     Key mac_{};
+};
+
+/// Scope of one transaction: unless committed() is called, the keys it
+/// created, loaded or adopted are forgotten when it ends (Keyring::forget_since),
+/// so a rolled-back write never leaves this handle sealing secrets under a
+/// data key the store does not hold.
+class KeysFollowTx {
+public:
+    explicit KeysFollowTx(Keyring &keys) noexcept : keys_(keys), since_(keys.generation()) {}
+    ~KeysFollowTx() {
+        if (!committed_) keys_.forget_since(since_);
+    }
+    KeysFollowTx(const KeysFollowTx &) = delete;
+    KeysFollowTx &operator=(const KeysFollowTx &) = delete;
+    void committed() noexcept { committed_ = true; }
+
+private:
+    Keyring &keys_;
+    std::uint64_t since_;
+    bool committed_ = false;
 };
 
 } // namespace spinner_rollback::detail

@@ -129,11 +129,10 @@ RecordResult VersionStore::Impl::record(std::string_view spinner, json::object n
             }
         }
     }
-    Tx tx(db, true);
-    WriteFacts facts(blobs);
-    if (!sealed) sealed = sealer.seal(std::move(n));
-    RecordResult result = record_in_tx(spinner, *sealed, enabled, limit, meta, is_new);
-    tx.commit();
+    RecordResult result = in_tx_entered(true, [&] {
+        if (!sealed) sealed = sealer.seal(std::move(n)); // may create the data key: in the transaction
+        return record_in_tx(spinner, *sealed, enabled, limit, meta, is_new);
+    });
     saw_latest(spinner, sealed->core_id);
     return result;
 }

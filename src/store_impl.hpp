@@ -120,15 +120,23 @@ private:
                               std::int64_t limit, const ChangeMeta &meta, bool likely_new);
     template <class F> auto in_tx(bool write, F &&f) {
         Entry entry(*this);
+        return in_tx_entered(write, std::forward<F>(f));
+    }
+    /// in_tx() for a caller that holds an Entry already. Keys the
+    /// transaction created, loaded or adopted are forgotten if it rolls back.
+    template <class F> auto in_tx_entered(bool write, F &&f) {
         detail::Tx tx(db, write);
+        detail::KeysFollowTx keys_follow(keys);
         std::optional<detail::WriteFacts> facts;
         if (write) facts.emplace(blobs);
         if constexpr (std::is_void_v<decltype(f())>) {
             f();
             tx.commit();
+            keys_follow.committed();
         } else {
             auto result = f();
             tx.commit();
+            keys_follow.committed();
             return result;
         }
     }

@@ -157,3 +157,26 @@ TEST_CASE("rotate_key needs a key and does nothing to a store without secrets", 
     CHECK(error_of([] { spinner_rollback::RotateOptions::from_json(R"({"resealed": true})"); }).path() ==
           "options.resealed");
 }
+
+TEST_CASE("a write that rolls back leaves this handle no data key the store does not hold", "[store][keys]") {
+    // Found by fuzz_ops: a store's first secret made the data key in a
+    // transaction that then failed (here compare-and-set); the handle kept the
+    // key and sealed the next secrets under it, which the store, reopened,
+    // could not reveal ("this store holds no secret values").
+    TempDir dir;
+    const std::string path = dir.store();
+    {
+        auto s = VersionStore::open(path, ring({{"k1", kKey}}));
+        ChangeMeta cas;
+        cas.expected_current = 1;
+        CHECK(error_of([&] { s->record("other", with_secret("x-" + kSecretValue), cas); }).code() ==
+              ErrorCode::conflict);
+        s->record("shop", with_secret("v1-" + kSecretValue));
+        CHECK(revealed(*s, 1) == "v1-" + kSecretValue);
+    }
+    auto s = VersionStore::open(path, ring({{"k1", kKey}}));
+    CHECK(revealed(*s, 1) == "v1-" + kSecretValue);
+    // A second handle on the same store reads it too.
+    auto other = VersionStore::open(path, ring({{"k1", kKey}}));
+    CHECK(revealed(*other, 1) == "v1-" + kSecretValue);
+}
