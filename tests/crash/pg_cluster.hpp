@@ -30,41 +30,77 @@ inline int run_command(const std::string &cmd, std::string &output) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-class PgCluster {
+// A throwaway server made by one of the scripts (scripts/pg-server.sh,
+// scripts/pg-cluster.sh) in a fresh /tmp directory: started on construction
+// (the script's last output line is its URI), destroyed with its directory
+// on destruction.
+class ScriptedServer {
 public:
-    PgCluster() {
-        std::string tmpl = "/tmp/spr-faults-XXXXXX";
-        if (!mkdtemp(tmpl.data())) FAIL("mkdtemp failed");
-        dir_ = tmpl;
-        std::string port = std::to_string(env_port());
-        std::string out;
-        int rc = run_command(script() + " start " + dir_ + " " + port, out);
-        if (rc != 0) {
-            std::string dir = dir_;
-            destroy();
-            FAIL("cannot start a PostgreSQL cluster in " << dir << " with scripts/pg-server.sh (exit " << rc
-                                                         << "). The PostgreSQL fault tests need the server "
-                                                            "binaries (Debian: apt-get install postgresql). "
-                                                            "Output:\n"
-                                                         << out);
-        }
-        while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-        if (auto nl = out.rfind('\n'); nl != std::string::npos) out = out.substr(nl + 1);
-        uri_ = out;
-        REQUIRE(uri_.rfind("postgresql://", 0) == 0);
-        exec("CREATE EXTENSION IF NOT EXISTS amcheck");
-    }
-    ~PgCluster() { destroy(); }
-    PgCluster(const PgCluster &) = delete;
-    PgCluster &operator=(const PgCluster &) = delete;
+    ScriptedServer(const ScriptedServer &) = delete;
+    ScriptedServer &operator=(const ScriptedServer &) = delete;
 
     const std::string &uri() const { return uri_; }
     const std::string &dir() const { return dir_; }
 
+protected:
+    // Runs `scripts/<script> start <dir> <start_args>`; on failure names
+    // what it needs (`needs`) and shows the script's output.
+    ScriptedServer(std::string script, const std::string &dir_prefix, const std::string &start_args,
+                   const char *needs)
+        : script_(std::string(SPR_SOURCE_DIR) + "/scripts/" + std::move(script)) {
+        std::string tmpl = "/tmp/" + dir_prefix + "-XXXXXX";
+        if (!mkdtemp(tmpl.data())) FAIL("mkdtemp failed");
+        dir_ = tmpl;
+        std::string out;
+        int rc = run_command(script_ + " start " + dir_ + " " + start_args, out);
+        if (rc != 0) {
+            destroy();
+            FAIL("cannot start " << needs << " with " << script_ << " (exit " << rc
+                                 << "); it needs the server binaries (Debian: apt-get install postgresql). Output:\n"
+                                 << out);
+        }
+        uri_ = last_line(out);
+    }
+    ~ScriptedServer() { destroy(); }
+
+    // Runs `scripts/<script> <command> <dir>`; its exit code and output.
+    int script(const std::string &command, std::string &out) const {
+        return run_command(script_ + " " + command + " " + dir_, out);
+    }
+    static std::string last_line(std::string s) {
+        while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+        if (auto nl = s.rfind('\n'); nl != std::string::npos) s = s.substr(nl + 1);
+        return s;
+    }
+
+private:
+    void destroy() {
+        if (dir_.empty()) return;
+        std::string out;
+        script("destroy", out);
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+        dir_.clear();
+    }
+
+    std::string script_, dir_, uri_;
+};
+
+// One PostgreSQL server (scripts/pg-server.sh) and an admin connection.
+class PgCluster : public ScriptedServer {
+public:
+    PgCluster()
+        : ScriptedServer("pg-server.sh", "spr-faults", std::to_string(env_int("SPR_PG_PORT", 5441)),
+                         "a PostgreSQL cluster for the fault tests") {
+        REQUIRE(uri().rfind("postgresql://", 0) == 0);
+        exec("CREATE EXTENSION IF NOT EXISTS amcheck");
+    }
+    ~PgCluster() { close_admin(); }
+
     // A fresh, empty store: a new schema, and the URI that makes it current.
     std::string fresh_store(const std::string &schema) {
         exec("DROP SCHEMA IF EXISTS " + schema + " CASCADE; CREATE SCHEMA " + schema);
-        return uri_ + "&options=-csearch_path%3D" + schema;
+        return uri() + "&options=-csearch_path%3D" + schema;
     }
 
     // Immediate (crash-like: no checkpoint, recovery from WAL) stop, then start.
@@ -72,7 +108,7 @@ public:
         close_admin();
         const auto t0 = std::chrono::steady_clock::now();
         std::string out;
-        int rc = run_command(script() + " restart " + dir_, out);
+        int rc = script("restart", out);
         INFO("pg-server.sh restart: " << out);
         REQUIRE(rc == 0);
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -141,13 +177,10 @@ public:
     }
 
 private:
-    static int env_port() { return env_int("SPR_PG_PORT", 5441); }
-    static std::string script() { return std::string(SPR_SOURCE_DIR) + "/scripts/pg-server.sh"; }
-
     void connect_admin() {
         if (admin_ && PQstatus(admin_) == CONNECTION_OK) return;
         close_admin();
-        admin_ = PQconnectdb(uri_.c_str());
+        admin_ = PQconnectdb(uri().c_str());
         if (PQstatus(admin_) == CONNECTION_OK) {
             PQclear(PQexec(admin_, "SET client_min_messages = warning"));
         }
@@ -156,17 +189,6 @@ private:
         if (admin_) PQfinish(admin_);
         admin_ = nullptr;
     }
-    void destroy() {
-        close_admin();
-        if (dir_.empty()) return;
-        std::string out;
-        run_command(script() + " destroy " + dir_, out);
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-        dir_.clear();
-    }
-
-    std::string dir_, uri_;
     PGconn *admin_ = nullptr;
 };
 

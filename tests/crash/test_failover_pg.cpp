@@ -29,42 +29,28 @@ using namespace spr_test;
 namespace {
 
 // The two-node cluster of scripts/pg-cluster.sh in a fresh /tmp directory.
-class PgPair {
+class PgPair : public ScriptedServer {
 public:
-    PgPair() {
-        std::string tmpl = "/tmp/spr-ha-XXXXXX";
-        if (!mkdtemp(tmpl.data())) FAIL("mkdtemp failed");
-        dir_ = tmpl;
-        port_ = env_int("SPR_PG_HA_PORT", 5451);
-        std::string out;
-        int rc = run_command(script() + " start " + dir_ + " " + std::to_string(port_) + " sync", out);
-        if (rc != 0) {
-            destroy();
-            FAIL("cannot start a two-node PostgreSQL cluster with scripts/pg-cluster.sh (exit "
-                 << rc << "); it needs the server binaries (Debian: postgresql). Output:\n"
-                 << out);
-        }
-        uri_ = last_line(out);
-        REQUIRE(uri_.find("target_session_attrs=read-write") != std::string::npos);
+    PgPair()
+        : ScriptedServer("pg-cluster.sh", "spr-ha", std::to_string(env_int("SPR_PG_HA_PORT", 5451)) + " sync",
+                         "a two-node PostgreSQL cluster"),
+          port_(env_int("SPR_PG_HA_PORT", 5451)) {
+        REQUIRE(uri().find("target_session_attrs=read-write") != std::string::npos);
     }
-    ~PgPair() { destroy(); }
-    PgPair(const PgPair &) = delete;
-    PgPair &operator=(const PgPair &) = delete;
-
     // A fresh, empty store: a new schema on the primary, and the multi-host
     // URI that makes it current.
     std::string fresh_store(const std::string &schema) {
-        exec(uri_, "DROP SCHEMA IF EXISTS " + schema + " CASCADE; CREATE SCHEMA " + schema);
-        return uri_ + "&options=-csearch_path%3D" + schema;
+        exec(uri(), "DROP SCHEMA IF EXISTS " + schema + " CASCADE; CREATE SCHEMA " + schema);
+        return uri() + "&options=-csearch_path%3D" + schema;
     }
     // The same store through one node only (no target_session_attrs).
     std::string node_store(const std::string &node, const std::string &schema) const {
-        return "postgresql:///postgres?host=" + dir_ + "/" + node + "&port=" +
+        return "postgresql:///postgres?host=" + dir() + "/" + node + "&port=" +
                std::to_string(node == "a" ? port_ : port_ + 1) + "&user=postgres&options=-csearch_path%3D" + schema;
     }
     std::string primary() {
         std::string out;
-        REQUIRE(run_command(script() + " primary " + dir_, out) == 0);
+        REQUIRE(script("primary", out) == 0);
         return last_line(out);
     }
 
@@ -75,7 +61,7 @@ public:
     };
     Failover failover() {
         std::string out;
-        int rc = run_command(script() + " failover " + dir_, out);
+        int rc = script("failover", out);
         INFO("pg-cluster.sh failover: " << out);
         REQUIRE(rc == 0);
         Failover f;
@@ -88,12 +74,6 @@ public:
     }
 
 private:
-    static std::string script() { return std::string(SPR_SOURCE_DIR) + "/scripts/pg-cluster.sh"; }
-    static std::string last_line(std::string s) {
-        while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-        if (auto nl = s.rfind('\n'); nl != std::string::npos) s = s.substr(nl + 1);
-        return s;
-    }
     static void exec(const std::string &uri, const std::string &sql) {
         PGconn *c = PQconnectdb(uri.c_str());
         INFO("connect " << uri << ": " << PQerrorMessage(c));
@@ -105,16 +85,6 @@ private:
         PQfinish(c);
         REQUIRE(ok);
     }
-    void destroy() {
-        if (dir_.empty()) return;
-        std::string out;
-        run_command(script() + " destroy " + dir_, out);
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-        dir_.clear();
-    }
-
-    std::string dir_, uri_;
     int port_ = 0;
 };
 
