@@ -5,6 +5,7 @@
 #include <boost/json/src.hpp> // Boost.JSON, header-only, once per executable
 
 #include "capi/capi_support.hpp"
+#include "multiprocess/children.hpp"
 #include "multiprocess/sqlite_check.hpp"
 
 #include <execinfo.h>
@@ -85,33 +86,6 @@ void on_child_alarm(int) {
     // 3. Closing the inherited handle is safe (the parent's connection lives on).
     spr_close(inherited);
     _exit(0);
-}
-
-struct Outcome {
-    int status = -1;
-    bool hung = false;
-    double seconds = 0;
-};
-
-// Waits for `pid` until the deadline; a hung child is killed and reported.
-Outcome wait_child(pid_t pid, std::chrono::steady_clock::time_point forked) {
-    Outcome o;
-    for (;;) {
-        int status = 0;
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid) {
-            o.status = status;
-            o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - forked).count();
-            return o;
-        }
-        if (std::chrono::steady_clock::now() - forked > kChildDeadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            o.hung = true;
-            return o;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
 }
 
 } // namespace
@@ -205,8 +179,8 @@ TEST_CASE("fork() while 4 threads record and commit: every child opens the same 
         REQUIRE(pid >= 0);
         children.emplace_back(pid, at);
     }
-    std::vector<Outcome> outcomes;
-    for (const auto &[pid, at] : children) outcomes.push_back(wait_child(pid, at));
+    std::vector<ChildExit> outcomes;
+    for (const auto &[pid, at] : children) outcomes.push_back(wait_child(pid, at, kChildDeadline));
     stop = true;
     for (auto &t : threads) t.join();
 
@@ -263,7 +237,7 @@ TEST_CASE("an inherited handle is refused in the child; closing it leaves the pa
         _exit(0);
     }
     const double fork_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - before).count();
-    Outcome o = wait_child(pid, before);
+    ChildExit o = wait_child(pid, before, kChildDeadline);
     REQUIRE_FALSE(o.hung);
     REQUIRE(WIFEXITED(o.status));
     REQUIRE(WEXITSTATUS(o.status) == 0);

@@ -6,6 +6,7 @@
 #include <boost/json/src.hpp> // Boost.JSON, header-only, once per executable
 
 #include "capi/capi_support.hpp"
+#include "multiprocess/children.hpp"
 #include "multiprocess/sqlite_check.hpp"
 
 #include <spawn.h>
@@ -38,11 +39,11 @@ pid_t spawn(const std::vector<std::string> &args) {
     return pid;
 }
 
+// A worker's exit code; one still running after 10 minutes is hung: killed, and the test fails.
 int wait_exit(pid_t pid) {
-    int status = 0;
-    REQUIRE(waitpid(pid, &status, 0) == pid);
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    const ChildExit e = wait_child(pid, std::chrono::steady_clock::now(), std::chrono::minutes(10));
+    REQUIRE_FALSE(e.hung);
+    return e.code();
 }
 
 struct RoundOptions {
