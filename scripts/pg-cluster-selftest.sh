@@ -11,8 +11,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 pgc="$here/pg-cluster.sh"
 base="${1:-5481}"
-bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-[ -n "$bindir" ] && PATH="$bindir:$PATH"
+# shellcheck source=lib/pg.sh
+source "$here/lib/pg.sh"
 
 dir=$(mktemp -d /tmp/pgc.XXXXXX)
 work="$dir.work"   # outside DIR: DIR belongs to the postgres user

@@ -47,11 +47,8 @@ cmd="${1:?$usage}"
 dir="${2:?$usage}"
 dir="${dir%/}"
 
-bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-[ -n "$bindir" ] && PATH="$bindir:$PATH"
-as_pg() {
-  if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "PATH='$PATH'; $*"; else sh -c "$*"; fi
-}
+# shellcheck source=lib/pg.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/pg.sh"
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 die() { echo "pg-cluster.sh: $*" >&2; exit 1; }
 

@@ -18,11 +18,8 @@ cmd="${1:?usage: pg-server.sh start|uri|stop|restart|crash|destroy DIR [PORT]}"
 dir="${2:?usage: pg-server.sh $cmd DIR [PORT]}"
 port="${3:-5433}"
 
-bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-[ -n "$bindir" ] && PATH="$bindir:$PATH"
-as_pg() {
-  if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "PATH='$PATH'; $*"; else sh -c "$*"; fi
-}
+# shellcheck source=lib/pg.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/pg.sh"
 uri() { echo "postgresql:///postgres?host=$dir&port=$(cat "$dir/port" 2>/dev/null || echo "$port")&user=postgres"; }
 
 case "$cmd" in

@@ -28,16 +28,9 @@ set -euo pipefail
 module=github.com/spinner-rollback/spinner_rollback/bindings/go
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-build="${1:-build}"
-if [[ ! -d "$build" && -d "$root/$build" ]]; then
-    build="$root/$build"
-fi
-if [[ ! -f "$build/CMakeCache.txt" ]]; then
-    echo "test_goget.sh: $build is not a CMake build directory (configure and build it first)" >&2
-    exit 2
-fi
-build="$(cd "$build" && pwd)"
-command -v go >/dev/null || { echo "test_goget.sh: go not found" >&2; exit 2; }
+# shellcheck source=../../scripts/lib/cgo-install.sh
+source "$root/scripts/lib/cgo-install.sh"
+spr_build_dir test_goget.sh "${1:-build}" "$root"
 command -v python3 >/dev/null || { echo "test_goget.sh: python3 not found (writes the module zip)" >&2; exit 2; }
 
 log() { echo "test_goget.sh: $*"; }
@@ -53,18 +46,7 @@ if [[ "${KEEP:-}" == 1 ]]; then log "keeping $tmp"; else trap cleanup EXIT; fi
 
 # --- 1. the library, installed ------------------------------------------------
 prefix="$tmp/prefix"
-log "installing $build into $prefix"
-cmake --install "$build" --prefix "$prefix" >/dev/null
-pc="$(find "$prefix" -name spinner_rollback.pc -print -quit)"
-[[ -n "$pc" ]] || fail "no spinner_rollback.pc was installed"
-libdir="$(dirname "$(dirname "$pc")")"
-export PKG_CONFIG_PATH="$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export CGO_ENABLED=1
-# As in run_tests.sh: name this prefix in the cgo flags so the build cache
-# cannot hand back a package built against another installation.
-export CGO_CFLAGS="${CGO_CFLAGS:--O2 -g} -I$prefix/include"
-export CGO_LDFLAGS="${CGO_LDFLAGS:--O2 -g} -L$libdir"
+spr_install_for_cgo test_goget.sh "$prefix"
 
 libversion="$(pkg-config --modversion spinner_rollback)"
 [[ "$libversion" =~ ^([0-9]+)\.([0-9]+)\.([0-9]+)$ ]] || fail "library version '$libversion' is not X.Y.Z"
