@@ -11,41 +11,26 @@
 //   transaction or statement (and a transaction's first batch is sent
 //   again when the server closed the connection before answering any of
 //   it); any other loss inside a transaction fails it with io.
+//
+// Files: this one holds PgDb (transactions, the pipeline, statements);
+// pg_connection.{hpp,cpp} the connection (reconnects, deadlines, error
+// mapping); pg_cursor.hpp a statement's parameters and rows; pg_listener
+// the LISTEN connection behind events_wait.
 #include "db.hpp"
+#include "pg_connection.hpp"
+#include "pg_cursor.hpp"
 #include "pg_listener.hpp"
 
 #include <libpq-fe.h>
 
-#include <arpa/inet.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 namespace spinner_rollback::detail {
 
 namespace {
-
-// Requests sent to any PostgreSQL server by this process (each awaited answer).
-std::atomic<std::uint64_t> g_round_trips{0};
-
-
-// Type OIDs of the integer results we read (pg_type.h).
-constexpr Oid kBoolOid = 16, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23;
-
-std::string first_line(const char *msg) {
-    std::string s = msg ? msg : "";
-    if (auto nl = s.find('\n'); nl != std::string::npos) s.resize(nl);
-    return s.empty() ? "unknown error" : s;
-}
 
 // `?` placeholders become $1, $2, ... (never inside a quoted literal).
 std::string number_placeholders(std::string_view sql, int &count) {
@@ -65,134 +50,15 @@ std::string number_placeholders(std::string_view sql, int &count) {
     return out;
 }
 
-class PgDb;
-
-class PgCursor final : public Cursor {
-public:
-    PgCursor(PgDb &db, std::string sql, int params)
-        : db_(db), sql_(std::move(sql)), values_(static_cast<std::size_t>(params)),
-          set_(static_cast<std::size_t>(params), false), binary_(static_cast<std::size_t>(params), 0) {}
-    ~PgCursor() override {
-        reset();
-        PQclear(res_);
-    }
-    PgCursor(const PgCursor &) = delete;
-    PgCursor &operator=(const PgCursor &) = delete;
-
-    void bind_i64(int i, std::int64_t v) override { put(i, std::to_string(v), false); }
-    void bind_text(int i, std::string_view t) override {
-        if (t.find('\0') != std::string_view::npos)
-            throw Error(ErrorCode::invalid, "text for PostgreSQL must not contain NUL characters");
-        put(i, std::string(t), false);
-    }
-    void bind_blob(int i, std::string_view b) override { put(i, std::string(b), true); }
-    void bind_null(int i) override {
-        slot(i);
-        set_[static_cast<std::size_t>(i - 1)] = false;
-    }
-    bool step() override;
-    void run() override;
-    void send() override;
-    void reset() noexcept override;
-    /// The answer to this cursor's queued statement (NULL: none; owned now).
-    void deliver(PGresult *r) noexcept {
-        PQclear(res_);
-        res_ = r;
-        rows_ = r ? PQntuples(r) : 0;
-        row_ = -1;
-        awaiting_ = false;
-    }
-    std::int64_t i64(int c) const override {
-        if (is_null(c)) return 0;
-        const char *p = PQgetvalue(res_, row_, c);
-        switch (PQftype(res_, c)) {
-        case kInt8Oid: {
-            std::uint32_t hi = 0, lo = 0;
-            std::memcpy(&hi, p, 4);
-            std::memcpy(&lo, p + 4, 4);
-            return static_cast<std::int64_t>((std::uint64_t(ntohl(hi)) << 32) | ntohl(lo));
-        }
-        case kInt4Oid: {
-            std::uint32_t v = 0;
-            std::memcpy(&v, p, 4);
-            return static_cast<std::int32_t>(ntohl(v));
-        }
-        case kInt2Oid: {
-            std::uint16_t v = 0;
-            std::memcpy(&v, p, 2);
-            return static_cast<std::int16_t>(ntohs(v));
-        }
-        case kBoolOid: return p[0] != 0;
-        default: throw Error(ErrorCode::internal, "PostgreSQL column is not an integer");
-        }
-    }
-    std::string text(int c) const override { return blob(c); }
-    std::string blob(int c) const override {
-        if (is_null(c)) return {};
-        return std::string(PQgetvalue(res_, row_, c), static_cast<std::size_t>(PQgetlength(res_, row_, c)));
-    }
-    bool is_null(int c) const override {
-        if (!res_ || row_ < 0 || row_ >= rows_ || c < 0 || c >= PQnfields(res_))
-            throw Error(ErrorCode::internal, "PostgreSQL column read outside a row");
-        return PQgetisnull(res_, row_, c) != 0;
-    }
-
-private:
-    void slot(int i) const {
-        if (i < 1 || static_cast<std::size_t>(i) > values_.size())
-            throw Error(ErrorCode::internal, "statement parameter out of range");
-    }
-    void put(int i, std::string v, bool binary) {
-        slot(i);
-        auto k = static_cast<std::size_t>(i - 1);
-        values_[k] = std::move(v);
-        set_[k] = true;
-        binary_[k] = binary ? 1 : 0;
-    }
-
-    PgDb &db_;
-    std::string sql_; // as given, with `?`
-    std::vector<std::string> values_;
-    std::vector<bool> set_;
-    std::vector<int> binary_;
-    PGresult *res_ = nullptr;
-    bool executed_ = false;
-    bool awaiting_ = false; // queued in the pipeline; deliver() brings the rows
-    int row_ = -1, rows_ = 0;
-};
+} // namespace
 
 class PgDb final : public Db {
 public:
-    PgDb(const std::string &uri, int busy_timeout_ms)
-        : busy_timeout_ms_(busy_timeout_ms), answer_timeout_ms_(static_cast<long long>(busy_timeout_ms) + 10000),
-          listener_(uri) {
-        // Defaults first: anything the URI names wins (expand_dbname).
-        const char *const keys[] = {"connect_timeout", "application_name", "keepalives_idle",
-                                    "keepalives_interval", "keepalives_count", "dbname", nullptr};
-        const char *const values[] = {"10", "spinner_rollback", "15", "5", "3", uri.c_str(), nullptr};
-        conn_ = PQconnectdbParams(keys, values, 1);
-        if (!conn_) throw Error(ErrorCode::io, "cannot connect to PostgreSQL: out of memory", "path");
-        PQsetNoticeProcessor(conn_, [](void *, const char *) {}, nullptr);
-        if (PQstatus(conn_) != CONNECTION_OK) {
-            // libpq's message names host and port, never the password.
-            std::string msg = first_line(PQerrorMessage(conn_));
-            PQfinish(conn_);
-            conn_ = nullptr;
-            throw Error(ErrorCode::io, "cannot connect to PostgreSQL: " + msg, "path");
-        }
-        configure();
-    }
-    ~PgDb() override {
-        clear_cache();
-        PQfinish(conn_);
-    }
-    // In a child of fork(): the socket is the parent's session too. Close the
-    // child's descriptor only; PQfinish would tell the server to end the
-    // session. The PGconn's memory is left to the process.
+    PgDb(const std::string &uri, int busy_timeout_ms) : conn_(uri, busy_timeout_ms), listener_(uri) {}
+    ~PgDb() override { clear_cache(); }
     void release_inherited() noexcept override {
         clear_cache();
-        if (conn_ && PQsocket(conn_) >= 0) ::close(PQsocket(conn_));
-        conn_ = nullptr;
+        conn_.release_inherited();
         listener_.release_inherited();
     }
 
@@ -238,7 +104,7 @@ public:
 
     void exec(std::string_view sql) override {
         if (!in_tx_) {
-            ensure_connected();
+            conn_.ensure_connected();
             exec_here(sql);
             return;
         }
@@ -251,14 +117,14 @@ public:
     }
     void session(const std::string &sql) override {
         exec(sql);
-        if (std::find(session_.begin(), session_.end(), sql) == session_.end()) session_.push_back(sql);
+        conn_.remember_session(sql);
     }
 
     // On this connection as it is: never reconnects.
     void exec_here(std::string_view sql) {
         std::string s(sql);
-        PGresult *r = query(s.c_str());
-        check(r, "postgres");
+        PGresult *r = conn_.query(s.c_str());
+        conn_.check(r, "postgres");
         changes_ = affected(r);
         PQclear(r);
     }
@@ -275,8 +141,8 @@ public:
         // A connection closed by the server while idle (restart, idle
         // timeout, terminated) is noticed here, without a round trip, and
         // re-established before anything of the transaction is sent.
-        probe_idle();
-        ensure_connected();
+        conn_.probe_idle();
+        conn_.ensure_connected();
         enter_pipeline();
         in_tx_ = true;
         opening_ = true;
@@ -299,16 +165,16 @@ public:
         in_tx_ = false;
         opening_ = false;
         discard_queue();
-        if (!conn_ || PQstatus(conn_) != CONNECTION_OK) return;
-        if (PQpipelineStatus(conn_) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn_)) {
+        if (!conn_.ok()) return;
+        if (PQpipelineStatus(conn_.get()) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn_.get())) {
             // Answers still pending (an interrupted batch): the connection's
             // state is unknown; drop it, the next call reconnects.
             drop_connection();
             return;
         }
-        if (PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+        if (PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) {
             try {
-                PQclear(query("ROLLBACK"));
+                PQclear(conn_.query("ROLLBACK"));
             } catch (...) {
             }
         }
@@ -341,17 +207,17 @@ public:
         if (queue_.empty()) return;
         const bool opening = std::exchange(opening_, false);
         for (int attempt = 0;; ++attempt) {
-            timed_out_ = false;
+            conn_.clear_timed_out();
             try {
                 send_queue();
                 read_answers();
                 return;
             } catch (const Error &) {
-                const bool unanswered_first = opening && attempt == 0 && answered_ == 0 && !timed_out_ &&
-                                              !queues_commit() && PQstatus(conn_) != CONNECTION_OK;
+                const bool unanswered_first = opening && attempt == 0 && answered_ == 0 && !conn_.timed_out() &&
+                                              !queues_commit() && !conn_.ok();
                 if (unanswered_first) {
                     try {
-                        ensure_connected();
+                        conn_.ensure_connected();
                         enter_pipeline();
                         in_tx_ = true;
                         continue;
@@ -380,7 +246,7 @@ public:
     void run_alone(PgCursor &c, const std::string &sql, const std::vector<std::string> &values,
                    const std::vector<bool> &set, const std::vector<int> &binary) {
         for (int attempt = 0;; ++attempt) {
-            ensure_connected();
+            conn_.ensure_connected();
             enter_pipeline();
             queue_.push_back(Queued{sql, values, set, binary, &c, true});
             try {
@@ -388,8 +254,9 @@ public:
                 leave_pipeline();
                 return;
             } catch (const Error &) {
-                if (PQstatus(conn_) == CONNECTION_OK) {
-                    if (PQpipelineStatus(conn_) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn_)) drop_connection();
+                if (conn_.ok()) {
+                    if (PQpipelineStatus(conn_.get()) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn_.get()))
+                        drop_connection();
                     throw;
                 }
                 if (attempt > 0) throw;
@@ -416,27 +283,17 @@ private:
     }
 
     void enter_pipeline() {
-        if (PQpipelineStatus(conn_) == PQ_PIPELINE_OFF && !PQenterPipelineMode(conn_))
-            throw Error(ErrorCode::io, "postgres: cannot batch statements: " + first_line(PQerrorMessage(conn_)));
+        PGconn *c = conn_.get();
+        if (PQpipelineStatus(c) == PQ_PIPELINE_OFF && !PQenterPipelineMode(c))
+            throw Error(ErrorCode::io, "postgres: cannot batch statements: " + first_line(PQerrorMessage(c)));
     }
     void leave_pipeline() {
-        if (PQpipelineStatus(conn_) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn_))
+        if (PQpipelineStatus(conn_.get()) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn_.get()))
             throw Error(ErrorCode::internal, "postgres: answers left unread in a batch");
     }
-    // While idle the server speaks only to end the connection (its last
-    // words, then end of file): read what it sent, so that libpq notices.
-    void probe_idle() {
-        for (int i = 0; i < 4 && PQstatus(conn_) == CONNECTION_OK; ++i) {
-            pollfd p{PQsocket(conn_), POLLIN, 0};
-            if (::poll(&p, 1, 0) <= 0 || !PQconsumeInput(conn_)) break;
-        }
-    }
-    // Close the socket: the next call reconnects (PQreset) from a clean state.
+    // Close the socket: the next call reconnects from a clean state.
     void drop_connection() noexcept {
-        ::shutdown(PQsocket(conn_), SHUT_RDWR);
-        PQconsumeInput(conn_);
-        while (PGresult *r = PQgetResult(conn_)) PQclear(r);
-        prepared_.clear();
+        conn_.drop();
         in_tx_ = false;
     }
     void discard_queue() noexcept {
@@ -448,20 +305,20 @@ private:
     // Put the queue and a sync point into libpq's buffer, then send it all.
     // Statements new to this connection are prepared in the same batch.
     void send_queue() {
+        PGconn *c = conn_.get();
         sent_prepares_.clear();
         for (auto &q : queue_) {
             q.prepare_sent = false;
             int ok = 0;
             if (!q.prepared) {
-                ok = PQsendQueryParams(conn_, q.sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 1);
+                ok = PQsendQueryParams(c, q.sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 1);
             } else {
-                auto it = prepared_.find(q.sql);
-                if (it == prepared_.end()) {
+                const std::string *name = conn_.prepared(q.sql);
+                if (!name) {
                     int params = 0;
                     std::string text = number_placeholders(q.sql, params);
-                    std::string name = "s" + std::to_string(++next_name_);
-                    if (!PQsendPrepare(conn_, name.c_str(), text.c_str(), params, nullptr)) send_failed();
-                    it = prepared_.emplace(q.sql, std::move(name)).first;
+                    name = &conn_.name_prepared(q.sql);
+                    if (!PQsendPrepare(c, name->c_str(), text.c_str(), params, nullptr)) conn_.send_failed();
                     sent_prepares_.push_back(q.sql);
                     q.prepare_sent = true;
                 }
@@ -471,18 +328,13 @@ private:
                     vals[i] = q.set[i] ? q.values[i].data() : nullptr;
                     lens[i] = static_cast<int>(q.values[i].size());
                 }
-                ok = PQsendQueryPrepared(conn_, it->second.c_str(), static_cast<int>(vals.size()), vals.data(),
-                                         lens.data(), q.binary.data(), 1);
+                ok = PQsendQueryPrepared(c, name->c_str(), static_cast<int>(vals.size()), vals.data(), lens.data(),
+                                         q.binary.data(), 1);
             }
-            if (!ok) send_failed();
+            if (!ok) conn_.send_failed();
         }
-        g_round_trips.fetch_add(1, std::memory_order_relaxed);
-        if (!PQpipelineSync(conn_) || !flush_output()) send_failed();
-    }
-    [[noreturn]] void send_failed() {
-        std::string msg = first_line(PQerrorMessage(conn_));
-        drop_connection();
-        throw Error(ErrorCode::io, "lost the connection to PostgreSQL: " + msg);
+        PgConnection::count_round_trip();
+        if (!PQpipelineSync(c) || !conn_.flush_output()) conn_.send_failed();
     }
 
     // Read the answers to the queue in order (each statement's results,
@@ -490,7 +342,7 @@ private:
     // then hand each reader its rows. Throws io when the connection was
     // lost (the queue is kept, to be sent again), else the first failure.
     void read_answers() {
-        const auto deadline = Clock::now() + std::chrono::milliseconds(answer_timeout_ms_);
+        const auto deadline = conn_.answer_deadline();
         PGresult *failed = nullptr; // the first failure
         std::vector<PGresult *> rows(queue_.size(), nullptr);
         auto release_all = [&] {
@@ -510,8 +362,8 @@ private:
         try {
             for (std::size_t i = 0; i < queue_.size(); ++i) {
                 if (queue_[i].prepare_sent)
-                    while (PGresult *r = next_result(deadline)) PQclear(take(r));
-                while (PGresult *r = next_result(deadline)) {
+                    while (PGresult *r = conn_.next_result(deadline)) PQclear(take(r));
+                while (PGresult *r = conn_.next_result(deadline)) {
                     PGresult *ok = take(r);
                     if (!ok) continue;
                     ++answered_;
@@ -521,17 +373,18 @@ private:
                     rows[i] = ok;
                 }
             }
-            PGresult *sync = next_result(deadline);
+            PGresult *sync = conn_.next_result(deadline);
             synced = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
             PQclear(sync);
         } catch (...) {
             release_all();
             throw;
         }
-        if (PQstatus(conn_) != CONNECTION_OK) {
+        if (!conn_.ok()) {
             release_all();
-            prepared_.clear();
-            throw Error(ErrorCode::io, "lost the connection to PostgreSQL: " + first_line(PQerrorMessage(conn_)));
+            conn_.forget_all_prepared();
+            throw Error(ErrorCode::io,
+                        "lost the connection to PostgreSQL: " + first_line(PQerrorMessage(conn_.get())));
         }
         for (std::size_t i = 0; i < queue_.size(); ++i) {
             if (queue_[i].target) queue_[i].target->deliver(std::exchange(rows[i], nullptr));
@@ -540,8 +393,8 @@ private:
         queue_.clear();
         if (failed) {
             // Statements prepared in a failed batch may not exist: forget them.
-            for (const auto &sql : sent_prepares_) prepared_.erase(sql);
-            check(failed, "postgres");
+            for (const auto &sql : sent_prepares_) conn_.forget_prepared(sql);
+            conn_.check(failed, "postgres");
         }
         if (!synced) {
             drop_connection();
@@ -554,167 +407,14 @@ private:
         return n && *n ? std::strtoll(n, nullptr, 10) : 0;
     }
 
-    // Session settings, again after every reconnect.
-    void configure() {
-        // busyTimeoutMs bounds lock waits, as it does for SQLite (0 = do not wait).
-        std::string wait = std::to_string(busy_timeout_ms_ > 0 ? busy_timeout_ms_ : 1) + "ms";
-        PQsetnonblocking(conn_, 1); // every request waits in await() with a deadline
-        // jit off: our statements are short index lookups, but a recursive
-        // statement's row estimate can pass jit_above_cost once ANALYZE has
-        // seen a large store, and compiling it then costs ~18 ms a call
-        // (measured at 1,000 x 1,000: records fell from 650/s to 50/s).
-        PGresult *r = query(
-            ("SET client_min_messages = warning; SET jit = off; SET lock_timeout = '" + wait + "'").c_str());
-        check(r, "postgres session");
-        PQclear(r);
-        for (const auto &s : session_) {
-            r = query(s.c_str());
-            check(r, "postgres session");
-            PQclear(r);
-        }
-    }
-
-    // Every request is sent without blocking and its answer awaited until a
-    // deadline (busyTimeoutMs + 10 s): a server that stalls mid-request (a
-    // stopped process, a network dropping packets) becomes io, not a hang.
-    // Returns the first failed result, else the last one; NULL if none.
-    PGresult *query(const char *sql) { return PQsendQuery(conn_, sql) ? await() : nullptr; }
-    using Clock = std::chrono::steady_clock;
-
-    // Wait until the socket is ready for `events`; false once the deadline passed.
-    bool wait_socket(short events, Clock::time_point deadline) {
-        for (;;) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-            if (left.count() <= 0) return false;
-            pollfd p{PQsocket(conn_), events, 0};
-            const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
-            if (n > 0) return true;
-            if (n < 0 && errno != EINTR) return true; // let libpq report the socket error
-        }
-    }
-    // No answer in time: the connection's state is unknown, so end it (the
-    // next call reconnects).
-    [[noreturn]] void answer_timed_out() {
-        timed_out_ = true;
-        drop_connection();
-        throw Error(ErrorCode::io, "PostgreSQL did not answer within " + std::to_string(answer_timeout_ms_) +
-                                       " ms; the connection was closed (retry; a write may have been applied, "
-                                       "so retry it with its requestId)");
-    }
-    // Send what libpq holds; false when the connection failed.
-    bool flush_output(Clock::time_point deadline) {
-        for (int f; (f = PQflush(conn_)) != 0;) {
-            if (f < 0) return false;
-            if (!wait_socket(POLLIN | POLLOUT, deadline)) answer_timed_out();
-            if (!PQconsumeInput(conn_)) return false;
-        }
-        return true;
-    }
-    bool flush_output() { return flush_output(Clock::now() + std::chrono::milliseconds(answer_timeout_ms_)); }
-    // The next result; NULL after each statement's results (and when the
-    // connection failed).
-    PGresult *next_result(Clock::time_point deadline) {
-        while (PQisBusy(conn_)) {
-            if (!wait_socket(POLLIN, deadline)) answer_timed_out();
-            if (!PQconsumeInput(conn_)) break;
-        }
-        return PQgetResult(conn_);
-    }
-    // The answer to one request outside a pipeline: the first failed
-    // result, else the last one; NULL if none.
-    PGresult *await() {
-        g_round_trips.fetch_add(1, std::memory_order_relaxed);
-        const auto deadline = Clock::now() + std::chrono::milliseconds(answer_timeout_ms_);
-        PGresult *keep = nullptr;
-        try {
-            flush_output(deadline); // a failure shows in the results
-            while (PGresult *r = next_result(deadline)) {
-                const ExecStatusType st = PQresultStatus(r);
-                const bool failed = st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK;
-                const bool kept_failed = keep && PQresultStatus(keep) != PGRES_COMMAND_OK &&
-                                         PQresultStatus(keep) != PGRES_TUPLES_OK;
-                if (kept_failed && !failed) {
-                    PQclear(r);
-                } else {
-                    PQclear(keep);
-                    keep = r;
-                }
-            }
-        } catch (...) {
-            PQclear(keep);
-            throw;
-        }
-        return keep;
-    }
-
-    void ensure_connected() {
-        if (PQstatus(conn_) == CONNECTION_OK && !read_only_) return;
-        // Lost, or on a read-only server (a standby; after a failover, the
-        // old address): connect afresh. With several hosts and
-        // target_session_attrs=read-write libpq picks the current primary.
-        read_only_ = false;
-        prepared_.clear();
-        PQreset(conn_);
-        if (PQstatus(conn_) == CONNECTION_OK && PQpipelineStatus(conn_) != PQ_PIPELINE_OFF) PQexitPipelineMode(conn_);
-        if (PQstatus(conn_) != CONNECTION_OK)
-            throw Error(ErrorCode::io, "lost the connection to PostgreSQL and cannot reconnect: " +
-                                           first_line(PQerrorMessage(conn_)));
-        configure();
-    }
-
-
-    // Throw the Error that matches a failed result (and free it).
-    void check(PGresult *r, std::string_view what) {
-        ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return;
-        std::string state, msg;
-        if (r) {
-            const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-            state = s ? s : "";
-            msg = first_line(PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
-            if (msg == "unknown error") msg = first_line(PQresultErrorMessage(r));
-        }
-        if (msg.empty() || msg == "unknown error") msg = first_line(PQerrorMessage(conn_));
-        PQclear(r);
-        const bool lost = PQstatus(conn_) != CONNECTION_OK;
-        std::string text = std::string(what) + ": " + msg + (state.empty() ? "" : " (SQLSTATE " + state + ")");
-        if (lost) {
-            prepared_.clear();
-            throw Error(ErrorCode::io, "lost the connection to PostgreSQL: " + msg);
-        }
-        // No SQLSTATE: libpq failed on this side (sending, memory).
-        if (state.empty()) throw Error(ErrorCode::io, text);
-        const std::string cls = state.substr(0, 2);
-        if (state == "40001" || state == "40P01" || state == "55P03" || state == "57014")
-            throw Error(ErrorCode::busy, text);
-        if (state == "25006") {
-            // Nothing was written: the transaction failed at its first write.
-            read_only_ = true; // the next call reconnects (ensure_connected)
-            throw Error(ErrorCode::io, text + ": the server is read-only (a standby?); list every node and add "
-                                              "target_session_attrs=read-write to the URI (docs/backends.md)");
-        }
-        if (cls == "08" || cls == "53" || cls == "57" || cls == "58" || state == "3F000" || cls == "28" ||
-            state == "42501")
-            throw Error(ErrorCode::io, text);
-        if (state == "XX001" || state == "XX002") throw Error(ErrorCode::corrupt, text);
-        throw Error(ErrorCode::internal, text);
-    }
-
-    PGconn *conn_ = nullptr;
+    PgConnection conn_;
     std::vector<Queued> queue_;              // the pipeline, not yet sent
     std::vector<std::string> sent_prepares_; // statements prepared by the batch in flight
     std::string last_tag_;                   // command tag of the last answer (COMMIT's)
     std::size_t answered_ = 0;               // statements of the last batch the server answered
     bool opening_ = false;                   // the next flush sends a transaction's first batch
-    bool timed_out_ = false;                 // the last batch ended without an answer in time
-    int busy_timeout_ms_ = 0;
-    long long answer_timeout_ms_ = 0;
     bool in_tx_ = false;
-    bool read_only_ = false; // the server refused a write as read-only: reconnect
     std::int64_t changes_ = 0;
-    long next_name_ = 0;
-    std::vector<std::string> session_;
-    std::unordered_map<std::string, std::string> prepared_;
     PgListener listener_; // events_wait: LISTEN on a connection of its own
 };
 
@@ -767,10 +467,6 @@ void PgCursor::reset() noexcept {
         values_[i].clear();
     }
 }
-
-} // namespace
-
-std::uint64_t postgres_round_trips() noexcept { return g_round_trips.load(std::memory_order_relaxed); }
 
 std::unique_ptr<Db> open_postgres(const std::string &uri, int busy_timeout_ms) {
     return std::make_unique<PgDb>(uri, busy_timeout_ms);
