@@ -437,40 +437,6 @@ void History::set_latest(SpinnerRow &s, const std::string &core_id) {
     st.bind(4, s.updated_at).bind(5, s.id).run();
 }
 
-void History::prune(const SpinnerRow &s, const WriteView &w, bool created) {
-    // Walk retention's candidates newest first, after the versions above
-    // them. Those above (from last_number + 1 - historyLimit on) are all
-    // kept; `used` is how many of them are untagged older versions (the
-    // candidates' numbers are all below them).
-    if (w.old_versions.empty()) return;
-    const std::int64_t limit = s.history_limit;
-    std::int64_t used = w.untagged_in_window.value_or(0);
-    const bool current_untagged = w.current && w.current->tags_text.empty();
-    if (!created && current_untagged) --used; // the current version is not an older one
-    std::vector<const OldVersion *> doomed;
-    for (const auto &v : w.old_versions) {
-        if (v.number == s.current || v.tagged || v.active) continue;
-        if (used < limit) {
-            ++used;
-            continue;
-        }
-        doomed.push_back(&v);
-    }
-    if (doomed.empty()) return;
-    json::array numbers;
-    for (const OldVersion *v : doomed) numbers.emplace_back(v->number);
-    events_.append("versions.pruned", s.name, std::nullopt, json::object{{"numbers", std::move(numbers)}});
-    Stmt del(db_, "DELETE FROM versions WHERE spinner_id=? AND number=?");
-    Stmt forget(db_, "DELETE FROM requests WHERE spinner_id=? AND number=?");
-    for (const OldVersion *v : doomed) {
-        del.reset();
-        del.bind(1, s.id).bind(2, v->number).run();
-        forget.reset();
-        forget.bind(1, s.id).bind(2, v->number).run();
-        blobs_.decref(v->core);
-    }
-}
-
 void History::set_status(const SpinnerRow &s, std::int64_t number, RolloutStatus status) {
     if (status == RolloutStatus::active) {
         Stmt st(db_, "UPDATE versions SET status=? WHERE spinner_id=? AND status=? AND number<>?");
