@@ -453,7 +453,7 @@ SPR_C_API int spr_tag(spr_store *store, const char *spinner, int64_t number, con
  * @param[in] spinner the spinner's name; required
  * @param[in] name the tag's name; required
  * @retval SPR_OK success
- * @retval SPR_E_INVALID NULL argument or bad spinner name
+ * @retval SPR_E_INVALID NULL argument, bad spinner name, or a name that is not UTF-8
  * @retval SPR_E_NOT_FOUND unknown spinner, or the spinner has no such tag
  * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
  * @retval SPR_E_IO the store could not be read or written
@@ -468,7 +468,7 @@ SPR_C_API int spr_untag(spr_store *store, const char *spinner, const char *name)
  * @param[in] name the tag's name; required
  * @param[out] out_number the version number, or 0 on failure; required
  * @retval SPR_OK success
- * @retval SPR_E_INVALID NULL argument or bad spinner name
+ * @retval SPR_E_INVALID NULL argument, bad spinner name, or a name that is not UTF-8
  * @retval SPR_E_NOT_FOUND unknown spinner, or the spinner has no such tag
  * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
  * @retval SPR_E_IO the store could not be read or written
@@ -726,7 +726,7 @@ SPR_C_API int spr_snapshot_register(spr_store *store, const char *snapshot_json)
  * @param[out] out_json array of snapshots in the form spr_snapshot_register() takes
  *        (`[]` when none), or NULL on failure; free with spr_free(); required
  * @retval SPR_OK success
- * @retval SPR_E_INVALID NULL `store` or `out_json`
+ * @retval SPR_E_INVALID NULL `store` or `out_json`; a volume that is not UTF-8
  * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
  * @retval SPR_E_IO the store could not be read or written
  * @retval SPR_E_CORRUPT stored data failed verification
@@ -739,7 +739,7 @@ SPR_C_API int spr_snapshots(spr_store *store, const char *volume, char **out_jso
  * @param[in] store required
  * @param[in] snapshot_id the snapshot's id; required, non-empty
  * @retval SPR_OK success
- * @retval SPR_E_INVALID NULL argument or empty id
+ * @retval SPR_E_INVALID NULL argument, empty id, or an id that is not UTF-8
  * @retval SPR_E_NOT_FOUND no snapshot with that id
  * @retval SPR_E_BUSY the store stayed locked longer than busyTimeoutMs
  * @retval SPR_E_IO the store could not be read or written

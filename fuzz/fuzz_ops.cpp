@@ -24,6 +24,12 @@
 //      store reopens with the full keyring)
 // The spinner is "a" or "b" (b & 1), or an invalid name (b & 0x80).
 //
+// With SPR_FUZZ_POSTGRES set to a libpq URI the store is the schema
+// "spr_fuzz_ops" on that server, dropped and created again per input (the
+// PostgreSQL engine then runs everything; export, import and migration
+// targets stay SQLite files). Start a throwaway server with
+// scripts/pg-server.sh start DIR PORT, which prints the URI.
+//
 // Checks: no crash or sanitizer report; SPR_E_INTERNAL and SPR_E_CORRUPT are
 // bugs; a failure sets its out-pointer to NULL and spr_last_error() is JSON
 // with the same code; outputs are JSON; no output except a revealed version
@@ -35,6 +41,8 @@
 #include <spinner_rollback.h>
 
 #include <boost/json.hpp>
+
+#include <libpq-fe.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -64,12 +72,15 @@ const std::string kBundleOpts = R"({"key":")" + kBundleKey + R"("})";
 
 struct Globals {
     std::string dir;
+    PGconn *admin = nullptr; // SPR_FUZZ_POSTGRES: empties the store's schema per input
+    std::string pg_store;    // SPR_FUZZ_POSTGRES: the URI that makes that schema current
     std::vector<std::string> seeds;   // state documents
     std::vector<std::string> secrets; // secret values in the seeds (>= 6 bytes)
 };
 Globals g;
 
 void cleanup() {
+    if (g.admin) PQfinish(g.admin);
     std::error_code ec;
     if (!g.dir.empty()) std::filesystem::remove_all(g.dir, ec);
 }
@@ -103,8 +114,15 @@ class Run {
     explicit Run(std::string_view input) : input_(input) {
         for (const auto &s : g.secrets)
             if (input_.find(s) != std::string_view::npos) secrets_in_input_ = true;
-        path_ = g.dir + "/store.db";
-        remove_store(path_);
+        if (g.admin) {
+            PGresult *r = PQexec(g.admin, "DROP SCHEMA IF EXISTS spr_fuzz_ops CASCADE; CREATE SCHEMA spr_fuzz_ops");
+            if (PQresultStatus(r) != PGRES_COMMAND_OK) spr_fuzz::bug("postgres", PQerrorMessage(g.admin));
+            PQclear(r);
+            path_ = g.pg_store;
+        } else {
+            path_ = g.dir + "/store.db";
+            remove_store(path_);
+        }
         if (spr_open(path_.c_str(), kRing1.c_str(), &store_) != SPR_OK) spr_fuzz::bug("spr_open", spr_last_error());
     }
     ~Run() { spr_close(store_); }
@@ -405,6 +423,13 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
     if (!mkdtemp(templ.data())) spr_fuzz::bug("init", "mkdtemp failed");
     g.dir = templ;
     std::atexit(cleanup);
+    if (const char *uri = std::getenv("SPR_FUZZ_POSTGRES")) {
+        g.admin = PQconnectdb(uri);
+        if (PQstatus(g.admin) != CONNECTION_OK) spr_fuzz::bug("SPR_FUZZ_POSTGRES", PQerrorMessage(g.admin));
+        PQclear(PQexec(g.admin, "SET client_min_messages = warning"));
+        g.pg_store = std::string(uri) + (std::string_view(uri).find('?') == std::string_view::npos ? "?" : "&") +
+                     "options=-csearch_path%3Dspr_fuzz_ops";
+    }
     if (const char *d = std::getenv("SPR_FUZZ_SEED_DIR")) {
         for (const char *name : {"shop_v1.json", "shop_v2.json", "shop_v1_config_changed.json",
                                  "shop_v1_dedicated_volume.json", "shop_v1_history_limit_2.json",

@@ -18,6 +18,7 @@ constexpr std::size_t kMaxNotesPerVersion = 100;
 } // namespace
 
 std::optional<std::int64_t> History::tag_number(const SpinnerRow &s, std::string_view name) {
+    if (!is_utf8(name)) throw Error(ErrorCode::invalid, "a tag name must be UTF-8 text", "name");
     Stmt st(db_, "SELECT number FROM tags WHERE spinner_id=? AND name=?");
     st.bind(1, s.id).bind(2, name);
     if (!st.step()) return std::nullopt;
@@ -103,7 +104,7 @@ void History::remove_tag(const SpinnerRow &s, std::string_view name) {
     const auto holder = tag_number(s, name);
     if (!holder)
         throw Error(ErrorCode::not_found,
-                    "spinner \"" + s.name + "\" has no tag \"" + std::string(name) + "\"", "name");
+                    "spinner \"" + s.name + "\" has no tag " + quote(name), "name");
     Stmt st(db_, "DELETE FROM tags WHERE spinner_id=? AND name=?");
     st.bind(1, s.id).bind(2, name).run();
     sync_tags(s, *holder);

@@ -100,6 +100,35 @@ bool is_tag(std::string_view s) {
 
 // ---- text ----------------------------------------------------------------------
 
+bool is_utf8(std::string_view s) {
+    const auto *p = reinterpret_cast<const unsigned char *>(s.data());
+    const auto *end = p + s.size();
+    while (p < end) {
+        const unsigned char c = *p;
+        if (c < 0x80) {
+            ++p;
+            continue;
+        }
+        int more;
+        unsigned char lo = 0x80, hi = 0xBF; // the allowed range of the second byte
+        if (c >= 0xC2 && c <= 0xDF) more = 1;
+        else if (c == 0xE0) more = 2, lo = 0xA0;
+        else if (c >= 0xE1 && c <= 0xEC) more = 2;
+        else if (c == 0xED) more = 2, hi = 0x9F; // no surrogates
+        else if (c >= 0xEE && c <= 0xEF) more = 2;
+        else if (c == 0xF0) more = 3, lo = 0x90;
+        else if (c >= 0xF1 && c <= 0xF3) more = 3;
+        else if (c == 0xF4) more = 3, hi = 0x8F; // up to U+10FFFF
+        else return false;
+        if (end - p <= more) return false;
+        if (p[1] < lo || p[1] > hi) return false;
+        for (int i = 2; i <= more; ++i)
+            if ((p[i] & 0xC0) != 0x80) return false;
+        p += more + 1;
+    }
+    return true;
+}
+
 std::size_t utf8_length(std::string_view s) {
     std::size_t n = 0;
     for (char c : s)

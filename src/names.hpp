@@ -30,6 +30,12 @@ inline bool has_space_or_control(std::string_view s) {
     return std::any_of(s.begin(), s.end(), [](char c) { return c == ' ' || is_control(c); });
 }
 
+/// True when `s` is well-formed UTF-8 (RFC 3629: no overlong forms, no
+/// surrogates, nothing above U+10FFFF). Text from JSON is (the parser checks
+/// it); text the C API takes as a bare string (an id, a tag name) is checked
+/// with this before it is stored, compared or quoted.
+bool is_utf8(std::string_view s);
+
 /// Number of code points in valid UTF-8 (the JSON parser validated it).
 std::size_t utf8_length(std::string_view s);
 

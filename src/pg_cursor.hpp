@@ -5,6 +5,7 @@
 #pragma once
 
 #include "db.hpp"
+#include "names.hpp"
 
 #include <spinner_rollback/error.hpp>
 
@@ -41,6 +42,7 @@ public:
     void bind_text(int i, std::string_view t) override {
         if (t.find('\0') != std::string_view::npos)
             throw Error(ErrorCode::invalid, "text for PostgreSQL must not contain NUL characters");
+        if (!is_utf8(t)) throw Error(ErrorCode::invalid, "text for PostgreSQL must be UTF-8");
         put(i, std::string(t), false);
     }
     void bind_blob(int i, std::string_view b) override { put(i, std::string(b), true); }

@@ -3,6 +3,7 @@
 #include "store_impl.hpp"
 
 #include "restore_points.hpp"
+#include "names.hpp"
 #include "schema.hpp"
 #include "state_schema.hpp"
 
@@ -148,7 +149,7 @@ std::int64_t VersionStore::tagged(std::string_view spinner, std::string_view nam
         auto n = I.history.tag_number(s, name);
         if (!n)
             throw Error(ErrorCode::not_found,
-                        "spinner \"" + s.name + "\" has no tag \"" + std::string(name.substr(0, 63)) + "\"", "name");
+                        "spinner \"" + s.name + "\" has no tag " + quote(name), "name");
         return *n;
     });
 }
@@ -255,14 +256,15 @@ EventPage VersionStore::wait_events(std::int64_t after, std::int64_t timeout_ms,
 }
 
 std::vector<Snapshot> VersionStore::snapshots(std::string_view volume) const {
+    if (!is_utf8(volume)) throw Error(ErrorCode::invalid, "a volume id must be UTF-8 text", "volume");
     return impl_->read([&] { return impl_->snapshots.list(volume); });
 }
 
 void VersionStore::delete_snapshot(std::string_view id) {
     if (id.empty()) throw Error(ErrorCode::invalid, "snapshot id must not be empty", "id");
+    if (!is_utf8(id)) throw Error(ErrorCode::invalid, "a snapshot id must be UTF-8 text", "id");
     impl_->write([&] {
-        if (!impl_->snapshots.erase(id))
-            throw Error(ErrorCode::not_found, "no snapshot with id \"" + std::string(id.substr(0, 128)) + "\"", "id");
+        if (!impl_->snapshots.erase(id)) throw Error(ErrorCode::not_found, "no snapshot with id " + quote(id), "id");
         impl_->events.append("snapshot.deleted", {}, std::nullopt, json::object{{"id", id}});
     });
 }

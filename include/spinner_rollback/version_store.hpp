@@ -530,11 +530,13 @@ public:
     /// @since 0.2
     Version tag(std::string_view spinner, std::int64_t number, const TagRequest &tag);
     /// Remove a tag. The version is pruned by the next write if retention
-    /// no longer keeps it. @throws Error invalid, not_found (spinner or tag)
+    /// no longer keeps it. @throws Error invalid (spinner name; a name that
+    /// is not UTF-8), not_found (spinner or tag)
     /// @since 0.2
     void untag(std::string_view spinner, std::string_view name);
     /// The number of the version that holds tag `name`.
-    /// @throws Error invalid, not_found (spinner or tag) @since 0.2
+    /// @throws Error invalid (spinner name; a name that is not UTF-8),
+    ///         not_found (spinner or tag) @since 0.2
     std::int64_t tagged(std::string_view spinner, std::string_view name) const;
     /// Append a note to version `number` (at most 100 per version). A note
     /// equal to the version's last one (author and text) is not appended
@@ -609,8 +611,10 @@ public:
     /// @throws Error invalid
     void register_snapshot(const Snapshot &snapshot);
     /// Snapshots of one volumeId (all when empty), newest first.
+    /// @throws Error invalid (a volume that is not UTF-8)
     std::vector<Snapshot> snapshots(std::string_view volume = {}) const;
-    /// Delete a snapshot record. @throws Error invalid (empty id), not_found
+    /// Delete a snapshot record. @throws Error invalid (empty id, or not
+    /// UTF-8), not_found
     void delete_snapshot(std::string_view id);
 
     /// The snapshot policy the store was opened with.

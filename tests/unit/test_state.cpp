@@ -236,6 +236,22 @@ TEST_CASE("quantities parse and format", "[state][quantity]") {
     CHECK(sr::format_bytes(sr::parse_bytes("1000M", p)) == "1G");
 }
 
+TEST_CASE("UTF-8 text: well-formed sequences only (RFC 3629)", "[state]") {
+    using namespace std::string_literals;
+    for (const std::string &ok : {""s, "snap-1"s, "caf\xc3\xa9"s, "\xe2\x82\xac"s, "\xf0\x9f\x98\x80"s,
+                                  "\xf4\x8f\xbf\xbf"s /* U+10FFFF */, "\xed\x9f\xbf"s /* U+D7FF */}) {
+        INFO(ok);
+        CHECK(sr::is_utf8(ok));
+    }
+    for (const std::string &bad : {"\xff"s, "\x80"s, "a\xc3"s /* cut */, "\xc0\xaf"s /* overlong '/' */,
+                                   "\xe0\x80\xaf"s /* overlong */, "\xed\xa0\x80"s /* surrogate */,
+                                   "\xf4\x90\x80\x80"s /* above U+10FFFF */, "\xf5\x80\x80\x80"s,
+                                   "\xe2\x82"s, "\xe2\x28\xa1"s /* bad continuation */}) {
+        INFO(bad);
+        CHECK_FALSE(sr::is_utf8(bad));
+    }
+}
+
 TEST_CASE("DNS names", "[state]") {
     for (const char *ok : {"a", "web", "a-b", "0", "a0-9z", "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij123"}) {
         INFO(ok);

@@ -679,6 +679,33 @@ TEST_CASE("volume snapshots: register, list per volume, delete", "[store][snapsh
           ErrorCode::invalid);
 }
 
+TEST_CASE("ids and names given as bare strings must be UTF-8: refused as invalid, never sent to the engine",
+          "[store][snapshots]") {
+    // Found by fuzz_ops on PostgreSQL: an id with byte 0xff reached the
+    // server, which refused it (SQLSTATE 22021), and the call failed with
+    // SPR_E_INTERNAL. Both engines now refuse it first, naming the argument.
+    TempDir dir;
+    auto store = VersionStore::open(dir.store(), keyed());
+    store->record("shop", text(base_state()));
+    const std::string bad = "snap-\xff";
+    Error e = error_of([&] { store->delete_snapshot(bad); });
+    CHECK(e.code() == ErrorCode::invalid);
+    CHECK(e.path() == "id");
+    e = error_of([&] { (void)store->snapshots(bad); });
+    CHECK(e.code() == ErrorCode::invalid);
+    CHECK(e.path() == "volume");
+    e = error_of([&] { store->untag("shop", bad); });
+    CHECK(e.code() == ErrorCode::invalid);
+    CHECK(e.path() == "name");
+    e = error_of([&] { (void)store->tagged("shop", bad); });
+    CHECK(e.code() == ErrorCode::invalid);
+    CHECK(e.path() == "name");
+    // Well-formed but unknown: not found, the name quoted in the message.
+    e = error_of([&] { store->delete_snapshot("caf\xc3\xa9"); });
+    CHECK(e.code() == ErrorCode::not_found);
+    CHECK(std::string(e.what()).find("\"caf\xc3\xa9\"") != std::string::npos);
+}
+
 TEST_CASE("options are validated naming the field, and never echo the key", "[store][options]") {
     auto refused = [](const char *json, const char *path) {
         try {
