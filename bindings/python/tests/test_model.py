@@ -3,8 +3,8 @@
 A Hypothesis rule-based state machine records states (also as a
 compare-and-set with expected_current), reports statuses,
 plans and commits rollbacks (at once and later, against a store that may have
-moved), tags and untags versions, reads versions back with their secrets and
-feeds bad input, on a fresh store per example; after every step it compares
+moved), tags and untags versions, reads versions back with their secrets,
+reopens the store and feeds bad input, on a fresh store per example; after every step it compares
 the store with the reference model: every spinner's listing (numbers, current
 flag, reason, policy reasons, status, rollbackOf, tags), the error class of
 every refused call, and the event outbox (gap-free seq, the same events in
@@ -151,9 +151,17 @@ class StoreMachine(RuleBasedStateMachine):
 
     # -- rules
 
-    @initialize(spinner=st.sampled_from(SPINNERS), k=knobs)
-    def first(self, spinner: str, k: m.Knobs) -> None:
-        self.record(spinner, k)
+    @initialize(spinner=st.sampled_from(SPINNERS), k=knobs, data=st.data())
+    def first(self, spinner: str, k: m.Knobs, data: Any) -> None:
+        # The store's first write may be refused (compare-and-set): the data
+        # key it made must not outlive its transaction (found by fuzz_ops).
+        self.record_expecting(spinner, k, data)
+
+    @rule()
+    def reopen(self) -> None:
+        """A new handle sees exactly what the old one wrote (nothing kept only in memory)."""
+        self.store.close()
+        self.store = spr.Store(self.loc.path, key=KEY)
 
     @rule(spinner=st.sampled_from(SPINNERS), k=knobs)
     def record(self, spinner: str, k: m.Knobs) -> None:
