@@ -6,6 +6,12 @@
 # that the minimised corpora reach, measured with a coverage build
 # (SPR_FUZZ_COVERAGE=1 fuzz/build.sh) and llvm-cov.
 #
+# With SPR_FUZZ_POSTGRES=<libpq URI> (scripts/pg-server.sh start DIR PORT
+# prints one) fuzz_ops fuzzes on that PostgreSQL server, and its corpus is
+# measured on both engines.
+# SECONDS 0 fuzzes nothing: the coverage of the committed corpora
+# (fuzz/corpus/<target>/ and fuzz/regressions/<target>/) alone.
+#
 # Usage: fuzz/coverage.sh BUILD_DIR [SECONDS] [--update-corpus] [TARGET...]
 # Output: BUILD_DIR/coverage.txt (per-file table and TOTAL), the fuzzing
 # statistics per target, and a one-line summary per target.
@@ -27,13 +33,18 @@ COV="$(command -v llvm-cov-14 || command -v llvm-cov)"
 
 start=$(date +%s)
 # 1. Fuzz (ASan + UBSan build); fails on any crash, leak or timeout.
-"$ROOT/fuzz/run.sh" "$OUT/fuzz" "$SECS" "${TARGETS[@]}"
+if [ "$SECS" -gt 0 ]; then
+    "$ROOT/fuzz/run.sh" "$OUT/fuzz" "$SECS" "${TARGETS[@]}"
+else
+    "$ROOT/fuzz/build.sh" "$OUT/fuzz" >/dev/null
+    for t in "${TARGETS[@]}"; do rm -rf "$OUT/fuzz/work/$t/corpus"; mkdir -p "$OUT/fuzz/work/$t/corpus"; done
+fi
 
 # 2. Minimise: the seed corpus and everything found, merged.
 for t in "${TARGETS[@]}"; do
     min="$OUT/min/$t"
     rm -rf "$min"; mkdir -p "$min"
-    "$OUT/fuzz/bin/$t" -merge=1 -rss_limit_mb=2048 -timeout=25 "$min" \
+    SPR_FUZZ_SEED_DIR="$ROOT/tests/data" "$OUT/fuzz/bin/$t" -merge=1 -rss_limit_mb=2048 -timeout=25 "$min" \
         "$ROOT/fuzz/corpus/$t" "$OUT/fuzz/work/$t/corpus" >"$OUT/min/$t.log" 2>&1
     echo "== $t: corpus $(ls "$ROOT/fuzz/corpus/$t" | wc -l) seeds + $(ls "$OUT/fuzz/work/$t/corpus" | wc -l) found -> $(ls "$min" | wc -l) after -merge"
     if [ "$UPDATE" = 1 ]; then
@@ -41,13 +52,20 @@ for t in "${TARGETS[@]}"; do
     fi
 done
 
-# 3. Coverage of the minimised corpora: each input run once.
+# 3. Coverage of the minimised corpora and the regression inputs: each run once.
 SPR_FUZZ_COVERAGE=1 "$ROOT/fuzz/build.sh" "$OUT/cov" >/dev/null
 rm -rf "$OUT/cov/prof"; mkdir -p "$OUT/cov/prof"
 objects=()
 for t in "${TARGETS[@]}"; do
-    SPR_FUZZ_SEED_DIR="$ROOT/tests/data" LLVM_PROFILE_FILE="$OUT/cov/prof/$t-%p.profraw" \
-        "$OUT/cov/bin/$t" -runs=0 -rss_limit_mb=2048 "$OUT/min/$t" >"$OUT/cov/$t.log" 2>&1
+    inputs=("$OUT/min/$t")
+    [ -d "$ROOT/fuzz/regressions/$t" ] && inputs+=("$ROOT/fuzz/regressions/$t")
+    env -u SPR_FUZZ_POSTGRES SPR_FUZZ_SEED_DIR="$ROOT/tests/data" LLVM_PROFILE_FILE="$OUT/cov/prof/$t-%p.profraw" \
+        "$OUT/cov/bin/$t" -runs=0 -rss_limit_mb=2048 "${inputs[@]}" >"$OUT/cov/$t.log" 2>&1
+    # fuzz_ops once more on PostgreSQL when a server is given.
+    if [ "$t" = fuzz_ops ] && [ -n "${SPR_FUZZ_POSTGRES:-}" ]; then
+        SPR_FUZZ_SEED_DIR="$ROOT/tests/data" LLVM_PROFILE_FILE="$OUT/cov/prof/$t-pg-%p.profraw" \
+            "$OUT/cov/bin/$t" -runs=0 -rss_limit_mb=2048 "${inputs[@]}" >"$OUT/cov/$t-pg.log" 2>&1
+    fi
     objects+=(-object "$OUT/cov/bin/$t")
 done
 "$PROFDATA" merge -sparse "$OUT"/cov/prof/*.profraw -o "$OUT/cov/all.profdata"
