@@ -21,11 +21,12 @@ void History::prune(const SpinnerRow &s, const WriteView &w, bool created) {
     if (!created && current_untagged) --used; // the current version is not an older one
     std::vector<const OldVersion *> doomed;
     for (const auto &v : w.old_versions) {
-        if (v.number == s.current || v.tagged || v.active) continue;
-        if (used < limit) {
+        if (v.number == s.current || v.tagged) continue;
+        if (used < limit) { // one of the newest `limit` untagged older versions (an active one too)
             ++used;
             continue;
         }
+        if (v.active) continue; // kept wherever it is
         doomed.push_back(&v);
     }
     if (doomed.empty()) return;

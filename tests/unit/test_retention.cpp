@@ -220,3 +220,24 @@ TEST_CASE("expectedCurrent: a write happens only on the expected current version
     CHECK(error_of([&] { ChangeMeta::from_json(R"({"expectedCurrent":-1})"); }).path() == "meta.expectedCurrent");
     CHECK(error_of([&] { ChangeMeta::from_json(R"({"expectedCurrent":"5"})"); }).path() == "meta.expectedCurrent");
 }
+
+TEST_CASE("the active version counts toward historyLimit when it is among the newest older versions",
+          "[store][retention]") {
+    // Found by the model-based test: as a retention candidate the active
+    // version was skipped without being counted, so lowering the limit
+    // without a new version kept one version too many.
+    TempDir dir;
+    auto store = VersionStore::open(dir.store(), keyed());
+    store->record("shop", state(1, 1));
+    store->record("shop", state(2, 1));
+    store->set_status("shop", 2, RolloutStatus::active);
+    store->record("shop", state(3, 2));
+    CHECK(numbers(*store) == std::vector<std::int64_t>{3, 2, 1});
+    CHECK(store->record("shop", state(3, 1)).outcome == Outcome::unchanged);
+    CHECK(numbers(*store) == std::vector<std::int64_t>{3, 2});
+    // Beyond the limit it is kept all the same.
+    store->record("shop", state(4, 1));
+    store->set_status("shop", 2, RolloutStatus::active);
+    store->record("shop", state(5, 1));
+    CHECK(numbers(*store) == std::vector<std::int64_t>{5, 4, 2});
+}

@@ -312,3 +312,25 @@ def test_retention_counts_versions_not_numbers(store: spr.Store, with_tag: bool)
     store.record("shop", make_state("registry.example/shop:1.5", history_limit=3))
     # historyLimit 3 keeps the 3 newest older versions: 4, 3 and 1 (there are only 3).
     assert [v.number for v in store.versions("shop")] == [5, 4, 3, 1]
+
+
+# Regression (found by the state machine, 2026-12-06, in a 50,000-example
+# run): the version whose status is "active" is one of the "newest
+# historyLimit untagged versions older than the current one" when it is among
+# them (docs/retention.md), so it counts toward the limit. The library counted
+# it only when it lay inside the window of versions it read ahead; as a
+# retention candidate it was skipped uncounted, so a record that only lowered
+# historyLimit ("unchanged") kept one version too many.
+def test_active_version_counts_toward_history_limit(store: spr.Store) -> None:
+    store.record("cart", make_state("registry.example/shop:1.1", history_limit=1))
+    store.record("cart", make_state("registry.example/shop:1.2", history_limit=1))
+    store.set_status("cart", 2, "active")
+    store.record("cart", make_state("registry.example/shop:1.3", history_limit=2))
+    assert [v.number for v in store.versions("cart")] == [3, 2, 1]
+    # Only the limit changes: nothing new, and limit 1 keeps v2 (the newest
+    # older version, and active); v1 goes at once.
+    r = store.record("cart", make_state("registry.example/shop:1.3", history_limit=1))
+    assert r.outcome == "unchanged"
+    assert [v.number for v in store.versions("cart")] == [3, 2]
+    pruned = [e for e in store.events(0).events if e.type == "versions.pruned"]
+    assert pruned and pruned[-1].data["numbers"] == [1]
