@@ -382,8 +382,9 @@ SPR_C_API int spr_plan_auto_rollback(spr_store *store, const char *spinner, char
  *         or made by another store); bad meta
  * @retval SPR_E_CONFLICT the current version moved since planning or is not
  *         "expectedCurrent"; the plan no longer matches the store (a snapshot or
- *         the pricing changed); or the requestId was already used for a
- *         different request
+ *         the pricing changed, or the target was reported failed since
+ *         planning or is no longer: the plan's warnings would differ); or the
+ *         requestId was already used for a different request
  * @retval SPR_E_NEEDS_CONFIRMATION the plan provisions new volumes and meta has
  *         no `"confirmed": true`
  * @retval SPR_E_PRUNED the target was removed by retention (a requestId is

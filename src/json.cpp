@@ -30,6 +30,7 @@ struct Builder {
     json::value root;
     std::string buf;      // key being assembled
     json::string text;    // string being assembled
+    std::string number;   // number being assembled
     std::size_t max_string = 0;
     std::string problem;  // set when we abort on purpose
 
@@ -102,10 +103,34 @@ struct Builder {
         text.append(s);
         return add(std::exchange(text, json::string()));
     }
-    bool on_number_part(std::string_view, boost::system::error_code &) { return true; }
-    bool on_int64(std::int64_t i, std::string_view, boost::system::error_code &) { return add(i); }
-    bool on_uint64(std::uint64_t u, std::string_view, boost::system::error_code &) { return add(u); }
-    bool on_double(double d, std::string_view, boost::system::error_code &) {
+    // A number's text arrives in parts; integers come exact from Boost.JSON.
+    bool on_number_part(std::string_view s, boost::system::error_code &) {
+        if (number.size() + s.size() > max_string) return too_long();
+        number.append(s);
+        return true;
+    }
+    bool on_int64(std::int64_t i, std::string_view, boost::system::error_code &) {
+        number.clear();
+        return add(i);
+    }
+    bool on_uint64(std::uint64_t u, std::string_view, boost::system::error_code &) {
+        number.clear();
+        return add(u);
+    }
+    // Boost.JSON 1.81 does not round every decimal correctly (a 17-digit
+    // mantissa may land one unit in the last place off), so the text that
+    // canonical() writes for such a double (std::to_chars, shortest) could
+    // read back as another double: canonical forms would not be fixed
+    // points. std::from_chars rounds correctly, and reads to_chars' output
+    // back exactly; Boost's value stays only for what from_chars refuses as
+    // out of range (an underflow toward 0).
+    bool on_double(double d, std::string_view s, boost::system::error_code &) {
+        if (number.size() + s.size() > max_string) return too_long();
+        number.append(s);
+        double exact = 0;
+        const auto r = std::from_chars(number.data(), number.data() + number.size(), exact);
+        number.clear();
+        if (r.ec == std::errc()) d = exact;
         if (!std::isfinite(d)) {
             problem = "number out of range";
             return false;

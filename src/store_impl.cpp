@@ -262,7 +262,8 @@ Version VersionStore::Impl::commit(const Plan &given, const ChangeMeta &meta, co
         }();
         if (b.plan.digest != p.digest)
             throw Error(ErrorCode::conflict,
-                        "the plan no longer matches the store (a snapshot or the pricing changed); plan again",
+                        "the plan no longer matches the store (a snapshot, the pricing or the target's failed status "
+                        "changed since it was made); plan again",
                         "plan");
         if (b.plan.requires_confirmation && !meta.confirmed)
             throw Error(ErrorCode::needs_confirmation,

@@ -311,6 +311,30 @@ TEST_CASE("commit refuses stale and altered plans; requestId makes it idempotent
         CHECK(code_of([&] { planner.commit(with_data, yes); }) == ErrorCode::not_found);
         CHECK(h.store->versions("shop").size() == 3);
     }
+    SECTION("the target was reported failed since planning: its warning was never seen") {
+        // Found by the model-based test (2026-12-06): the re-planned warnings differ.
+        auto warns_failed = [](const Plan &p) {
+            for (const auto &w : p.warnings)
+                if (w.find("was reported failed") != std::string::npos) return true;
+            return false;
+        };
+        REQUIRE_FALSE(warns_failed(plan));
+        h.store->set_status("shop", 1, RolloutStatus::failed);
+        try {
+            planner.commit(plan);
+            FAIL("commit accepted a plan without the failed-target warning");
+        } catch (const Error &e) {
+            CHECK(e.code() == ErrorCode::conflict);
+            CHECK(std::string(e.what()).find("failed status") != std::string::npos);
+        }
+        CHECK(h.store->versions("shop").size() == 3);
+        Plan again = planner.plan("shop", 1);
+        CHECK(warns_failed(again));
+        // And back: a plan that warns, committed after the status changed again.
+        h.store->set_status("shop", 1, RolloutStatus::superseded);
+        CHECK(code_of([&] { planner.commit(again); }) == ErrorCode::conflict);
+        CHECK(planner.commit(planner.plan("shop", 1)).number == 4);
+    }
     SECTION("idempotent retries") {
         ChangeMeta meta;
         meta.request_id = "rb-1";

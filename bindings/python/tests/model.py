@@ -19,7 +19,9 @@ and docs/events.md:
   older than the current one; applied by every write that creates a version
   and by a record that changes the latest state without creating one; a
   record of exactly the latest state writes nothing;
-- rollback plan/commit refusals in the documented order, the committed
+- rollback plan/commit refusals in the documented order (a plan whose
+  warning about a failed target no longer holds, or is now missing, is a
+  conflict: docs/rollback.md), the committed
   version (reason "rollback", rollbackOf, status pending, target's tracked
   content with the current settings);
 - tags (unique per spinner, ``move``), untag;
@@ -100,6 +102,7 @@ class Plan:
     base: int
     target: int
     latest: Knobs  # the latest state the plan was made against
+    target_failed: bool  # the plan warns that its target was reported failed
 
 
 Event = Tuple[str, Optional[str], Optional[int], Tuple[int, ...]]  # type, spinner, version, pruned numbers
@@ -201,16 +204,16 @@ class Model:
         t = self._version(sp, target)
         if t.knobs.tracked() == sp.versions[sp.current].knobs.tracked():
             raise ModelError("identical")
-        return Plan(name, sp.current, target, sp.latest)
+        return Plan(name, sp.current, target, sp.latest, t.status == "failed")
 
     def commit(self, plan: Plan) -> int:
         sp = self._spinner(plan.spinner)
         if sp.current != plan.base:
             raise ModelError("conflict")
         self.plan(plan.spinner, plan.target)  # the same refusals as planning now
-        if sp.latest != plan.latest:
-            raise ModelError("conflict")  # the plan no longer matches the store
         t = sp.versions[plan.target]
+        if sp.latest != plan.latest or (t.status == "failed") != plan.target_failed:
+            raise ModelError("conflict")  # the plan no longer matches the store
         cur = sp.versions[sp.current]
         # The target's tracked content with the current settings.
         k = replace(t.knobs, enabled=sp.latest.enabled, limit=sp.latest.limit)

@@ -334,3 +334,29 @@ def test_active_version_counts_toward_history_limit(store: spr.Store) -> None:
     assert [v.number for v in store.versions("cart")] == [3, 2]
     pruned = [e for e in store.events(0).events if e.type == "versions.pruned"]
     assert pruned and pruned[-1].data["numbers"] == [1]
+
+
+# Found by the state machine (2026-12-06, the second 50,000-example run): the
+# model, not the library, was wrong. A plan warns when its target was reported
+# failed, commit re-plans and compares digests, so a target reported failed
+# after the plan was made (or no longer failed) makes commit refuse with
+# SPR_E_CONFLICT (docs/rollback.md): nobody commits a plan whose warning they
+# never saw. The model now carries that warning in its plans.
+def test_target_reported_failed_after_planning_is_a_conflict(store: spr.Store) -> None:
+    model = m.Model()
+    for image in ("registry.example/shop:1.1", "registry.example/shop:1.2"):
+        store.record("cart", make_state(image))
+        model.record("cart", m.Knobs(image=image))
+    plan = store.plan_rollback("cart", 1)
+    model_plan = model.plan("cart", 1)
+    assert not any("reported failed" in w for w in plan.warnings)
+    store.set_status("cart", 1, "failed")
+    model.set_status("cart", 1, "failed")
+    with pytest.raises(spr.ConflictError, match="failed status"):
+        store.commit(plan)
+    with pytest.raises(m.ModelError, match="conflict"):
+        model.commit(model_plan)
+    assert [v.number for v in store.versions("cart")] == [2, 1]
+    again = store.plan_rollback("cart", 1)
+    assert any("reported failed" in w for w in again.warnings)
+    assert store.commit(again).number == 3
