@@ -58,23 +58,6 @@ void check(const char *fn, int rc, char *out, bool has_out = true) {
     spr_free(out);
 }
 
-// Minimal valid states for the seed spinner (tests/data/minimal.json and a variant).
-const char *const kSeedV1 =
-    R"({"schemaVersion":1,"instances":1,"containers":[{"name":"app","image":{"reference":"busybox:1.36"}}]})";
-const char *const kSeedV2 =
-    R"({"schemaVersion":1,"instances":2,"containers":[{"name":"app","image":{"reference":"busybox:1.37"}}]})";
-
-std::string read_file(const char *path) {
-    std::string s;
-    if (FILE *f = std::fopen(path, "rb")) {
-        char buf[4096];
-        size_t n;
-        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
-        std::fclose(f);
-    }
-    return s;
-}
-
 // At exit only the temp dir is removed: glibc destroys thread_locals (the
 // library's last-error buffer) before atexit handlers run, so no API call
 // (not even spr_close) is made from here. SQLite's file is simply abandoned.
@@ -99,12 +82,8 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
 
     // Seed: spinner "shop" with versions 1 and 2. Prefer the repo's richer
     // documents when SPR_FUZZ_SEED_DIR points at tests/data.
-    std::string v1 = kSeedV1, v2 = kSeedV2;
-    if (const char *d = std::getenv("SPR_FUZZ_SEED_DIR")) {
-        std::string a = read_file((std::string(d) + "/shop_v1.json").c_str());
-        std::string b = read_file((std::string(d) + "/shop_v2.json").c_str());
-        if (!a.empty() && !b.empty()) v1 = a, v2 = b;
-    }
+    std::string v1 = spr_fuzz::seed_document("shop_v1.json"), v2 = spr_fuzz::seed_document("shop_v2.json");
+    if (v1.empty() || v2.empty()) v1 = spr_fuzz::kMinimalV1, v2 = spr_fuzz::kMinimalV2;
     for (const std::string *s : {&v1, &v2}) {
         char *out = nullptr;
         if (spr_record(g_store, "shop", s->c_str(), nullptr, &out) != SPR_OK)

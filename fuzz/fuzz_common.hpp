@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -30,6 +32,28 @@ template <class F> bool expect_ok_or_error(const char *what, F &&f) {
     } catch (...) {
         bug(what, "unknown exception type");
     }
+}
+
+/// The two smallest valid state documents (busybox, 1 then 2 instances): the
+/// seeds a target records when SPR_FUZZ_SEED_DIR is not set.
+inline constexpr const char *kMinimalV1 =
+    R"({"schemaVersion":1,"instances":1,"containers":[{"name":"app","image":{"reference":"busybox:1.36"}}]})";
+inline constexpr const char *kMinimalV2 =
+    R"({"schemaVersion":1,"instances":2,"containers":[{"name":"app","image":{"reference":"busybox:1.37"}}]})";
+
+/// The whole of a file, or "" when it cannot be read.
+inline std::string read_file(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+/// tests/data/<name> when SPR_FUZZ_SEED_DIR points at tests/data (fuzz/run.sh
+/// sets it), else "" (the caller falls back to kMinimalV1/V2).
+inline std::string seed_document(const char *name) {
+    const char *dir = std::getenv("SPR_FUZZ_SEED_DIR");
+    return dir ? read_file(std::string(dir) + "/" + name) : std::string();
 }
 
 } // namespace spr_fuzz

@@ -50,8 +50,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <unistd.h>
@@ -83,13 +81,6 @@ void cleanup() {
     if (g.admin) PQfinish(g.admin);
     std::error_code ec;
     if (!g.dir.empty()) std::filesystem::remove_all(g.dir, ec);
-}
-
-std::string read_file(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
 }
 
 void collect_secrets(const json::value &state) {
@@ -430,20 +421,16 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
         g.pg_store = std::string(uri) + (std::string_view(uri).find('?') == std::string_view::npos ? "?" : "&") +
                      "options=-csearch_path%3Dspr_fuzz_ops";
     }
-    if (const char *d = std::getenv("SPR_FUZZ_SEED_DIR")) {
-        for (const char *name : {"shop_v1.json", "shop_v2.json", "shop_v1_config_changed.json",
-                                 "shop_v1_dedicated_volume.json", "shop_v1_history_limit_2.json",
-                                 "shop_v1_rollback_disabled.json", "shop_v1_untracked_changed.json", "plain_v1.json",
-                                 "plain_v2.json", "minimal.json"}) {
-            std::string s = read_file(std::string(d) + "/" + name);
-            if (s.empty()) continue;
-            collect_secrets(json::parse(s));
-            g.seeds.push_back(std::move(s));
-        }
+    for (const char *name : {"shop_v1.json", "shop_v2.json", "shop_v1_config_changed.json",
+                             "shop_v1_dedicated_volume.json", "shop_v1_history_limit_2.json",
+                             "shop_v1_rollback_disabled.json", "shop_v1_untracked_changed.json", "plain_v1.json",
+                             "plain_v2.json", "minimal.json"}) {
+        std::string s = spr_fuzz::seed_document(name);
+        if (s.empty()) continue;
+        collect_secrets(json::parse(s));
+        g.seeds.push_back(std::move(s));
     }
-    if (g.seeds.empty())
-        g.seeds = {R"({"schemaVersion":1,"instances":1,"containers":[{"name":"app","image":{"reference":"busybox:1.36"}}]})",
-                   R"({"schemaVersion":1,"instances":2,"containers":[{"name":"app","image":{"reference":"busybox:1.37"}}]})"};
+    if (g.seeds.empty()) g.seeds = {spr_fuzz::kMinimalV1, spr_fuzz::kMinimalV2};
     return 0;
 }
 
