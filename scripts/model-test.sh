@@ -8,7 +8,7 @@
 #   SPR_TEST_POSTGRES=<libpq URI> runs it on PostgreSQL (a fresh schema per
 #   example; needs psql), e.g. the URI `scripts/pg-server.sh start /tmp/spr-pg 5437` prints;
 #   VENV (default /tmp/pyenv-model).
-# Time: 50,000 examples took 2395 s on SQLite (2026-12-06, 2 cores, beside a
+# Time: 50,000 examples took 2395 s and 3002 s on SQLite (2026-12-06, 2 cores, beside a
 # CI run), so the default 100,000 take about 80 minutes; 300 take about 100 s
 # on PostgreSQL (local socket server).
 set -euo pipefail
