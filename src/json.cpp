@@ -57,6 +57,10 @@ struct Builder {
         problem = "string longer than " + std::to_string(max_string) + " bytes";
         return false;
     }
+    bool number_too_long() {
+        problem = "number longer than " + std::to_string(max_string) + " bytes";
+        return false;
+    }
 
     bool on_document_begin(boost::system::error_code &) { return true; }
     bool on_document_end(boost::system::error_code &) { return true; }
@@ -105,7 +109,7 @@ struct Builder {
     }
     // A number's text arrives in parts; integers come exact from Boost.JSON.
     bool on_number_part(std::string_view s, boost::system::error_code &) {
-        if (number.size() + s.size() > max_string) return too_long();
+        if (number.size() + s.size() > max_string) return number_too_long();
         number.append(s);
         return true;
     }
@@ -125,7 +129,7 @@ struct Builder {
     // back exactly; Boost's value stays only for what from_chars refuses as
     // out of range (an underflow toward 0).
     bool on_double(double d, std::string_view s, boost::system::error_code &) {
-        if (number.size() + s.size() > max_string) return too_long();
+        if (number.size() + s.size() > max_string) return number_too_long();
         number.append(s);
         double exact = 0;
         const auto r = std::from_chars(number.data(), number.data() + number.size(), exact);

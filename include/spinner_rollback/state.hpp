@@ -19,7 +19,7 @@ namespace spinner_rollback {
 /// treat it as secret.
 ///
 /// Limits (refused with Error invalid): 16 MiB per document, nesting depth 64,
-/// 4 MiB per string, and the counts in docs/state.md.
+/// 4 MiB per string or number, and the counts in docs/state.md.
 /// @throws Error invalid whose path() is the JSON path of the first problem,
 ///         e.g. `$.containers[0].ports[1].containerPort`.
 /// @since 0.1

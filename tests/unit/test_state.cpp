@@ -800,6 +800,16 @@ TEST_CASE("numbers are read correctly rounded, so canonical forms are fixed poin
         }
     }
     CHECK(wrong == 0);
+    // A number's text counts against the string limit (4 MiB).
+    std::string huge = doc;
+    huge.replace(huge.find(hole), hole.size(), "\"extensions\":{\"n\":1." + std::string(5u << 20, '7') + "}");
+    try {
+        spinner_rollback::canonical_state(huge);
+        FAIL("a 5 MiB number was accepted");
+    } catch (const Error &e) {
+        CHECK(e.code() == ErrorCode::invalid);
+        CHECK(std::string(e.what()).find("number longer than") != std::string::npos);
+    }
 }
 
 TEST_CASE("raw_member finds a member's text as written", "[state][json]") {
